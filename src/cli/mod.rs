@@ -1,0 +1,9 @@
+//! Subcommand implementations; `anyhow` lives here and in `main.rs` only.
+
+pub mod check;
+pub mod fmt;
+pub mod parse;
+mod source;
+
+#[allow(unused_imports)] // used by the subcommands as they land
+pub use source::Source;

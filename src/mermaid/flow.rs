@@ -1,0 +1,395 @@
+//! The semantic flowchart: what mermaid.js's FlowDB holds after parsing
+//! (vertices, edges, subgraphs, classes), built from the AST by
+//! [`Flowchart::from_document`]. Its JSON form is the corpus format.
+//!
+//! Orders are kept as Mermaid keeps them: nodes in first-mention order,
+//! edges in creation order (`index` is what `linkStyle N` refers to),
+//! subgraphs in closing order. The corpus JSON sorts nodes by id.
+
+use super::diagnostics::Span;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// `flowchart-v2` (`graph`, `flowchart`) or `flowchart-elk`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiagramType {
+    /// `graph` or `flowchart`.
+    #[default]
+    FlowchartV2,
+    /// `flowchart-elk`.
+    FlowchartElk,
+}
+
+impl DiagramType {
+    /// The name mermaid.js reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiagramType::FlowchartV2 => "flowchart-v2",
+            DiagramType::FlowchartElk => "flowchart-elk",
+        }
+    }
+}
+
+/// How a label was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum LabelType {
+    /// Unquoted text.
+    #[default]
+    Text,
+    /// A `"quoted"` string.
+    String,
+    /// A ``"`markdown`"`` string (or an `@{ label: }` without `labelType`).
+    Markdown,
+}
+
+impl LabelType {
+    /// The name mermaid.js reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelType::Text => "text",
+            LabelType::String => "string",
+            LabelType::Markdown => "markdown",
+        }
+    }
+}
+
+/// Line style of an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Stroke {
+    /// `--`
+    #[default]
+    Normal,
+    /// `==`
+    Thick,
+    /// `-.-`
+    Dotted,
+    /// `~~~`
+    Invisible,
+}
+
+impl Stroke {
+    /// The name mermaid.js reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stroke::Normal => "normal",
+            Stroke::Thick => "thick",
+            Stroke::Dotted => "dotted",
+            Stroke::Invisible => "invisible",
+        }
+    }
+}
+
+/// An edge end marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Arrow {
+    /// No marker.
+    #[default]
+    None,
+    /// `>` / `<`
+    Arrow,
+    /// `x`
+    Cross,
+    /// `o`
+    Circle,
+}
+
+impl Arrow {
+    /// The name mermaid.js reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arrow::None => "none",
+            Arrow::Arrow => "arrow",
+            Arrow::Cross => "cross",
+            Arrow::Circle => "circle",
+        }
+    }
+}
+
+/// Diagram direction. `TD` is stored as `TB` for the graph; a subgraph's
+/// `direction TD` stays `TD` (as Mermaid does), hence the separate variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Direction {
+    /// Top to bottom.
+    #[default]
+    TB,
+    /// Top-down, as written in a subgraph.
+    TD,
+    /// Bottom to top.
+    BT,
+    /// Left to right.
+    LR,
+    /// Right to left.
+    RL,
+}
+
+impl Direction {
+    /// The name mermaid.js reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::TB => "TB",
+            Direction::TD => "TD",
+            Direction::BT => "BT",
+            Direction::LR => "LR",
+            Direction::RL => "RL",
+        }
+    }
+}
+
+/// A vertex.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Node {
+    /// The id as written.
+    pub id: String,
+    /// Label after trimming and entity restoration; `id` for bare nodes.
+    pub label: String,
+    /// How the label was written.
+    pub label_type: LabelType,
+    /// Vertex type (`square`, `round`, ...) or the `@{shape}` name verbatim;
+    /// `None` when the node never had brackets.
+    pub shape: Option<String>,
+    /// `style` declarations, in order.
+    pub styles: Vec<String>,
+    /// Classes from `:::`, `class`, in order of application.
+    pub classes: Vec<String>,
+    /// `click` link URL.
+    pub link: Option<String>,
+    /// `click` link target (`_blank`, ...).
+    pub link_target: Option<String>,
+    /// `click` tooltip.
+    pub tooltip: Option<String>,
+    /// Whether a `click` callback was declared.
+    pub have_callback: bool,
+    /// `@{ icon: }`
+    pub icon: Option<String>,
+    /// `@{ img: }`
+    pub img: Option<String>,
+    /// `@{ form: }`
+    pub form: Option<String>,
+    /// `@{ pos: }`
+    pub pos: Option<String>,
+    /// `@{ constraint: }`
+    pub constraint: Option<String>,
+    /// `@{ w: }`
+    pub asset_width: Option<f64>,
+    /// `@{ h: }`
+    pub asset_height: Option<f64>,
+    /// `[|borders:lt|text]` properties.
+    pub props: BTreeMap<String, String>,
+    /// Where the node was first mentioned.
+    pub span: Span,
+}
+
+/// An edge.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Edge {
+    /// Creation order; what `linkStyle N` refers to.
+    pub index: usize,
+    /// `L_<from>_<to>_<n>` or the user's `e1@` id.
+    pub id: String,
+    /// Whether `id` came from the source.
+    pub user_defined_id: bool,
+    /// Source vertex id.
+    pub from: String,
+    /// Target vertex id.
+    pub to: String,
+    /// Edge label (empty when none).
+    pub label: String,
+    /// How the label was written.
+    pub label_type: LabelType,
+    /// Line style.
+    pub stroke: Stroke,
+    /// Marker at the source end.
+    pub arrow_start: Arrow,
+    /// Marker at the target end.
+    pub arrow_end: Arrow,
+    /// Mermaid's edge type string (`arrow_point`, `arrow_open`, `double_arrow_point`, ...).
+    pub edge_type: String,
+    /// 1 for `-->`, 2 for `--->`, ... (max 10).
+    pub length: u8,
+    /// `linkStyle` declarations.
+    pub style: Vec<String>,
+    /// `linkStyle ... interpolate X` or `@{ curve: X }`.
+    pub interpolate: Option<String>,
+    /// Classes applied with `class e1 foo`.
+    pub classes: Vec<String>,
+    /// `@{ animate: }`
+    pub animate: Option<bool>,
+    /// `@{ animation: }`
+    pub animation: Option<String>,
+    /// Where the edge's link token is.
+    pub span: Span,
+}
+
+/// A subgraph.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Subgraph {
+    /// The id as written, or `subGraphN`.
+    pub id: String,
+    /// The title (the id when none was given).
+    pub title: String,
+    /// How the title was written.
+    pub label_type: LabelType,
+    /// `direction` inside the block, if any.
+    pub direction: Option<Direction>,
+    /// Member node and subgraph ids (sorted in the JSON).
+    pub members: Vec<String>,
+    /// Classes applied to the subgraph.
+    pub classes: Vec<String>,
+    /// Where the `subgraph` keyword is.
+    pub span: Span,
+}
+
+/// The whole semantic diagram.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Flowchart {
+    /// `flowchart-v2` or `flowchart-elk`.
+    pub diagram_type: DiagramType,
+    /// Graph direction (`TD` is stored as `TB`).
+    pub direction: Direction,
+    /// Vertices in first-mention order.
+    pub nodes: Vec<Node>,
+    /// Edges in creation order.
+    pub edges: Vec<Edge>,
+    /// Subgraphs in closing order.
+    pub subgraphs: Vec<Subgraph>,
+    /// `classDef name styles`, by name.
+    pub class_defs: BTreeMap<String, Vec<String>>,
+    /// `linkStyle default ...` styles.
+    pub link_style_default: Option<Vec<String>>,
+    /// `linkStyle default interpolate X`.
+    pub link_interpolate_default: Option<String>,
+    /// Frontmatter `title:`.
+    pub title: Option<String>,
+    /// `accTitle:`
+    pub acc_title: Option<String>,
+    /// `accDescr:` / `accDescr { ... }`
+    pub acc_descr: Option<String>,
+}
+
+impl Flowchart {
+    /// The node with `id`, if any.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The corpus JSON (`mermaid-corpus/README.md`); keys sorted at every
+    /// level, nodes sorted by id, optional keys only when set.
+    pub fn to_corpus_json(&self) -> Value {
+        let mut nodes: Vec<&Node> = self.nodes.iter().collect();
+        nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        let nodes: Vec<Value> = nodes.into_iter().map(node_json).collect();
+        let edges: Vec<Value> = self.edges.iter().map(edge_json).collect();
+        let subgraphs: Vec<Value> = self.subgraphs.iter().map(subgraph_json).collect();
+        let mut classes = Map::new();
+        for n in &self.nodes {
+            if !n.classes.is_empty() {
+                classes.insert(n.id.clone(), json!(n.classes));
+            }
+        }
+        let mut top = Map::new();
+        top.insert("diagramType".into(), self.diagram_type.as_str().into());
+        top.insert("direction".into(), self.direction.as_str().into());
+        top.insert("nodes".into(), nodes.into());
+        top.insert("edges".into(), edges.into());
+        top.insert("subgraphs".into(), subgraphs.into());
+        top.insert("classDefs".into(), json!(self.class_defs));
+        top.insert("classes".into(), Value::Object(classes));
+        if let Some(s) = &self.link_style_default {
+            top.insert("linkStyleDefault".into(), json!(s));
+        }
+        if let Some(s) = &self.link_interpolate_default {
+            top.insert("linkInterpolateDefault".into(), s.clone().into());
+        }
+        if let Some(s) = &self.acc_title {
+            top.insert("accTitle".into(), s.clone().into());
+        }
+        if let Some(s) = &self.acc_descr {
+            top.insert("accDescr".into(), s.clone().into());
+        }
+        Value::Object(top)
+    }
+}
+
+fn put_opt(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        map.insert(key.into(), v.clone().into());
+    }
+}
+
+fn node_json(n: &Node) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), n.id.clone().into());
+    m.insert("label".into(), n.label.clone().into());
+    m.insert("labelType".into(), n.label_type.as_str().into());
+    m.insert("shape".into(), json!(n.shape));
+    if !n.styles.is_empty() {
+        m.insert("styles".into(), json!(n.styles));
+    }
+    put_opt(&mut m, "link", &n.link);
+    put_opt(&mut m, "linkTarget", &n.link_target);
+    put_opt(&mut m, "tooltip", &n.tooltip);
+    if n.have_callback {
+        m.insert("haveCallback".into(), true.into());
+    }
+    put_opt(&mut m, "icon", &n.icon);
+    put_opt(&mut m, "img", &n.img);
+    put_opt(&mut m, "form", &n.form);
+    put_opt(&mut m, "pos", &n.pos);
+    put_opt(&mut m, "constraint", &n.constraint);
+    if let Some(w) = n.asset_width {
+        m.insert("assetWidth".into(), json!(w));
+    }
+    if let Some(h) = n.asset_height {
+        m.insert("assetHeight".into(), json!(h));
+    }
+    if !n.props.is_empty() {
+        m.insert("props".into(), json!(n.props));
+    }
+    Value::Object(m)
+}
+
+fn edge_json(e: &Edge) -> Value {
+    let mut m = Map::new();
+    m.insert("index".into(), e.index.into());
+    m.insert("id".into(), e.id.clone().into());
+    m.insert("userDefinedId".into(), e.user_defined_id.into());
+    m.insert("from".into(), e.from.clone().into());
+    m.insert("to".into(), e.to.clone().into());
+    m.insert("label".into(), e.label.clone().into());
+    m.insert("labelType".into(), e.label_type.as_str().into());
+    m.insert("stroke".into(), e.stroke.as_str().into());
+    m.insert("arrow_start".into(), e.arrow_start.as_str().into());
+    m.insert("arrow_end".into(), e.arrow_end.as_str().into());
+    m.insert("type".into(), e.edge_type.clone().into());
+    m.insert("length".into(), e.length.into());
+    if !e.style.is_empty() {
+        m.insert("style".into(), json!(e.style));
+    }
+    put_opt(&mut m, "interpolate", &e.interpolate);
+    if !e.classes.is_empty() {
+        m.insert("classes".into(), json!(e.classes));
+    }
+    if let Some(a) = e.animate {
+        m.insert("animate".into(), a.into());
+    }
+    put_opt(&mut m, "animation", &e.animation);
+    Value::Object(m)
+}
+
+fn subgraph_json(s: &Subgraph) -> Value {
+    let mut members = s.members.clone();
+    members.sort();
+    let mut m = Map::new();
+    m.insert("id".into(), s.id.clone().into());
+    m.insert("title".into(), s.title.clone().into());
+    m.insert("labelType".into(), s.label_type.as_str().into());
+    m.insert(
+        "direction".into(),
+        json!(s.direction.map(Direction::as_str)),
+    );
+    m.insert("members".into(), json!(members));
+    if !s.classes.is_empty() {
+        m.insert("classes".into(), json!(s.classes));
+    }
+    Value::Object(m)
+}

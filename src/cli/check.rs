@@ -1,9 +1,60 @@
-//! `eda-studio check`.
+//! `eda-studio check`: parse a diagram, build the model, print the report
+//! (components by role with the reason, event types, warnings).
+//!
+//! Exit codes: 0 when the diagram loads (warnings allowed), 1 on a parse
+//! error or an error finding; 2 (from `main`) when the file cannot be read.
 
-use anyhow::{Result, bail};
+use super::Source;
+use anyhow::{Context, Result};
+use eda_studio::mermaid::parse_flowchart;
+use eda_studio::model::{ArchGraph, Report};
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
-/// Runs the subcommand (placeholder until its owner lands it).
-pub fn run(_file: Option<&std::path::Path>, _json: bool) -> Result<ExitCode> {
-    bail!("`check` is not implemented yet")
+/// Runs the subcommand on `file` (`-` for standard input; the built-in seed
+/// diagram when `None`), printing text or, with `json`, JSON.
+pub fn run(file: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let source = match file {
+        Some(path) => Source::read(path)?,
+        None => Source::seed(),
+    };
+    let chart = match parse_flowchart(&source.text) {
+        Ok(chart) => chart,
+        Err(diagnostic) => {
+            if json {
+                let value = diagnostic.to_json(&source.name, &source.text);
+                emit(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+            } else {
+                // The diagnostic is the whole message; nothing else to add.
+                eprint!("{}", diagnostic.render(&source.name, &source.text));
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let graph = ArchGraph::from_flowchart(&chart);
+    let report = Report::new(&graph, &source.name, &source.text);
+    let out = if json {
+        format!("{}\n", serde_json::to_string_pretty(&report)?)
+    } else {
+        report.render_text()
+    };
+    emit(&out)?;
+    Ok(if report.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes to standard output; a closed pipe (`check | head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
 }

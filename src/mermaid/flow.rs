@@ -4,7 +4,7 @@
 //!
 //! Orders are kept as Mermaid keeps them: nodes in first-mention order,
 //! edges in creation order (`index` is what `linkStyle N` refers to),
-//! subgraphs in closing order. The corpus JSON sorts nodes by id.
+//! subgraphs in closing order. The corpus JSON sorts nodes and subgraphs by id.
 
 use super::diagnostics::Span;
 use serde_json::{Map, Value, json};
@@ -235,6 +235,8 @@ pub struct Subgraph {
     pub members: Vec<String>,
     /// Classes applied to the subgraph.
     pub classes: Vec<String>,
+    /// `S1@{ … }` metadata given after the subgraph closed (values as text).
+    pub metadata: BTreeMap<String, String>,
     /// Where the `subgraph` keyword is.
     pub span: Span,
 }
@@ -273,13 +275,15 @@ impl Flowchart {
     }
 
     /// The corpus JSON (`mermaid-corpus/README.md`); keys sorted at every
-    /// level, nodes sorted by id, optional keys only when set.
+    /// level, nodes and subgraphs sorted by id, optional keys only when set.
     pub fn to_corpus_json(&self) -> Value {
         let mut nodes: Vec<&Node> = self.nodes.iter().collect();
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let nodes: Vec<Value> = nodes.into_iter().map(node_json).collect();
         let edges: Vec<Value> = self.edges.iter().map(edge_json).collect();
-        let subgraphs: Vec<Value> = self.subgraphs.iter().map(subgraph_json).collect();
+        let mut subgraphs: Vec<&Subgraph> = self.subgraphs.iter().collect();
+        subgraphs.sort_by(|a, b| a.id.cmp(&b.id));
+        let subgraphs: Vec<Value> = subgraphs.into_iter().map(subgraph_json).collect();
         let mut classes = Map::new();
         for n in &self.nodes {
             if !n.classes.is_empty() {
@@ -310,6 +314,16 @@ impl Flowchart {
     }
 }
 
+/// A number as JavaScript prints it: whole numbers without a fraction.
+fn js_number(x: f64) -> Value {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        // Exact: whole and within f64's integer range.
+        json!(x as i64)
+    } else {
+        json!(x)
+    }
+}
+
 fn put_opt(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
     if let Some(v) = value {
         map.insert(key.into(), v.clone().into());
@@ -328,19 +342,18 @@ fn node_json(n: &Node) -> Value {
     put_opt(&mut m, "link", &n.link);
     put_opt(&mut m, "linkTarget", &n.link_target);
     put_opt(&mut m, "tooltip", &n.tooltip);
-    if n.have_callback {
-        m.insert("haveCallback".into(), true.into());
-    }
+    // `haveCallback` is left out: mermaid only binds click callbacks with
+    // `securityLevel: loose`, and the corpus (default `strict`) never has it.
     put_opt(&mut m, "icon", &n.icon);
     put_opt(&mut m, "img", &n.img);
     put_opt(&mut m, "form", &n.form);
     put_opt(&mut m, "pos", &n.pos);
     put_opt(&mut m, "constraint", &n.constraint);
     if let Some(w) = n.asset_width {
-        m.insert("assetWidth".into(), json!(w));
+        m.insert("assetWidth".into(), js_number(w));
     }
     if let Some(h) = n.asset_height {
-        m.insert("assetHeight".into(), json!(h));
+        m.insert("assetHeight".into(), js_number(h));
     }
     if !n.props.is_empty() {
         m.insert("props".into(), json!(n.props));
@@ -390,6 +403,9 @@ fn subgraph_json(s: &Subgraph) -> Value {
     m.insert("members".into(), json!(members));
     if !s.classes.is_empty() {
         m.insert("classes".into(), json!(s.classes));
+    }
+    if !s.metadata.is_empty() {
+        m.insert("metadata".into(), json!(s.metadata));
     }
     Value::Object(m)
 }

@@ -1,0 +1,1093 @@
+//! mermaid's FlowDB, replayed: builds the [`Flowchart`] from statements,
+//! either streamed from the parser (`parse_flowchart`, via [`DbSink`]) or
+//! walked from a tree ([`Flowchart::from_document`]).
+//!
+//! Statements are applied in source order, each doing what the matching
+//! FlowDB call does in mermaid 12.3.0 (`addVertex`, `addLink`, `addSubGraph`,
+//! `addClass`, `setClass`, `updateLink`, `setLink`, `setTooltip`, …),
+//! including its quirks: a later bracket label replaces an earlier one while
+//! a bare mention keeps it, `@{…}` on an edge id sets edge properties instead
+//! of creating a node, auto edge ids count existing edges between the same
+//! pair (`L_A_B_0`, then `_2`, `_3`), a node belongs to the first subgraph
+//! that closes around it, `linkStyle` on a missing edge is an error.
+//!
+//! Everything is keyed by hash maps (mermaid scans arrays), so lowering is
+//! linear, and the tree is walked with an explicit stack. Deliberate
+//! departures from mermaid, all in corners that produce garbage there: a
+//! stray `;` line or an `accTitle` inside a subgraph is not made a member
+//! (mermaid lists `";"` / the title text as member ids), a link whose
+//! opening and closing heads disagree (`<-- x ---`) is a parse error (mermaid
+//! builds an edge of type `INVALID`), and the default `securityLevel:
+//! strict` is assumed (callbacks recorded, not bound).
+
+use super::ast::{self, ClickAction, Item, LinkStyleTargets, Statement, SubgraphHeader, Visit};
+use super::diagnostics::{Diagnostic, Span};
+use super::flow::{DiagramType, Direction, Edge, Flowchart, LabelType, Node, Subgraph};
+use super::hash::{FastMap as HashMap, FastSet as HashSet};
+use super::parser::Sink;
+use super::shapes;
+use super::view::{ChainV, LinkV, MetaV, NodeV};
+use super::yaml::{self, Value};
+use std::borrow::Cow;
+
+impl Flowchart {
+    /// Builds the semantic diagram from a parsed document, as mermaid's
+    /// FlowDB would; semantic problems (unknown `@{ shape }`, invalid
+    /// `@{…}` YAML, `linkStyle` index out of range) are `db` errors.
+    pub fn from_document(doc: &ast::Document) -> Result<Flowchart, Diagnostic> {
+        let mut sink = DbSink::default();
+        sink.frontmatter(doc.frontmatter.clone());
+        sink.header(doc.header.clone());
+        let mut nodes: Vec<NodeV<'_>> = Vec::new();
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut links: Vec<LinkV<'_>> = Vec::new();
+        for visit in doc.walk() {
+            match visit {
+                Visit::Item(Item::Statement(Statement::Subgraph(sg)), _) => {
+                    sink.open_subgraph(sg.keyword, sg.header.clone());
+                }
+                Visit::Item(Item::Statement(Statement::Chain(c)), _) => {
+                    nodes.clear();
+                    groups.clear();
+                    links.clear();
+                    for g in std::iter::once(&c.head).chain(c.links.iter().map(|l| &l.nodes)) {
+                        let from = nodes.len();
+                        nodes.extend(g.nodes.iter().map(NodeV::of));
+                        groups.push((from, nodes.len()));
+                    }
+                    links.extend(c.links.iter().map(|l| LinkV::of(&l.link)));
+                    sink.chain(&ChainV {
+                        span: c.span,
+                        nodes: &nodes,
+                        groups: &groups,
+                        links: &links,
+                    })?;
+                }
+                Visit::Item(Item::Statement(st), _) => {
+                    sink.db.statement(st, sink.frames.last_mut())?
+                }
+                Visit::Item(_, _) => {}
+                Visit::Leave(sg, _) => sink.close_subgraph(sg.span, sg.end)?,
+            }
+        }
+        Ok(sink.finish())
+    }
+}
+
+/// The FlowDB replay as a parser sink: `parse_flowchart` streams statements
+/// into it; [`Flowchart::from_document`] feeds it from the tree.
+#[derive(Default)]
+pub(crate) struct DbSink<'a> {
+    db: Db<'a>,
+    /// One frame per open subgraph: the ids its body mentions.
+    frames: Vec<Frame<'a>>,
+}
+
+impl DbSink<'_> {
+    /// The finished diagram.
+    pub fn finish(mut self) -> Flowchart {
+        // Tooltips are looked up when the diagram is drawn, so they reach
+        // nodes created after the `click` too.
+        for node in &mut self.db.chart.nodes {
+            if let Some(t) = self.db.tooltips.get(node.id.as_str()) {
+                node.tooltip = Some(t.clone());
+            }
+        }
+        self.db.chart
+    }
+}
+
+impl<'a> Sink<'a> for DbSink<'a> {
+    fn frontmatter(&mut self, fm: Option<ast::Frontmatter>) {
+        self.db.chart.title = fm.and_then(|f| f.title);
+    }
+
+    fn header(&mut self, header: ast::Header) {
+        self.db.chart.diagram_type = match header.keyword {
+            ast::HeaderKeyword::FlowchartElk => DiagramType::FlowchartElk,
+            _ => DiagramType::FlowchartV2,
+        };
+        self.db.chart.direction = match header.direction.map(|d| d.direction) {
+            None | Some(Direction::TD) => Direction::TB,
+            Some(d) => d,
+        };
+    }
+
+    fn trivia(&mut self, _item: Item) {}
+
+    fn chain(&mut self, chain: &ChainV<'a, '_>) -> Result<(), Diagnostic> {
+        self.db.chain(chain, self.frames.last_mut())
+    }
+
+    fn statement(&mut self, st: Statement) -> Result<(), Diagnostic> {
+        self.db.statement(&st, self.frames.last_mut())
+    }
+
+    fn open_subgraph(&mut self, keyword: Span, header: SubgraphHeader) {
+        self.frames.push(Frame {
+            keyword,
+            header,
+            ..Frame::default()
+        });
+    }
+
+    fn close_subgraph(&mut self, _span: Span, _end: Span) -> Result<(), Diagnostic> {
+        if let Some(frame) = self.frames.pop() {
+            let id = self.db.add_subgraph(frame);
+            if let Some(parent) = self.frames.last_mut() {
+                parent.members.push(Member::Other(Cow::Owned(id)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The statements of one subgraph body, as mermaid's `document` list:
+/// every id a chain mentions, nested subgraph ids, the last `direction`.
+#[derive(Default)]
+struct Frame<'a> {
+    keyword: Span,
+    header: SubgraphHeader,
+    members: Vec<Member<'a>>,
+    dir: Option<Direction>,
+}
+
+/// A subgraph member: a vertex (by index, the common case) or another id
+/// (a nested subgraph, an edge id given `@{…}` inside the block).
+enum Member<'a> {
+    Node(u32),
+    Other(Cow<'a, str>),
+}
+
+/// The FlowDB state. Keys borrow from the source where they can, so a
+/// mention costs a hash look-up, not an allocation.
+#[derive(Default)]
+struct Db<'a> {
+    chart: Flowchart,
+    nodes: HashMap<Cow<'a, str>, usize>,
+    /// Edges with a user-defined id.
+    user_edges: HashMap<String, usize>,
+    /// Edges by automatic id, built the first time an `L_…_N` id is looked up.
+    auto_edges: Option<HashMap<String, usize>>,
+    /// Endpoint ids that are not vertices (edge ids used as nodes) → keys
+    /// above the vertex range, for pair counting.
+    endpoints: HashMap<&'a str, u64>,
+    pairs: HashMap<(u64, u64), usize>,
+    tooltips: HashMap<String, String>,
+    subgraphs: HashMap<String, usize>,
+    /// Per vertex: already a member of a closed subgraph.
+    claimed: Vec<bool>,
+    /// Non-vertex ids already a member of a closed subgraph.
+    members: HashSet<Cow<'a, str>>,
+    /// Vertex index of each node of the chain being applied.
+    chain_index: Vec<Option<u32>>,
+    sub_count: usize,
+    default_interpolate: Option<String>,
+}
+
+/// Whether `id` has the shape of an automatic edge id (`L_<from>_<to>_<n>`).
+fn looks_auto(id: &str) -> bool {
+    id.starts_with("L_")
+        && id
+            .rsplit_once('_')
+            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A label as handed to `addVertex`.
+struct TextObj<'a> {
+    text: &'a str,
+    kind: LabelType,
+}
+
+impl<'a> Db<'a> {
+    /// The first edge with id `id`, as mermaid's `edges.find`.
+    fn edge_index(&mut self, id: &str) -> Option<usize> {
+        let user = if self.user_edges.is_empty() {
+            None
+        } else {
+            self.user_edges.get(id).copied()
+        };
+        if !looks_auto(id) {
+            return user;
+        }
+        let edges = &self.chart.edges;
+        let auto = self.auto_edges.get_or_insert_with(|| {
+            let mut m = HashMap::default();
+            for e in edges.iter().filter(|e| !e.user_defined_id) {
+                m.entry(e.id.clone()).or_insert(e.index);
+            }
+            m
+        });
+        match (user, auto.get(id).copied()) {
+            (Some(u), Some(a)) => Some(u.min(a)),
+            (u, a) => u.or(a),
+        }
+    }
+
+    /// Every statement but chains and subgraphs (those come as views and
+    /// open/close events).
+    fn statement(
+        &mut self,
+        st: &Statement,
+        frame: Option<&mut Frame<'a>>,
+    ) -> Result<(), Diagnostic> {
+        match st {
+            Statement::Chain(_) | Statement::Subgraph(_) => Ok(()),
+            Statement::Direction(d) => {
+                if let Some(f) = frame {
+                    f.dir = Some(d.direction);
+                }
+                Ok(())
+            }
+            Statement::ClassDef(c) => {
+                self.add_class(c);
+                Ok(())
+            }
+            Statement::Class(c) => {
+                self.set_class(&c.ids.text, &c.class.text);
+                Ok(())
+            }
+            Statement::Style(s) => self
+                .add_vertex(
+                    Cow::Owned(s.id.text.clone()),
+                    None,
+                    None,
+                    Some(&s.styles),
+                    None,
+                    None,
+                    s.id.span,
+                )
+                .map(|_| ()),
+            Statement::LinkStyle(l) => self.link_style(l),
+            Statement::Click(c) => {
+                self.click(c);
+                Ok(())
+            }
+            Statement::AccTitle(a) => {
+                self.chart.acc_title = Some(sanitize_text(a.text.trim()).trim_start().to_string());
+                Ok(())
+            }
+            Statement::AccDescr(a) => {
+                let text = sanitize_text(a.text.trim());
+                self.chart.acc_descr = Some(collapse_line_indent(&text));
+                Ok(())
+            }
+        }
+    }
+
+    fn chain(
+        &mut self,
+        chain: &ChainV<'a, '_>,
+        mut frame: Option<&mut Frame<'a>>,
+    ) -> Result<(), Diagnostic> {
+        let mut index = std::mem::take(&mut self.chain_index);
+        index.clear();
+        let mut result = Ok(());
+        let mut prev: Option<(usize, usize)> = None;
+        for (i, &(from, to)) in chain.groups.iter().enumerate() {
+            let group = chain.nodes.get(from..to).unwrap_or_default();
+            for node in group {
+                match self.node_ref(node) {
+                    Ok(ix) => index.push(ix),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+            if let Some(f) = frame.as_deref_mut() {
+                f.members
+                    .extend(group.iter().zip(&index[from..to]).map(|(n, ix)| match ix {
+                        Some(ix) => Member::Node(*ix),
+                        None => Member::Other(Cow::Borrowed(n.id.text)),
+                    }));
+            }
+            if let (Some(p), Some(link)) = (prev, i.checked_sub(1).and_then(|l| chain.links.get(l)))
+            {
+                self.add_link(chain.nodes, &index, p, (from, to), link);
+            }
+            prev = Some((from, to));
+        }
+        self.chain_index = index;
+        result
+    }
+
+    /// One node mention: the vertex, its `:::class`, its `@{…}`. Returns the
+    /// vertex index (none when the id names an edge).
+    fn node_ref(&mut self, node: &NodeV<'a>) -> Result<Option<u32>, Diagnostic> {
+        let id = node.id.text;
+        let index = match &node.shape {
+            Some(shape) => {
+                let text = TextObj {
+                    text: &shape.label.text,
+                    kind: shape.label.kind,
+                };
+                let props = shape.props.as_ref().map(|(k, v)| (k.text, v.text));
+                self.add_vertex(
+                    Cow::Borrowed(id),
+                    Some(text),
+                    Some(shape.kind.mermaid_type()),
+                    None,
+                    props,
+                    None,
+                    node.id.span,
+                )?
+            }
+            None => self.add_vertex(
+                Cow::Borrowed(id),
+                None,
+                None,
+                None,
+                None,
+                None,
+                node.id.span,
+            )?,
+        };
+        if let Some(class) = &node.class {
+            self.set_class(id, class.text);
+        }
+        if let Some(meta) = &node.meta {
+            self.add_vertex(
+                Cow::Borrowed(id),
+                None,
+                None,
+                None,
+                None,
+                Some(meta),
+                node.id.span,
+            )?;
+        }
+        Ok(index.and_then(|i| u32::try_from(i).ok()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_vertex(
+        &mut self,
+        id: Cow<'a, str>,
+        text: Option<TextObj<'_>>,
+        shape: Option<&str>,
+        styles: Option<&[String]>,
+        props: Option<(&str, &str)>,
+        meta: Option<&MetaV<'_>>,
+        span: Span,
+    ) -> Result<Option<usize>, Diagnostic> {
+        if id.trim().is_empty() {
+            return Ok(None);
+        }
+        let doc = match meta {
+            Some(m) => Some(yaml::parse_shape_data(&m.body).map_err(|e| {
+                Diagnostic::db(m.span, format!("invalid `@{{…}}` data: {e}"))
+                    .with_hint("the body is YAML: `A@{ shape: cyl, label: \"Orders DB\" }`")
+            })?),
+            None => None,
+        };
+        if let Some(doc) = &doc
+            && let Some(&i) = self.subgraphs.get(id.as_ref())
+        {
+            let sg = &mut self.chart.subgraphs[i];
+            for (k, v) in doc {
+                sg.metadata.insert(k.clone(), v.to_text());
+            }
+            return Ok(None);
+        }
+        if let Some(i) = self.edge_index(&id) {
+            if let Some(doc) = &doc {
+                let edge = &mut self.chart.edges[i];
+                for (k, v) in doc {
+                    match (k.as_str(), v) {
+                        ("animate", Value::Bool(b)) => edge.animate = Some(*b),
+                        ("animate", v) => edge.animate = Some(v.truthy()),
+                        ("animation", v) => edge.animation = Some(v.to_text()),
+                        ("curve", v) => edge.interpolate = Some(v.to_text()),
+                        _ => {}
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        let index = match self.nodes.get(id.as_ref()) {
+            Some(&i) => i,
+            None => {
+                let i = self.chart.nodes.len();
+                self.chart.nodes.push(Node {
+                    id: id.to_string(),
+                    // A label given now replaces this at once: skip the copy.
+                    label: if text.is_some() {
+                        String::new()
+                    } else {
+                        id.to_string()
+                    },
+                    span,
+                    ..Node::default()
+                });
+                self.nodes.insert(id, i);
+                self.claimed.push(false);
+                i
+            }
+        };
+        let vertex = &mut self.chart.nodes[index];
+        if let Some(t) = text {
+            let mut txt = sanitize_text(t.text.trim());
+            if txt.len() >= 2 && txt.starts_with('"') && txt.ends_with('"') {
+                txt = txt[1..txt.len() - 1].to_string();
+            }
+            vertex.label = txt;
+            vertex.label_type = t.kind;
+        }
+        if let Some(shape) = shape
+            && vertex.shape.as_deref() != Some(shape)
+        {
+            vertex.shape = Some(shape.to_string());
+        }
+        if let Some(styles) = styles {
+            vertex.styles.extend(styles.iter().cloned());
+        }
+        if let Some((k, v)) = props {
+            vertex.props.insert(k.to_string(), v.to_string());
+        }
+        let (Some(doc), Some(meta)) = (doc, meta) else {
+            return Ok(Some(index));
+        };
+        let get = |key: &str| doc.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v);
+        if let Some(shape) = get("shape").filter(|v| v.truthy()) {
+            let name = shape.to_text();
+            let at = shape_span(meta, &name);
+            if !matches!(shape, Value::Str(_)) || name != name.to_lowercase() || name.contains('_')
+            {
+                let near = shapes::near_names(&name);
+                let mut d = Diagnostic::db(
+                    at,
+                    format!("No such shape: {name}. Shape names should be lowercase."),
+                );
+                if !near.is_empty() {
+                    d = d.with_hint(format!("did you mean {}?", quote_list(&near)));
+                }
+                return Err(d);
+            }
+            if !shapes::is_valid_shape(&name) {
+                let near = shapes::near_names(&name);
+                let hint = if near.is_empty() {
+                    "see the shape list: rect, rounded, stadium, cyl, circle, diamond, hex, doc, …"
+                        .to_string()
+                } else {
+                    format!("did you mean {}?", quote_list(&near))
+                };
+                return Err(Diagnostic::db(at, format!("No such shape: {name}.")).with_hint(hint));
+            }
+            vertex.shape = Some(name);
+        }
+        let label_blank = get("label").is_none_or(|l| l.to_text().trim().is_empty());
+        if let Some(label) = get("label").filter(|v| v.truthy()) {
+            vertex.label = label.to_text();
+            vertex.label_type = match get("labelType").map(Value::to_text).as_deref() {
+                Some("text") => LabelType::Text,
+                Some("string") => LabelType::String,
+                _ => LabelType::Markdown,
+            };
+        }
+        if let Some(icon) = get("icon").filter(|v| v.truthy()) {
+            vertex.icon = Some(icon.to_text());
+            if label_blank && vertex.label == vertex.id {
+                vertex.label.clear();
+            }
+        }
+        if let Some(v) = get("form").filter(|v| v.truthy()) {
+            vertex.form = Some(v.to_text());
+        }
+        if let Some(v) = get("pos").filter(|v| v.truthy()) {
+            vertex.pos = Some(v.to_text());
+        }
+        if let Some(img) = get("img").filter(|v| v.truthy()) {
+            vertex.img = Some(img.to_text());
+            if label_blank && vertex.label == vertex.id {
+                vertex.label.clear();
+            }
+        }
+        if let Some(v) = get("constraint").filter(|v| v.truthy()) {
+            vertex.constraint = Some(v.to_text());
+        }
+        if let Some(v) = get("w").filter(|v| v.truthy()) {
+            vertex.asset_width = v.to_number();
+        }
+        if let Some(v) = get("h").filter(|v| v.truthy()) {
+            vertex.asset_height = v.to_number();
+        }
+        Ok(Some(index))
+    }
+
+    /// The pair-counting key of an endpoint: its vertex index, or a key
+    /// above the vertex range for ids that are not vertices.
+    fn endpoint(&mut self, id: &'a str, vertex: Option<u32>) -> u64 {
+        if let Some(v) = vertex {
+            return u64::from(v);
+        }
+        let next = (1u64 << 32) + self.endpoints.len() as u64;
+        *self.endpoints.entry(id).or_insert(next)
+    }
+
+    /// mermaid's `addLink`: every start to every end; a user edge id goes to
+    /// the last start × first end only (compared by id, as mermaid does).
+    fn add_link(
+        &mut self,
+        nodes: &[NodeV<'a>],
+        index: &[Option<u32>],
+        starts: (usize, usize),
+        ends: (usize, usize),
+        link: &LinkV<'_>,
+    ) {
+        let id = link
+            .id
+            .as_ref()
+            .map(|i| format!("{}@", i.text).replacen('@', "", 1));
+        let (Some(last_start), Some(first_end)) = (
+            nodes.get(starts.1.wrapping_sub(1)).map(|n| n.id.text),
+            nodes.get(ends.0).map(|n| n.id.text),
+        ) else {
+            return;
+        };
+        for s in starts.0..starts.1 {
+            for e in ends.0..ends.1 {
+                let (Some(start), Some(end)) = (nodes.get(s), nodes.get(e)) else {
+                    continue;
+                };
+                let (from, to) = (start.id.text, end.id.text);
+                let user = if from == last_start && to == first_end {
+                    id.as_deref()
+                } else {
+                    None
+                };
+                let key = (
+                    self.endpoint(from, index.get(s).copied().flatten()),
+                    self.endpoint(to, index.get(e).copied().flatten()),
+                );
+                self.add_single_link(from, to, key, link, user);
+            }
+        }
+    }
+
+    fn add_single_link(
+        &mut self,
+        from: &'a str,
+        to: &'a str,
+        key: (u64, u64),
+        link: &LinkV<'_>,
+        id: Option<&str>,
+    ) {
+        let mut edge = Edge {
+            index: self.chart.edges.len(),
+            from: from.to_string(),
+            to: to.to_string(),
+            interpolate: self.default_interpolate.clone(),
+            stroke: link.stroke,
+            arrow_start: link.arrow_start,
+            arrow_end: link.arrow_end,
+            edge_type: link.edge_type.to_string(),
+            length: u8::try_from(link.length.min(10)).unwrap_or(10),
+            span: link.arrow.span,
+            ..Edge::default()
+        };
+        if let Some((_, label)) = &link.label {
+            let mut txt = sanitize_text(label.text.trim());
+            if txt.len() >= 2 && txt.starts_with('"') && txt.ends_with('"') {
+                txt = txt[1..txt.len() - 1].to_string();
+            }
+            edge.label = txt;
+            edge.label_type = label.kind;
+        }
+        let count = self.pairs.entry(key).or_insert(0);
+        let existing = *count;
+        *count += 1;
+        match id {
+            Some(id) if self.edge_index(id).is_none() => {
+                edge.id = id.to_string();
+                edge.user_defined_id = true;
+                self.user_edges.insert(edge.id.clone(), edge.index);
+            }
+            _ => {
+                let n = if existing == 0 { 0 } else { existing + 1 };
+                // `format!` costs several times this on big diagrams.
+                let mut id = String::with_capacity(from.len() + to.len() + 8);
+                id.push_str("L_");
+                id.push_str(from);
+                id.push('_');
+                id.push_str(to);
+                id.push('_');
+                push_decimal(&mut id, n);
+                edge.id = id;
+                if let Some(auto) = &mut self.auto_edges {
+                    auto.entry(edge.id.clone()).or_insert(edge.index);
+                }
+            }
+        }
+        self.chart.edges.push(edge);
+    }
+
+    /// mermaid's `addSubGraph`.
+    fn add_subgraph(&mut self, frame: Frame<'a>) -> String {
+        let (id, title, kind) = match &frame.header {
+            SubgraphHeader::Anonymous => (None, String::new(), LabelType::Markdown),
+            SubgraphHeader::Text(label) => {
+                let id = (!label.text.chars().any(char::is_whitespace))
+                    .then(|| label.text.trim().to_string());
+                let kind = match label.kind {
+                    LabelType::Markdown => LabelType::Markdown,
+                    _ => LabelType::Text,
+                };
+                (id, label.text.clone(), kind)
+            }
+            SubgraphHeader::IdTitle { id, title } => (
+                Some(id.text.trim().to_string()),
+                title.text.clone(),
+                title.kind,
+            ),
+        };
+        let id = id.unwrap_or_else(|| format!("subGraph{}", self.sub_count));
+        self.sub_count += 1;
+        let title = sanitize_text(&title).trim().to_string();
+        // mermaid's `uniq` (first mention wins, blanks dropped), then
+        // `makeUniq` (ids another subgraph already holds are dropped), and
+        // 12.x drops the subgraph's own id.
+        let mut members: Vec<String> = Vec::new();
+        for m in frame.members {
+            let vertex = match m {
+                Member::Node(v) => Some(v as usize),
+                Member::Other(ref s) => self.nodes.get(s.as_ref()).copied(),
+            };
+            match vertex {
+                Some(v) => {
+                    let Some(node) = self.chart.nodes.get(v) else {
+                        continue;
+                    };
+                    if self.claimed.get(v).copied().unwrap_or(true)
+                        || node.id == id
+                        || node.id.trim().is_empty()
+                    {
+                        continue;
+                    }
+                    members.push(node.id.clone());
+                    if let Some(c) = self.claimed.get_mut(v) {
+                        *c = true;
+                    }
+                }
+                None => {
+                    let Member::Other(s) = m else { continue };
+                    if s.trim().is_empty() || *s == *id || self.members.contains(&s) {
+                        continue;
+                    }
+                    members.push(s.to_string());
+                    self.members.insert(s);
+                }
+            }
+        }
+        if let Some(&i) = self.subgraphs.get(&id) {
+            let existing = &mut self.chart.subgraphs[i];
+            existing.members.extend(members);
+            if !title.is_empty() {
+                existing.title = title;
+            }
+            if frame.dir.is_some() {
+                existing.direction = frame.dir;
+            }
+            return id;
+        }
+        self.subgraphs
+            .insert(id.clone(), self.chart.subgraphs.len());
+        self.chart.subgraphs.push(Subgraph {
+            id: id.clone(),
+            title,
+            label_type: kind,
+            direction: frame.dir,
+            members,
+            span: frame.keyword,
+            ..Subgraph::default()
+        });
+        id
+    }
+
+    /// mermaid's `addClass`: the styles are re-split on unescaped commas.
+    fn add_class(&mut self, c: &ast::ClassDef) {
+        let joined = c.styles.join(",").replace("\\,", "§§§");
+        let styles: Vec<String> = joined.split(',').map(|s| s.replace("§§§", ",")).collect();
+        for name in c.name_list() {
+            self.chart
+                .class_defs
+                .entry(name.to_string())
+                .or_default()
+                .extend(styles.iter().cloned());
+        }
+    }
+
+    /// mermaid's `setClass`: nodes, edges and subgraphs that exist now.
+    fn set_class(&mut self, ids: &str, class: &str) {
+        for id in ids.split(',') {
+            if let Some(&i) = self.nodes.get(id) {
+                self.chart.nodes[i].classes.push(class.to_string());
+            }
+            if let Some(i) = self.edge_index(id) {
+                self.chart.edges[i].classes.push(class.to_string());
+            }
+            if let Some(&i) = self.subgraphs.get(id) {
+                self.chart.subgraphs[i].classes.push(class.to_string());
+            }
+        }
+    }
+
+    fn link_style(&mut self, l: &ast::LinkStyle) -> Result<(), Diagnostic> {
+        match &l.targets {
+            LinkStyleTargets::Default(_) => {
+                if let Some(curve) = &l.interpolate {
+                    self.default_interpolate = Some(curve.text.clone());
+                    self.chart.link_interpolate_default = Some(curve.text.clone());
+                }
+                if !l.styles.is_empty() {
+                    self.chart.link_style_default = Some(l.styles.clone());
+                }
+            }
+            LinkStyleTargets::Indices(list) => {
+                let n = self.chart.edges.len();
+                for index in list {
+                    // mermaid indexes its edge array with the digits as a
+                    // string key, so `01` finds nothing.
+                    let raw = &index.span;
+                    let leading_zero = raw.end - raw.start > 1 && index.value < n && {
+                        let digits = index.value.to_string();
+                        digits.len() != raw.end - raw.start
+                    };
+                    if index.value >= n || leading_zero {
+                        let valid = if n == 0 {
+                            "the diagram has no edges yet".to_string()
+                        } else {
+                            format!(
+                                "valid indices are 0 to {} (edges count from 0 in the order they are written)",
+                                n - 1
+                            )
+                        };
+                        return Err(Diagnostic::db(
+                            index.span,
+                            format!("linkStyle index {} is out of range: {valid}", index.value),
+                        )
+                        .with_hint("count the edges above this line, starting at 0, or use `linkStyle default`"));
+                    }
+                }
+                for index in list {
+                    let edge = &mut self.chart.edges[index.value];
+                    if let Some(curve) = &l.interpolate {
+                        edge.interpolate = Some(curve.text.clone());
+                    }
+                    if !l.styles.is_empty() {
+                        edge.style = l.styles.clone();
+                        if !edge.style.iter().any(|s| s.starts_with("fill")) {
+                            edge.style.push("fill:none".into());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn click(&mut self, c: &ast::Click) {
+        let ids = c.id.text.as_str();
+        match &c.action {
+            ClickAction::Link { url, .. } => {
+                let link = format_url(&url.text);
+                for id in ids.split(',') {
+                    if let Some(&i) = self.nodes.get(id) {
+                        let node = &mut self.chart.nodes[i];
+                        node.link = link.clone();
+                        node.link_target = c.target.as_ref().map(|t| t.text.clone());
+                    }
+                }
+            }
+            ClickAction::Callback { .. } => {
+                // mermaid binds callbacks only with `securityLevel: loose`;
+                // we record that one was declared.
+                for id in ids.split(',') {
+                    if let Some(&i) = self.nodes.get(id) {
+                        self.chart.nodes[i].have_callback = true;
+                    }
+                }
+            }
+        }
+        self.set_class(ids, "clickable");
+        if let Some(tip) = &c.tooltip {
+            let tip = sanitize_text(&tip.text);
+            for id in ids.split(',') {
+                self.tooltips.insert(id.to_string(), tip.clone());
+            }
+        }
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        // `n % 10` is a single digit.
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// The span of `name` inside an `@{…}` block (for "No such shape").
+fn shape_span(meta: &MetaV<'_>, name: &str) -> Span {
+    let base = meta.span.start + 2;
+    match meta.raw.find("shape") {
+        Some(k) => match meta.raw[k..].find(name) {
+            Some(j) => Span::new(base + k + j, base + k + j + name.len()),
+            None => meta.span,
+        },
+        None => meta.span,
+    }
+}
+
+fn quote_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `accDescr`: mermaid collapses the indentation after each newline.
+fn collapse_line_indent(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut after_newline = false;
+    for c in text.chars() {
+        if after_newline && c.is_whitespace() {
+            continue;
+        }
+        after_newline = c == '\n';
+        out.push(c);
+    }
+    out
+}
+
+/// A light stand-in for mermaid's DOMPurify pass: text without `<` is
+/// returned unchanged (DOMPurify's own fast path); otherwise `<script>` and
+/// `<style>` elements and inline `on…=` handlers are removed.
+pub(crate) fn sanitize_text(text: &str) -> String {
+    if !text.contains('<') {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for tag in ["script", "style"] {
+        loop {
+            let lower = out.to_ascii_lowercase();
+            let Some(start) = lower.find(&format!("<{tag}")) else {
+                break;
+            };
+            let close = format!("</{tag}>");
+            let end = lower[start..]
+                .find(&close)
+                .map_or(out.len(), |i| start + i + close.len());
+            out.replace_range(start..end, "");
+        }
+    }
+    if out.to_ascii_lowercase().contains(" on") {
+        let mut cleaned = String::with_capacity(out.len());
+        let mut in_tag = false;
+        let mut rest = out.as_str();
+        while let Some(c) = rest.chars().next() {
+            if c == '<' {
+                in_tag = true;
+            } else if c == '>' {
+                in_tag = false;
+            }
+            if in_tag && c == ' ' && rest[1..].to_ascii_lowercase().starts_with("on") {
+                // Skip ` onx="…"` / ` onx='…'` / ` onx=value`.
+                let attr = &rest[1..];
+                let eq = attr.find('=').unwrap_or(attr.len());
+                let after = &attr[eq.min(attr.len())..];
+                let skip = match after.chars().nth(1) {
+                    Some(q @ ('"' | '\'')) => after[2..].find(q).map_or(after.len(), |i| i + 3),
+                    _ => after.find([' ', '>']).unwrap_or(after.len()),
+                };
+                rest = &attr[eq + skip.min(after.len())..];
+                continue;
+            }
+            cleaned.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        out = cleaned;
+    }
+    out
+}
+
+/// mermaid's `formatUrl` under its default `strict` security level
+/// (`@braintree/sanitize-url`): dangerous schemes become `about:blank`,
+/// http(s) URLs are normalised the way `new URL(…).toString()` does.
+pub(crate) fn format_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    if url.is_empty() {
+        return None;
+    }
+    let stripped: String = url.chars().filter(|c| !c.is_control()).collect();
+    let probe = stripped
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .to_ascii_lowercase();
+    let dangerous = ["javascript", "data", "vbscript"]
+        .iter()
+        .any(|s| probe.starts_with(s));
+    if dangerous && stripped.contains(':') {
+        return Some("about:blank".into());
+    }
+    if stripped.starts_with('.') || stripped.starts_with('/') {
+        return Some(stripped);
+    }
+    let Some(colon) = stripped.find(':') else {
+        return Some(stripped);
+    };
+    let scheme = stripped[..colon].to_ascii_lowercase();
+    if scheme == "http" || scheme == "https" {
+        let rest = stripped[colon + 1..].replace('\\', "/");
+        let Some(after) = rest.strip_prefix("//") else {
+            return Some(stripped);
+        };
+        let host_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        let host = after[..host_end].to_ascii_lowercase();
+        let path = &after[host_end..];
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        return Some(format!("{scheme}://{host}{path}"));
+    }
+    Some(stripped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mermaid::parse_flowchart;
+
+    fn chart(src: &str) -> Flowchart {
+        match parse_flowchart(src) {
+            Ok(c) => c,
+            Err(d) => panic!("{}", d.render("test", src)),
+        }
+    }
+
+    #[test]
+    fn auto_edge_ids_skip_one() {
+        let c = chart("graph TD\nA-->B\nA-->B\nA-->B");
+        let ids: Vec<&str> = c.edges.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_A_B_3"]);
+    }
+
+    #[test]
+    fn later_bracket_label_wins_bare_mention_keeps() {
+        let c = chart("graph TD\nA[x]\nA[y]\nA");
+        assert_eq!(c.nodes[0].label, "y");
+    }
+
+    #[test]
+    fn edge_id_with_amp_goes_to_last_start_first_end() {
+        let c = chart("flowchart TD\nA & B e1@--> C & D");
+        let ids: Vec<(&str, &str, &str)> = c
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.id.as_str()))
+            .collect();
+        assert_eq!(ids[2], ("B", "C", "e1"));
+        assert_eq!(ids[0].2, "L_A_C_0");
+    }
+
+    #[test]
+    fn first_closing_subgraph_owns_the_node() {
+        let c = chart("flowchart TB\nsubgraph A\nb-->B\na\nend\na-->c\nsubgraph B\nc\nend");
+        assert_eq!(c.subgraphs[0].members, ["b", "B", "a"]);
+        assert_eq!(c.subgraphs[1].members, ["c"]);
+        let c = chart("graph TD\nsubgraph Outer\nsubgraph Inner\np\nend\np-->y\nend");
+        assert_eq!(c.subgraphs[0].id, "Inner");
+        assert_eq!(c.subgraphs[1].members, ["Inner", "y"]);
+    }
+
+    #[test]
+    fn auto_subgraph_ids_count_in_closing_order() {
+        let c = chart("graph TD\nsubgraph a b\nsubgraph \"c d\"\nx\nend\nend");
+        assert_eq!(c.subgraphs[0].id, "subGraph0");
+        assert_eq!(c.subgraphs[0].title, "c d");
+        assert_eq!(c.subgraphs[1].id, "subGraph1");
+    }
+
+    #[test]
+    fn reopened_subgraph_merges() {
+        let c = chart("flowchart LR\nsubgraph S\nx\nend\nsubgraph S\nx\ny\nend");
+        assert_eq!(c.subgraphs.len(), 1);
+        assert_eq!(c.subgraphs[0].members, ["x", "y"]);
+    }
+
+    #[test]
+    fn edge_to_subgraph_creates_a_vertex() {
+        let c = chart("graph TD\nsubgraph S1\na\nend\nC --> S1");
+        assert!(c.node("S1").is_some());
+    }
+
+    #[test]
+    fn edge_metadata_does_not_create_a_node() {
+        let c = chart("flowchart LR\nA e1@--> B\ne1@{ animate: true, curve: linear }");
+        assert!(c.node("e1").is_none());
+        assert_eq!(c.edges[0].animate, Some(true));
+        assert_eq!(c.edges[0].interpolate.as_deref(), Some("linear"));
+    }
+
+    #[test]
+    fn unknown_shape_is_a_db_error_with_suggestions() {
+        let src = "flowchart TB\nA@{ shape: cylnder }";
+        let err = parse_flowchart(src).err().map(|d| (d.kind, d.hint, d.span));
+        let Some((kind, hint, span)) = err else {
+            panic!("accepted")
+        };
+        assert_eq!(kind, crate::mermaid::ErrorKind::Db);
+        assert!(hint.unwrap_or_default().contains("cylinder"));
+        assert_eq!(&src[span.start..span.end], "cylnder");
+    }
+
+    #[test]
+    fn link_style_out_of_range_is_db() {
+        let err = parse_flowchart("graph TD\nA-->B\nlinkStyle 1 stroke:red").err();
+        assert_eq!(err.map(|d| d.kind), Some(crate::mermaid::ErrorKind::Db));
+        let c = chart("graph TD\nA-->B\nlinkStyle 0 stroke:red");
+        assert_eq!(c.edges[0].style, ["stroke:red", "fill:none"]);
+    }
+
+    #[test]
+    fn class_def_splits_on_unescaped_commas() {
+        let c = chart("graph TD\nclassDef a,b fill:#f00,stroke-dasharray: 5\\,5\nA:::a");
+        assert_eq!(c.class_defs["a"], ["fill:#f00", "stroke-dasharray: 5,5"]);
+        assert_eq!(c.class_defs["b"], c.class_defs["a"]);
+        assert_eq!(c.nodes[0].classes, ["a"]);
+    }
+
+    #[test]
+    fn urls_are_sanitised_like_mermaid_strict() {
+        assert_eq!(
+            format_url("https://www.github.com").as_deref(),
+            Some("https://www.github.com/")
+        );
+        assert_eq!(format_url("click.html").as_deref(), Some("click.html"));
+        assert_eq!(
+            format_url("javascript:alert(1)").as_deref(),
+            Some("about:blank")
+        );
+    }
+
+    #[test]
+    fn db_error_before_a_later_syntax_error_wins() {
+        let err = parse_flowchart("flowchart TB\nA@{ shape: nope }\nB[unclosed").err();
+        assert_eq!(err.map(|d| d.kind), Some(crate::mermaid::ErrorKind::Db));
+    }
+}

@@ -1,0 +1,821 @@
+//! Mermaid's text preprocessing, replayed step by step so the grammar sees
+//! exactly what mermaid.js's grammar sees: CRLF folding and HTML attribute
+//! quote swapping (`cleanupText`), the YAML frontmatter cut, `%%{…}%%`
+//! directive removal, `%%` comment-line removal and `trimStart`
+//! (`cleanupComments`), the entity pre-step of `encodeEntities` (including
+//! its `style …: #x;` quirk), the flow parser's `}␠\n` → `}\n` rewrite and
+//! the trailing newline mermaid appends.
+//!
+//! Each step that changes the text records a piecewise map back to its
+//! input, so every span the parser produces can be turned into a byte offset
+//! in the original source ([`OffsetMap::to_source`]). Every step is a single
+//! left-to-right scan: linear in the input, no backtracking regexes.
+
+use super::ast::{Comment, Directive, Frontmatter, Item};
+use super::diagnostics::Span;
+
+/// What mermaid hands to its flowchart grammar, plus what was cut on the way.
+pub(crate) struct Prepared {
+    /// The text the grammar runs on.
+    pub text: String,
+    /// Maps offsets in `text` back to the original source.
+    pub map: OffsetMap,
+    /// The frontmatter block, if any.
+    pub frontmatter: Option<Frontmatter>,
+    /// Removed comments and directives, in source order (original offsets).
+    pub trivia: Vec<Item>,
+}
+
+/// Entity placeholders, as mermaid's `encodeEntities` writes them.
+pub(crate) const ENTITY_NUM_START: &str = "ﬂ°°";
+/// Placeholder for a named entity's `#`.
+pub(crate) const ENTITY_START: &str = "ﬂ°";
+/// Placeholder for an entity's `;`.
+pub(crate) const ENTITY_END: &str = "¶ß";
+
+/// Restores mermaid's entity placeholders as `&#NN;` / `&name;`, as its
+/// `decodeEntities` does after parsing.
+pub(crate) fn decode_entities(text: &str) -> String {
+    if !text.contains('ﬂ') && !text.contains('¶') {
+        return text.to_string();
+    }
+    text.replace(ENTITY_NUM_START, "&#")
+        .replace(ENTITY_START, "&")
+        .replace(ENTITY_END, ";")
+}
+
+/// JavaScript's `\s`.
+pub(crate) fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
+/// JavaScript's line terminators (what `.` does not match).
+pub(crate) fn is_js_line_end(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
+}
+
+/// JavaScript's `\w`.
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// One piece of a step's output and where it came from.
+#[derive(Debug, Clone, Copy)]
+struct Seg {
+    out: usize,
+    input: usize,
+    out_len: usize,
+    in_len: usize,
+}
+
+/// The map of one step's output back to its input.
+#[derive(Debug, Clone, Default)]
+struct StepMap {
+    segs: Vec<Seg>,
+    in_len: usize,
+}
+
+impl StepMap {
+    fn map(&self, out: usize) -> usize {
+        let i = self.segs.partition_point(|s| s.out <= out);
+        let Some(seg) = i.checked_sub(1).and_then(|i| self.segs.get(i)) else {
+            return 0;
+        };
+        let delta = out - seg.out;
+        if delta >= seg.out_len {
+            seg.input + seg.in_len
+        } else if seg.out_len == seg.in_len {
+            seg.input + delta
+        } else if delta == 0 {
+            seg.input
+        } else {
+            seg.input + seg.in_len
+        }
+        .min(self.in_len)
+    }
+}
+
+/// Maps offsets in the preprocessed text back to the original source.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OffsetMap {
+    /// Non-identity steps, first step first.
+    steps: Vec<StepMap>,
+    /// Length of the original source (offsets past it are clamped).
+    src_len: usize,
+    /// When the whole map is one shift (the usual frontmatter-only case):
+    /// source = preprocessed + shift.
+    shift: Option<usize>,
+}
+
+impl OffsetMap {
+    /// The source offset of preprocessed offset `at`.
+    pub fn to_source(&self, at: usize) -> usize {
+        if let Some(shift) = self.shift {
+            return (at + shift).min(self.src_len);
+        }
+        map_back(&self.steps, at).min(self.src_len)
+    }
+
+    fn new(steps: Vec<StepMap>, src_len: usize) -> Self {
+        let shift = match steps.as_slice() {
+            [step] => match step.segs.as_slice() {
+                [seg]
+                    if seg.out == 0
+                        && seg.out_len == seg.in_len
+                        && seg.input + seg.in_len == step.in_len =>
+                {
+                    Some(seg.input)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        OffsetMap {
+            steps,
+            src_len,
+            shift,
+        }
+    }
+
+    /// The source span of a preprocessed span.
+    pub fn span(&self, start: usize, end: usize) -> Span {
+        if self.steps.is_empty() || self.shift.is_some() {
+            let shift = self.shift.unwrap_or(0);
+            let s = (start + shift).min(self.src_len);
+            return Span::new(s, (end + shift).min(self.src_len).max(s));
+        }
+        let s = self.to_source(start);
+        let e = self.to_source(end).max(s);
+        Span::new(s, e)
+    }
+}
+
+fn map_back(steps: &[StepMap], at: usize) -> usize {
+    steps.iter().rev().fold(at, |at, step| step.map(at))
+}
+
+/// Builds one step's output and its map.
+struct Builder<'a> {
+    input: &'a str,
+    out: String,
+    segs: Vec<Seg>,
+    changed: bool,
+}
+
+impl<'a> Builder<'a> {
+    fn new(input: &'a str) -> Self {
+        Builder {
+            input,
+            out: String::with_capacity(input.len() + 1),
+            segs: Vec::new(),
+            changed: false,
+        }
+    }
+
+    /// Copies `input[from..to]` unchanged.
+    fn copy(&mut self, from: usize, to: usize) {
+        if from >= to {
+            return;
+        }
+        let out = self.out.len();
+        if let Some(last) = self.segs.last_mut()
+            && last.out_len == last.in_len
+            && last.out + last.out_len == out
+            && last.input + last.in_len == from
+        {
+            last.out_len += to - from;
+            last.in_len += to - from;
+        } else {
+            self.segs.push(Seg {
+                out,
+                input: from,
+                out_len: to - from,
+                in_len: to - from,
+            });
+        }
+        self.out.push_str(&self.input[from..to]);
+    }
+
+    /// Replaces `input[from..to]` by `with`.
+    fn replace(&mut self, from: usize, to: usize, with: &str) {
+        self.changed = true;
+        if with.is_empty() {
+            return;
+        }
+        self.segs.push(Seg {
+            out: self.out.len(),
+            input: from,
+            out_len: with.len(),
+            in_len: to - from,
+        });
+        self.out.push_str(with);
+    }
+
+    fn finish(self, steps: &mut Vec<StepMap>) -> String {
+        if self.changed {
+            steps.push(StepMap {
+                segs: self.segs,
+                in_len: self.input.len(),
+            });
+        }
+        self.out
+    }
+}
+
+/// Runs mermaid's preprocessing on `src`.
+pub(crate) fn prepare(src: &str) -> Prepared {
+    let mut steps = Vec::new();
+    // Trivia and frontmatter are reported in source offsets: map their
+    // positions through the steps that ran before they were cut.
+    let text = fold_crlf(src, &mut steps);
+    let n_crlf = steps.len();
+    let (text, frontmatter_range) = cut_frontmatter(text, &mut steps);
+    let frontmatter = frontmatter_range.map(|(whole, body)| {
+        let at = |x| map_back(&steps[..n_crlf], x);
+        let raw = src_slice(src, at(body.0), at(body.1));
+        Frontmatter {
+            span: Span::new(at(whole.0), at(whole.1)),
+            title: frontmatter_title(&raw),
+            raw,
+        }
+    });
+
+    let mut trivia = Vec::new();
+    let n_before = steps.len();
+    let (text, directives) = cut_directives(text, &mut steps);
+    for (from, to) in directives {
+        let (s, e) = (
+            map_back(&steps[..n_before], from),
+            map_back(&steps[..n_before], to),
+        );
+        trivia.push(Item::Directive(Directive {
+            span: Span::new(s, e),
+            raw: src_slice(src, s, e),
+        }));
+    }
+    let n_before = steps.len();
+    let (text, comments) = cut_comments(text, &mut steps);
+    for (from, to) in comments {
+        let (s, e) = (
+            map_back(&steps[..n_before], from),
+            map_back(&steps[..n_before], to),
+        );
+        let raw = src_slice(src, s, e);
+        trivia.push(Item::Comment(Comment {
+            span: Span::new(s, e),
+            text: raw
+                .strip_prefix("%%")
+                .unwrap_or(&raw)
+                .trim_end_matches('\r')
+                .to_string(),
+        }));
+    }
+    // A directive cut from inside a line that then became a comment
+    // (`%%%%{x}…`) is part of the comment's text already: keep one item.
+    let comment_spans: Vec<Span> = trivia
+        .iter()
+        .filter_map(|t| match t {
+            Item::Comment(c) => Some(c.span),
+            _ => None,
+        })
+        .collect();
+    if !comment_spans.is_empty() {
+        trivia.retain(|t| match t {
+            Item::Directive(d) => !comment_spans
+                .iter()
+                .any(|c| c.start <= d.span.start && d.span.end <= c.end),
+            _ => true,
+        });
+    }
+    trivia.sort_by_key(|t| t.span().start);
+    let text = strip_style_semicolons(text, &mut steps);
+    let text = encode_entities(text, &mut steps);
+    let mut text = fold_brace_blanks(text, &mut steps);
+    // mermaid appends a newline; offsets past the source clamp to its end,
+    // so this needs no map step.
+    text.push('\n');
+    Prepared {
+        text,
+        map: OffsetMap::new(steps, src.len()),
+        frontmatter,
+        trivia,
+    }
+}
+
+fn src_slice(src: &str, from: usize, to: usize) -> String {
+    src.get(from..to.max(from)).unwrap_or_default().to_string()
+}
+
+/// `\r\n?` → `\n`, and `<tag a="x">` → `<tag a='x'>` (same length, in place).
+fn fold_crlf(src: &str, steps: &mut Vec<StepMap>) -> String {
+    let mut text = if src.contains('\r') {
+        let bytes = src.as_bytes();
+        let mut b = Builder::new(src);
+        let mut from = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\r' {
+                b.copy(from, i);
+                let end = if bytes.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                b.replace(i, end, "\n");
+                from = end;
+                i = end;
+            } else {
+                i += 1;
+            }
+        }
+        b.copy(from, bytes.len());
+        b.finish(steps)
+    } else {
+        src.to_string()
+    };
+    swap_tag_attribute_quotes(&mut text);
+    text
+}
+
+/// mermaid's `cleanupText` rewrites `="…"` inside `<tag …>` to `='…'` so
+/// quoted labels may hold HTML with attributes. Same length, so no map.
+fn swap_tag_attribute_quotes(text: &mut String) {
+    if !text.contains('<') {
+        return;
+    }
+    let mut bytes = std::mem::take(text).into_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        if bytes[i] == b'<' && i + 1 < n && is_word_byte(bytes[i + 1]) {
+            let Some(close) = bytes[i + 1..].iter().position(|&b| b == b'>') else {
+                // No `>` left: no later `<` can match either.
+                break;
+            };
+            let close = i + 1 + close;
+            let mut j = i + 1;
+            while j + 1 < close {
+                if bytes[j] == b'=' && bytes[j + 1] == b'"' {
+                    if let Some(end) = bytes[j + 2..close].iter().position(|&b| b == b'"') {
+                        let end = j + 2 + end;
+                        bytes[j + 1] = b'\'';
+                        bytes[end] = b'\'';
+                        j = end + 1;
+                        continue;
+                    }
+                    break;
+                }
+                j += 1;
+            }
+            i = close + 1;
+        } else {
+            i += 1;
+        }
+    }
+    // Only ASCII quote bytes were swapped for ASCII quote bytes.
+    *text = String::from_utf8(bytes).unwrap_or_default();
+}
+
+type Range = (usize, usize);
+
+/// `^-{3}\s*[\n\r](.*?)[\n\r]-{3}\s*[\n\r]+` (dot matches newlines).
+fn cut_frontmatter(text: String, steps: &mut Vec<StepMap>) -> (String, Option<(Range, Range)>) {
+    let Some(m) = match_frontmatter(&text) else {
+        return (text, None);
+    };
+    let mut b = Builder::new(&text);
+    b.replace(0, m.0.1, "");
+    b.copy(m.0.1, text.len());
+    (b.finish(steps), Some(m))
+}
+
+fn match_frontmatter(text: &str) -> Option<(Range, Range)> {
+    let bytes = text.as_bytes();
+    if !text.starts_with("---") {
+        return None;
+    }
+    let ws_end = skip_js_space(text, 3);
+    // `\s*` backs off to the last newline of the blank run.
+    let nl = text[3..ws_end].rfind(['\n', '\r']).map(|i| i + 3)?;
+    let body_start = nl + 1;
+    let mut k = body_start;
+    while k < bytes.len() {
+        let rel = text[k..].find(['\n', '\r'])?;
+        let at = k + rel;
+        if text[at + 1..].starts_with("---") {
+            let after = at + 4;
+            let ws_end = skip_js_space(text, after);
+            if let Some(last) = text[after..ws_end].rfind(['\n', '\r']) {
+                return Some(((0, after + last + 1), (body_start, at)));
+            }
+        }
+        k = at + 1;
+    }
+    None
+}
+
+fn skip_js_space(text: &str, from: usize) -> usize {
+    text[from..]
+        .char_indices()
+        .find(|&(_, c)| !is_js_space(c))
+        .map_or(text.len(), |(i, _)| from + i)
+}
+
+/// The top-level `title:` of frontmatter YAML, unquoted.
+fn frontmatter_title(yaml: &str) -> Option<String> {
+    for line in yaml.lines() {
+        if let Some(rest) = line.strip_prefix("title:") {
+            let v = rest.trim();
+            let v = if v.len() >= 2
+                && ((v.starts_with('"') && v.ends_with('"'))
+                    || (v.starts_with('\'') && v.ends_with('\'')))
+            {
+                &v[1..v.len() - 1]
+            } else {
+                v
+            };
+            return Some(v.to_string());
+        }
+    }
+    None
+}
+
+/// Removes `%%{…}%%` directives as mermaid's `removeDirectives` does:
+/// `%{2}{\s*(?:(\w+)\s*:|(\w+))\s*(?:(\w+)|((?:(?!}%{2}).|\r?\n)*))?\s*(?:}%{2})?`.
+fn cut_directives(text: String, steps: &mut Vec<StepMap>) -> (String, Vec<Range>) {
+    if !text.contains("%%{") {
+        return (text, Vec::new());
+    }
+    let text = text.as_str();
+    let bytes = text.as_bytes();
+    let mut b = Builder::new(text);
+    let mut found = Vec::new();
+    let mut from = 0;
+    let mut search = 0;
+    while let Some(rel) = text[search..].find("%%{") {
+        let start = search + rel;
+        match match_directive(text, start) {
+            Some(end) => {
+                b.copy(from, start);
+                b.replace(start, end, "");
+                found.push((start, end));
+                from = end;
+                search = end;
+            }
+            None => search = start + 1,
+        }
+        if search >= bytes.len() {
+            break;
+        }
+    }
+    b.copy(from, text.len());
+    (b.finish(steps), found)
+}
+
+fn match_directive(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut p = skip_js_space(text, start + 3);
+    let word_end = bytes[p..]
+        .iter()
+        .position(|&b| !is_word_byte(b))
+        .map_or(bytes.len(), |i| p + i);
+    if word_end == p {
+        return None;
+    }
+    p = word_end;
+    let q = skip_js_space(text, p);
+    if bytes.get(q) == Some(&b':') {
+        p = q + 1;
+    }
+    p = skip_js_space(text, p);
+    if bytes.get(p).is_some_and(|&b| is_word_byte(b)) {
+        p = bytes[p..]
+            .iter()
+            .position(|&b| !is_word_byte(b))
+            .map_or(bytes.len(), |i| p + i);
+    } else {
+        // Anything up to `}%%` or a line terminator `.` does not match
+        // (`\n` itself is allowed by the `\r?\n` branch).
+        let rest = &text[p..];
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            if rest[i..].starts_with("}%%") || matches!(c, '\r' | '\u{2028}' | '\u{2029}') {
+                end = i;
+                break;
+            }
+        }
+        p += end;
+    }
+    p = skip_js_space(text, p);
+    if text[p..].starts_with("}%%") {
+        p += 3;
+    }
+    Some(p)
+}
+
+/// mermaid's `cleanupComments`: `/^\s*%%(?!{)[^\n]+\n?/gm` removed, then
+/// `trimStart()`. Returns the comment ranges (from `%%` to the line end).
+fn cut_comments(text: String, steps: &mut Vec<StepMap>) -> (String, Vec<Range>) {
+    let lead = skip_js_space(&text, 0);
+    if !text.contains("%%") && lead == 0 {
+        return (text, Vec::new());
+    }
+    let text = text.as_str();
+    let bytes = text.as_bytes();
+    let mut b = Builder::new(text);
+    let mut comments = Vec::new();
+    let mut from = 0;
+    let mut line_start = 0;
+    while line_start < bytes.len() {
+        let p = skip_js_space(text, line_start);
+        let is_comment = text[p..].starts_with("%%")
+            && bytes.get(p + 2).is_some_and(|&c| c != b'{' && c != b'\n');
+        if is_comment {
+            let line_end = text[p..].find('\n').map_or(bytes.len(), |i| p + i);
+            let end = if line_end < bytes.len() {
+                line_end + 1
+            } else {
+                line_end
+            };
+            b.copy(from, line_start);
+            b.replace(line_start, end, "");
+            comments.push((p, line_end));
+            from = end;
+            line_start = end;
+            continue;
+        }
+        // Next line start after `p` (JS `^` also matches after \r, \u2028, \u2029).
+        match text[p..].char_indices().find(|&(_, c)| is_js_line_end(c)) {
+            Some((i, c)) => line_start = p + i + c.len_utf8(),
+            None => break,
+        }
+    }
+    b.copy(from, text.len());
+    let out = b.finish(steps);
+    // trimStart()
+    let lead = skip_js_space(&out, 0);
+    if lead == 0 {
+        return (out, comments);
+    }
+    let mut t = Builder::new(&out);
+    t.replace(0, lead, "");
+    t.copy(lead, out.len());
+    (t.finish(steps), comments)
+}
+
+/// The first two replacements of mermaid's `encodeEntities`:
+/// `/style.*:\S*#.*;/g` and `/classDef.*:\S*#.*;/g` each drop the final `;`
+/// of a matching line, so `style A fill:#f9f;` keeps its colour while
+/// `style A fill: #f9f;` (blank before `#`) turns `#f9f;` into an entity.
+fn strip_style_semicolons(text: String, steps: &mut Vec<StepMap>) -> String {
+    let mut out = text;
+    for keyword in ["style", "classDef"] {
+        if !out.contains(keyword) {
+            continue;
+        }
+        if !out.contains(';') {
+            continue;
+        }
+        let input = std::mem::take(&mut out);
+        let mut b = Builder::new(&input);
+        let mut from = 0;
+        let mut line_start = 0;
+        while line_start < input.len() {
+            let line_end = input[line_start..]
+                .char_indices()
+                .find(|&(_, c)| is_js_line_end(c))
+                .map_or(input.len(), |(i, _)| line_start + i);
+            if let Some(cut) = style_semicolon(&input[line_start..line_end], keyword) {
+                let at = line_start + cut;
+                b.copy(from, at);
+                b.replace(at, at + 1, "");
+                from = at + 1;
+            }
+            line_start = match input[line_end..].chars().next() {
+                Some(c) => line_end + c.len_utf8(),
+                None => break,
+            };
+        }
+        b.copy(from, input.len());
+        out = b.finish(steps);
+    }
+    out
+}
+
+/// Where `keyword.*:\S*#.*;` ends on `line` (the `;` to drop), if it matches.
+fn style_semicolon(line: &str, keyword: &str) -> Option<usize> {
+    let start = line.find(keyword)?;
+    let last_semi = line.rfind(';')?;
+    let after = start + keyword.len();
+    let bytes = line.as_bytes();
+    // The earliest `#` reachable from a `:` through non-blank characters.
+    let mut first_hash = None;
+    let mut i = after;
+    while i < bytes.len() {
+        if bytes[i] == b':' {
+            let mut j = i + 1;
+            let rest = &line[j..];
+            let mut hit = None;
+            for (k, c) in rest.char_indices() {
+                if c == '#' {
+                    hit = Some(j + k);
+                    break;
+                }
+                if is_js_space(c) {
+                    break;
+                }
+            }
+            if let Some(h) = hit {
+                first_hash = Some(h);
+                break;
+            }
+            j += 1;
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    let hash = first_hash?;
+    (last_semi > hash).then_some(last_semi)
+}
+
+/// `/#\w+;/g` → placeholders (`ﬂ°°NN¶ß` for digits, `ﬂ°name¶ß` otherwise).
+fn encode_entities(text: String, steps: &mut Vec<StepMap>) -> String {
+    if !has_entity(&text) {
+        return text;
+    }
+    let text = text.as_str();
+    let bytes = text.as_bytes();
+    let mut b = Builder::new(text);
+    let mut from = 0;
+    let mut i = 0;
+    let mut placeholder = String::new();
+    while i < bytes.len() {
+        if bytes[i] == b'#' {
+            let word_end = bytes[i + 1..]
+                .iter()
+                .position(|&c| !is_word_byte(c))
+                .map_or(bytes.len(), |k| i + 1 + k);
+            if word_end > i + 1 && bytes.get(word_end) == Some(&b';') {
+                let inner = &text[i + 1..word_end];
+                placeholder.clear();
+                if inner.bytes().all(|c| c.is_ascii_digit()) {
+                    placeholder.push_str(ENTITY_NUM_START);
+                } else {
+                    placeholder.push_str(ENTITY_START);
+                }
+                placeholder.push_str(inner);
+                placeholder.push_str(ENTITY_END);
+                b.copy(from, i);
+                b.replace(i, word_end + 1, &placeholder);
+                from = word_end + 1;
+                i = word_end + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    b.copy(from, text.len());
+    b.finish(steps)
+}
+
+/// Whether `/#\w+;/` matches anywhere.
+fn has_entity(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'#') {
+        let at = from + i;
+        let end = b[at + 1..]
+            .iter()
+            .position(|&c| !is_word_byte(c))
+            .map_or(b.len(), |k| at + 1 + k);
+        if end > at + 1 && b.get(end) == Some(&b';') {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// Whether `}` is followed by blanks that contain a newline after some blank.
+fn has_brace_blanks(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'}') {
+        let at = from + i;
+        let ws_end = skip_js_space(text, at + 1);
+        if text[at + 1..ws_end].rfind('\n').is_some_and(|nl| nl > 0) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// The flow parser's `src.replace(/}\s*\n/g, '}\n')`.
+fn fold_brace_blanks(text: String, steps: &mut Vec<StepMap>) -> String {
+    if !has_brace_blanks(&text) {
+        return text;
+    }
+    let text = text.as_str();
+    let bytes = text.as_bytes();
+    let mut b = Builder::new(text);
+    let mut from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'}' {
+            let ws_end = skip_js_space(text, i + 1);
+            if let Some(last_nl) = text[i + 1..ws_end].rfind('\n') {
+                let nl = i + 1 + last_nl;
+                if nl > i + 1 {
+                    b.copy(from, i + 1);
+                    b.replace(i + 1, nl, "");
+                    from = nl;
+                }
+                i = nl + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    b.copy(from, text.len());
+    b.finish(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prep(src: &str) -> Prepared {
+        prepare(src)
+    }
+
+    #[test]
+    fn appends_a_newline_and_maps_it_to_the_end() {
+        let p = prep("graph TD");
+        assert_eq!(p.text, "graph TD\n");
+        assert_eq!(p.map.to_source(8), 8);
+    }
+
+    #[test]
+    fn comment_lines_are_cut_but_same_line_percent_stays() {
+        let p = prep("graph TD\n  %% note\nA --> B %% not a comment\n");
+        assert_eq!(p.text, "graph TD\nA --> B %% not a comment\n\n");
+        assert_eq!(p.trivia.len(), 1);
+        let at = p.text.find("A -->").unwrap_or_default();
+        assert_eq!(p.map.to_source(at), 19);
+    }
+
+    #[test]
+    fn style_semicolon_quirk() {
+        let p = prep("graph TD;style T background: #bbb;");
+        assert!(p.text.contains("ﬂ°bbb¶ß"), "{}", p.text);
+        let p = prep("graph TD\nstyle T fill:#bbb;");
+        assert!(p.text.contains("fill:#bbb\n"), "{}", p.text);
+    }
+
+    #[test]
+    fn entities_become_placeholders_and_map_back() {
+        let src = "graph TD\nA[\"x #quot; #9829;\"]";
+        let p = prep(src);
+        assert!(p.text.contains("x ﬂ°quot¶ß ﬂ°°9829¶ß"));
+        assert_eq!(decode_entities("ﬂ°quot¶ß ﬂ°°9829¶ß"), "&quot; &#9829;");
+        let end = p.text.find("\"]").unwrap_or_default();
+        assert_eq!(p.map.to_source(end), src.find("\"]").unwrap_or_default());
+    }
+
+    #[test]
+    fn frontmatter_and_directives_are_cut() {
+        let src = "---\ntitle: Hi\n---\n%%{init: {\"theme\": \"dark\"}}%%\nflowchart LR\nA";
+        let p = prep(src);
+        assert_eq!(p.text, "flowchart LR\nA\n");
+        let fm = p.frontmatter.expect("frontmatter");
+        assert_eq!(fm.title.as_deref(), Some("Hi"));
+        assert_eq!(fm.raw, "title: Hi");
+        assert!(matches!(p.trivia.first(), Some(Item::Directive(_))));
+        let at = p.text.find('A').unwrap_or_default();
+        assert_eq!(p.map.to_source(at), src.rfind('A').unwrap_or_default());
+    }
+
+    #[test]
+    fn crlf_folds_and_brace_blanks_fold() {
+        let p = prep("graph TD\r\nA@{ shape: rect }   \r\n\r\nB");
+        assert_eq!(p.text, "graph TD\nA@{ shape: rect }\nB\n");
+    }
+
+    #[test]
+    fn tag_attribute_quotes_swap() {
+        let p = prep("graph TD\nA[\"<span style=\"color:red\">x</span>\"]");
+        assert!(p.text.contains("<span style='color:red'>"), "{}", p.text);
+    }
+}

@@ -7,12 +7,15 @@
 //!   diagnostics and the canonical printer. Knows nothing of simulation.
 //! - [`model`]: the architecture model [`model::ArchGraph`] over petgraph:
 //!   components with roles, connections, groups; role inference and checks.
+//! - [`sim`]: the deterministic discrete-event simulation engine (virtual
+//!   clock, seeded RNG, Kafka-like bus, consumer groups, metrics).
 //!
 //! Dependencies point one way: `mermaid → model → …`; nothing lower imports
 //! anything higher.
 
 pub mod mermaid;
 pub mod model;
+pub mod sim;
 
 /// The reference diagram, embedded as the default document.
 pub const SEED_DIAGRAM: &str = include_str!("../diagrams/eda-seed.mmd");

@@ -44,6 +44,20 @@ enum Command {
         #[arg(long, short = 'w', conflicts_with = "check")]
         write: bool,
     },
+    /// Run the diagram headless in the simulator and print a summary per component.
+    Simulate {
+        /// The .mmd file, or - for standard input; the built-in seed diagram when omitted.
+        file: Option<PathBuf>,
+        /// Seed of the run's random number generator (same seed, same run).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Virtual time to simulate: 60s, 500ms, 2m, 1h, ...
+        #[arg(long, default_value = "60s", value_parser = cli::simulate::parse_duration)]
+        duration: u64,
+        /// Print the metrics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +66,12 @@ fn main() -> ExitCode {
         Some(Command::Parse { file, json }) => cli::parse::run(&file, json),
         Some(Command::Check { file, json }) => cli::check::run(file.as_deref(), json),
         Some(Command::Fmt { file, check, write }) => cli::fmt::run(&file, check, write),
+        Some(Command::Simulate {
+            file,
+            seed,
+            duration,
+            json,
+        }) => cli::simulate::run(file.as_deref(), seed, duration, json),
         None => cli::check::run(None, false),
     };
     match result {

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod fmt;
 pub mod parse;
+pub mod simulate;
 mod source;
 
 #[allow(unused_imports)] // used by the subcommands as they land

@@ -1,0 +1,804 @@
+//! What to simulate on top of the diagram: sources with arrival processes,
+//! key spaces and payload schemas; consumer-group parameters; partitions,
+//! sampling and limits. [`Scenario::default_for`] derives one from the
+//! diagram alone so any diagram runs with no configuration. (Storing a
+//! scenario in the `.mmd` file is a later slice.)
+
+use super::bus::Assignor;
+use super::error::SimError;
+use super::fault::ScheduledFault;
+use super::rng::{SimRng, to_us};
+use crate::model::{ArchGraph, ConnectionKind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Hard limits on everything that grows; checked when the engine is built.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Limits {
+    /// Most actions the scheduler may hold (the model needs one per source
+    /// and per partition worker, plus one for the sampler).
+    pub max_pending_actions: usize,
+    /// Most records retained on the bus at once, over all partitions;
+    /// appends beyond are refused and counted as rejected.
+    pub max_queued_records: usize,
+    /// Most partitions per topic.
+    pub max_partitions: u32,
+    /// Most instances per consumer group.
+    pub max_instances: u32,
+    /// Largest key space of a Zipf source (its table costs 8 bytes a key).
+    pub max_zipf_keys: u64,
+    /// Most samples kept per time series; when full, every other sample is
+    /// dropped and the interval doubles.
+    pub max_samples: usize,
+    /// Most control inputs (faults, restarts) pending at once; also the
+    /// longest fault schedule a scenario may carry.
+    pub max_pending_controls: usize,
+    /// Most dead letters retained per group's DLQ topic (later ones are
+    /// counted, not kept).
+    pub max_dead_letters: usize,
+    /// Event ids remembered per idempotent group (oldest forgotten first).
+    pub max_dedupe_ids: usize,
+    /// Most streams (aggregate keys) an event store tracks versions for;
+    /// appends to further streams are counted as untracked.
+    pub max_streams: usize,
+    /// Most entries kept in the fault log.
+    pub max_fault_log: usize,
+    /// Most records one worker may process between commits (`commit_every`).
+    pub max_commit_every: u32,
+    /// Most attempts per record (`retry.max_attempts`).
+    pub max_attempts: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pending_actions: 1 << 20,
+            max_queued_records: 1 << 22,
+            max_partitions: 1024,
+            max_instances: 256,
+            max_zipf_keys: 1 << 20,
+            max_samples: 4096,
+            max_pending_controls: 1024,
+            max_dead_letters: 1 << 16,
+            max_dedupe_ids: 1 << 17,
+            max_streams: 1 << 20,
+            max_fault_log: 4096,
+            max_commit_every: 10_000,
+            max_attempts: 100,
+        }
+    }
+}
+
+/// When a source emits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Arrival {
+    /// A Poisson process: exponential gaps with mean 1/rate.
+    Poisson {
+        /// Events per virtual second.
+        rate_per_s: f64,
+    },
+    /// Evenly spaced events (the n-th at round(n / rate)).
+    Constant {
+        /// Events per virtual second.
+        rate_per_s: f64,
+    },
+}
+
+impl Arrival {
+    /// Events per virtual second.
+    pub fn rate_per_s(&self) -> f64 {
+        match *self {
+            Arrival::Poisson { rate_per_s } | Arrival::Constant { rate_per_s } => rate_per_s,
+        }
+    }
+}
+
+/// How keys (aggregate ids) are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum KeyDist {
+    /// Every key equally likely.
+    Uniform,
+    /// Key k (1-based) with probability ∝ 1/k^exponent: a few hot keys.
+    Zipf {
+        /// The skew; 1.0 is classic Zipf.
+        exponent: f64,
+    },
+}
+
+/// The aggregate ids a source draws its keys from: `1..=count`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct KeySpace {
+    /// How many distinct keys.
+    pub count: u64,
+    /// How they are drawn.
+    pub dist: KeyDist,
+}
+
+impl Default for KeySpace {
+    fn default() -> Self {
+        KeySpace {
+            count: 10_000,
+            dist: KeyDist::Uniform,
+        }
+    }
+}
+
+/// A consumer instance's time to process one record.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ServiceTime {
+    /// Always the same.
+    Constant {
+        /// Microseconds per record.
+        us: u64,
+    },
+    /// Exponential (memoryless) with the given mean.
+    Exponential {
+        /// Mean microseconds per record.
+        mean_us: f64,
+    },
+    /// Lognormal fitted to a median and a 99th percentile.
+    LogNormal {
+        /// Median microseconds.
+        p50_us: f64,
+        /// 99th-percentile microseconds (≥ the median).
+        p99_us: f64,
+    },
+}
+
+impl ServiceTime {
+    /// One service time, in whole microseconds.
+    #[inline]
+    pub fn sample_us(&self, rng: &mut SimRng) -> u64 {
+        match *self {
+            ServiceTime::Constant { us } => us,
+            ServiceTime::Exponential { mean_us } => to_us(rng.exponential(mean_us)),
+            ServiceTime::LogNormal { p50_us, p99_us } => {
+                to_us(rng.lognormal_p50_p99(p50_us, p99_us))
+            }
+        }
+    }
+
+    fn validate(&self, what: &str) -> Result<(), SimError> {
+        let ok = match *self {
+            ServiceTime::Constant { us } => us <= 3_600_000_000,
+            ServiceTime::Exponential { mean_us } => mean_us.is_finite() && mean_us > 0.0,
+            ServiceTime::LogNormal { p50_us, p99_us } => {
+                p50_us.is_finite() && p99_us.is_finite() && p50_us > 0.0 && p99_us >= p50_us
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(out_of_range(
+                what,
+                format!("{self:?}"),
+                "a constant ≤ 1 h, a positive finite mean, or 0 < p50 ≤ p99",
+            ))
+        }
+    }
+}
+
+/// The fields an event carries, chosen from its type's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schema {
+    /// order id, user id, sku, quantity, amount.
+    Order,
+    /// user id, email.
+    User,
+    /// payment id, order id, amount, method.
+    Payment,
+    /// just the entity id.
+    Generic,
+}
+
+impl Schema {
+    /// The schema for an event type name: `PaymentProcessed` → Payment,
+    /// `OrderCreated` → Order, `UserRegistered` → User, else Generic.
+    pub fn for_event_type(name: &str) -> Schema {
+        let n = name.to_ascii_lowercase();
+        if n.contains("pay") || n.contains("charge") || n.contains("refund") {
+            Schema::Payment
+        } else if n.contains("order") || n.contains("cart") || n.contains("checkout") {
+            Schema::Order
+        } else if ["user", "regist", "customer", "account", "signup", "signed"]
+            .iter()
+            .any(|w| n.contains(w))
+        {
+            Schema::User
+        } else {
+            Schema::Generic
+        }
+    }
+
+    /// A payload of this schema for aggregate `key`.
+    pub fn generate(self, key: u64, rng: &mut SimRng) -> Payload {
+        match self {
+            Schema::Order => {
+                let sku = rng.range_inclusive(1, 5_000) as u32;
+                let quantity = rng.range_inclusive(1, 5) as u16;
+                Payload::Order {
+                    order_id: key,
+                    user_id: rng.range_inclusive(1, 100_000),
+                    sku,
+                    quantity,
+                    amount_cents: u64::from(quantity) * price_cents(sku),
+                }
+            }
+            Schema::User => Payload::User {
+                user_id: key,
+                email_domain: rng.below(EMAIL_DOMAINS.len() as u64) as u8,
+            },
+            Schema::Payment => Payload::Payment {
+                payment_id: rng.range_inclusive(1, 999_999_999),
+                order_id: key,
+                amount_cents: rng.range_inclusive(500, 50_000),
+                method: rng.below(PAYMENT_METHODS.len() as u64) as u8,
+            },
+            Schema::Generic => Payload::Generic { entity_id: key },
+        }
+    }
+}
+
+const EMAIL_DOMAINS: [&str; 4] = ["example.com", "mail.test", "corp.example", "shop.test"];
+const PAYMENT_METHODS: [&str; 3] = ["card", "paypal", "bank-transfer"];
+
+/// A sku's unit price: fixed per sku, between 1.99 and 201.98.
+fn price_cents(sku: u32) -> u64 {
+    let mut h = super::bus::Fnv1a::new();
+    h.write(&sku.to_le_bytes());
+    199 + h.finish() % 20_000
+}
+
+/// An event's fields: compact and `Copy`, so producing one allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "schema", rename_all = "lowercase")]
+pub enum Payload {
+    /// An order.
+    Order {
+        /// The aggregate id.
+        order_id: u64,
+        /// Who ordered.
+        user_id: u64,
+        /// What.
+        sku: u32,
+        /// How many.
+        quantity: u16,
+        /// quantity × the sku's price.
+        amount_cents: u64,
+    },
+    /// A user.
+    User {
+        /// The aggregate id.
+        user_id: u64,
+        /// Index of the email's domain (see [`Payload::email`]).
+        email_domain: u8,
+    },
+    /// A payment for an order.
+    Payment {
+        /// The payment's own id.
+        payment_id: u64,
+        /// The aggregate id: the order paid for.
+        order_id: u64,
+        /// How much.
+        amount_cents: u64,
+        /// Index of the method (see [`Payload::payment_method`]).
+        method: u8,
+    },
+    /// Anything else.
+    Generic {
+        /// The aggregate id.
+        entity_id: u64,
+    },
+}
+
+impl Payload {
+    /// A user's email address, e.g. `user42@example.com`.
+    pub fn email(&self) -> Option<String> {
+        match *self {
+            Payload::User {
+                user_id,
+                email_domain,
+            } => Some(format!(
+                "user{user_id}@{}",
+                EMAIL_DOMAINS[usize::from(email_domain) % EMAIL_DOMAINS.len()]
+            )),
+            _ => None,
+        }
+    }
+
+    /// A payment's method name (`card`, `paypal`, `bank-transfer`).
+    pub fn payment_method(&self) -> Option<&'static str> {
+        match *self {
+            Payload::Payment { method, .. } => {
+                Some(PAYMENT_METHODS[usize::from(method) % PAYMENT_METHODS.len()])
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One stream of events: a component publishing one event type to one bus.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceSpec {
+    /// The publishing component's Mermaid id.
+    pub component: String,
+    /// The bus's Mermaid id.
+    pub bus: String,
+    /// The event type (the edge label, or `<Component>Event` when unlabelled).
+    pub event_type: String,
+    /// When events are emitted.
+    pub arrival: Arrival,
+    /// Which keys.
+    pub keys: KeySpace,
+    /// Which fields.
+    pub schema: Schema,
+}
+
+/// The wait before the next attempt at a record that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Backoff {
+    /// The same wait before every retry.
+    Constant {
+        /// Microseconds before each retry.
+        delay_us: u64,
+    },
+    /// `initial_us × factor^(n−1)` before retry n, capped at `max_us`.
+    Exponential {
+        /// Wait before the first retry.
+        initial_us: u64,
+        /// Growth per retry (≥ 1).
+        factor: f64,
+        /// The longest wait.
+        max_us: u64,
+    },
+}
+
+impl Backoff {
+    /// The wait before retry `retry` (1-based), in whole microseconds.
+    pub fn delay_us(&self, retry: u32) -> u64 {
+        match *self {
+            Backoff::Constant { delay_us } => delay_us,
+            Backoff::Exponential {
+                initial_us,
+                factor,
+                max_us,
+            } => {
+                let exp = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+                let x = initial_us as f64 * factor.powi(exp);
+                to_us(x.min(max_us as f64))
+            }
+        }
+    }
+}
+
+/// How a group retries a record whose processing failed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RetryPolicy {
+    /// Attempts per record, the first included; after the last failed one
+    /// the record goes to the group's dead-letter topic. 1 = no retries.
+    pub max_attempts: u32,
+    /// The wait between attempts.
+    pub backoff: Backoff,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            backoff: Backoff::Exponential {
+                initial_us: 10_000,
+                factor: 2.0,
+                max_us: 1_000_000,
+            },
+        }
+    }
+}
+
+/// How one consumer group runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GroupParams {
+    /// Instances in the group (each owns some partitions).
+    pub instances: u32,
+    /// Time to process one record, drawn per record by the instance.
+    pub service: ServiceTime,
+    /// How partitions are spread over instances.
+    pub assignor: Assignor,
+    /// Probability that one processing attempt fails (0 ≤ p ≤ 1).
+    pub failure_probability: f64,
+    /// Retries and backoff after a failed attempt.
+    pub retry: RetryPolicy,
+    /// Dedupe by event id, so a re-delivered event applies no side effect twice.
+    pub idempotent: bool,
+    /// Records processed between offset commits (like a poll batch); a
+    /// worker also commits whenever it catches up. 1 = commit every record.
+    pub commit_every: u32,
+}
+
+impl Default for GroupParams {
+    fn default() -> Self {
+        GroupParams {
+            instances: 1,
+            service: ServiceTime::Exponential { mean_us: 1_000.0 },
+            assignor: Assignor::Range,
+            failure_probability: 0.0,
+            retry: RetryPolicy::default(),
+            idempotent: false,
+            commit_every: 1,
+        }
+    }
+}
+
+/// How long the bus keeps records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Retention {
+    /// Drop a record once every group subscribed to its topic has committed
+    /// past it: the least memory, but a group added later or reset to an
+    /// earlier offset starts at the oldest record still kept.
+    #[default]
+    UntilConsumed,
+    /// Keep every record (within [`Limits::max_queued_records`]; appends
+    /// beyond it are refused), so groups added mid-run or reset to offset 0
+    /// replay the whole history.
+    KeepAll,
+}
+
+/// Everything a run needs besides the diagram and the seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// Partitions per topic.
+    pub partitions: u32,
+    /// The event sources.
+    pub sources: Vec<SourceSpec>,
+    /// Group parameters by consuming component's Mermaid id; groups not
+    /// listed use `default_group`.
+    pub groups: BTreeMap<String, GroupParams>,
+    /// Parameters of groups not listed in `groups`.
+    pub default_group: GroupParams,
+    /// Virtual time between metric samples.
+    pub sample_interval_us: u64,
+    /// Bounds on everything that grows.
+    pub limits: Limits,
+    /// How long the bus keeps records.
+    pub retention: Retention,
+    /// Control inputs applied automatically at their virtual times.
+    pub faults: Vec<ScheduledFault>,
+}
+
+/// Events per second of each source in the default scenario.
+pub const DEFAULT_RATE_PER_S: f64 = 100.0;
+/// Partitions per topic in the default scenario.
+pub const DEFAULT_PARTITIONS: u32 = 3;
+
+impl Scenario {
+    /// A scenario with no sources and default settings.
+    pub fn empty() -> Scenario {
+        Scenario {
+            partitions: DEFAULT_PARTITIONS,
+            sources: Vec::new(),
+            groups: BTreeMap::new(),
+            default_group: GroupParams::default(),
+            sample_interval_us: 100_000,
+            limits: Limits::default(),
+            retention: Retention::UntilConsumed,
+            faults: Vec::new(),
+        }
+    }
+
+    /// The scenario a diagram implies: every connection publishing into a
+    /// bus is a Poisson source of [`DEFAULT_RATE_PER_S`] events/s of its
+    /// label's event type (`<Component>Event` when unlabelled), keyed
+    /// uniformly over 10,000 aggregate ids; every node a bus feeds
+    /// (consumers, projections, sagas, event stores) is a one-instance
+    /// group with exponential service of mean 1 ms.
+    ///
+    /// Command handlers that publish are treated as plain sources until the
+    /// CQRS slice drives them from the gateway.
+    pub fn default_for(graph: &ArchGraph) -> Scenario {
+        let mut s = Scenario::empty();
+        for c in graph.connections() {
+            if c.kind != ConnectionKind::Publish {
+                continue;
+            }
+            let component = graph.key_of(c.from).to_string();
+            let event_type = match &c.event_type {
+                Some(t) => t.as_str().to_string(),
+                None => default_event_type(&component),
+            };
+            let bus = graph.key_of(c.to).to_string();
+            if s.sources
+                .iter()
+                .any(|x| x.component == component && x.bus == bus && x.event_type == event_type)
+            {
+                continue;
+            }
+            s.sources.push(SourceSpec {
+                schema: Schema::for_event_type(&event_type),
+                component,
+                bus,
+                event_type,
+                arrival: Arrival::Poisson {
+                    rate_per_s: DEFAULT_RATE_PER_S,
+                },
+                keys: KeySpace::default(),
+            });
+        }
+        for id in consuming_nodes(graph) {
+            s.groups
+                .entry(graph.key_of(id).to_string())
+                .or_insert(s.default_group);
+        }
+        s
+    }
+
+    /// The parameters of the group of component `key`.
+    pub fn group_params(&self, key: &str) -> GroupParams {
+        self.groups.get(key).copied().unwrap_or(self.default_group)
+    }
+
+    /// Checks every value against its range and [`Limits`].
+    pub fn validate(&self) -> Result<(), SimError> {
+        let l = &self.limits;
+        if self.partitions == 0 || self.partitions > l.max_partitions {
+            return Err(out_of_range(
+                "partitions",
+                self.partitions,
+                format!("1..={}", l.max_partitions),
+            ));
+        }
+        if self.sample_interval_us == 0 {
+            return Err(out_of_range("sample_interval_us", 0, "≥ 1"));
+        }
+        if l.max_samples < 2 {
+            return Err(out_of_range("limits.max_samples", l.max_samples, "≥ 2"));
+        }
+        for src in &self.sources {
+            let what =
+                |field: &str| format!("source {}/{}: {field}", src.component, src.event_type);
+            let rate = src.arrival.rate_per_s();
+            // At most one event per µs on average: finer has no meaning here.
+            if !(rate.is_finite() && rate > 0.0 && rate <= 1e6) {
+                return Err(out_of_range(&what("rate_per_s"), rate, "0 < rate ≤ 1e6"));
+            }
+            if src.keys.count == 0 {
+                return Err(out_of_range(&what("keys.count"), 0, "≥ 1"));
+            }
+            if let KeyDist::Zipf { exponent } = src.keys.dist {
+                if !(exponent.is_finite() && exponent > 0.0 && exponent <= 10.0) {
+                    return Err(out_of_range(&what("keys.exponent"), exponent, "0 < s ≤ 10"));
+                }
+                if src.keys.count > l.max_zipf_keys {
+                    return Err(out_of_range(
+                        &what("keys.count"),
+                        src.keys.count,
+                        format!("≤ {} for Zipf", l.max_zipf_keys),
+                    ));
+                }
+            }
+        }
+        let groups = std::iter::once(("default".to_string(), &self.default_group))
+            .chain(self.groups.iter().map(|(k, g)| (format!("group {k}"), g)));
+        for (name, g) in groups {
+            if g.instances == 0 || g.instances > l.max_instances {
+                return Err(out_of_range(
+                    &format!("{name}: instances"),
+                    g.instances,
+                    format!("1..={}", l.max_instances),
+                ));
+            }
+            g.service.validate(&format!("{name}: service"))?;
+            validate_delivery(&name, g, l)?;
+        }
+        if self.faults.len() > l.max_pending_controls {
+            return Err(out_of_range(
+                "faults",
+                self.faults.len(),
+                format!(
+                    "at most {} (limits.max_pending_controls)",
+                    l.max_pending_controls
+                ),
+            ));
+        }
+        for f in &self.faults {
+            f.fault.validate(l)?;
+        }
+        Ok(())
+    }
+}
+
+fn validate_delivery(name: &str, g: &GroupParams, l: &Limits) -> Result<(), SimError> {
+    let p = g.failure_probability;
+    if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+        return Err(out_of_range(
+            &format!("{name}: failure_probability"),
+            p,
+            "0 ≤ p ≤ 1",
+        ));
+    }
+    if g.retry.max_attempts == 0 || g.retry.max_attempts > l.max_attempts {
+        return Err(out_of_range(
+            &format!("{name}: retry.max_attempts"),
+            g.retry.max_attempts,
+            format!("1..={}", l.max_attempts),
+        ));
+    }
+    let backoff_ok = match g.retry.backoff {
+        Backoff::Constant { delay_us } => delay_us <= 3_600_000_000,
+        Backoff::Exponential {
+            initial_us,
+            factor,
+            max_us,
+        } => {
+            factor.is_finite()
+                && (1.0..=1000.0).contains(&factor)
+                && initial_us <= max_us
+                && max_us <= 3_600_000_000
+        }
+    };
+    if !backoff_ok {
+        return Err(out_of_range(
+            &format!("{name}: retry.backoff"),
+            format!("{:?}", g.retry.backoff),
+            "delays ≤ 1 h, 1 ≤ factor ≤ 1000, initial ≤ max",
+        ));
+    }
+    if g.commit_every == 0 || g.commit_every > l.max_commit_every {
+        return Err(out_of_range(
+            &format!("{name}: commit_every"),
+            g.commit_every,
+            format!("1..={}", l.max_commit_every),
+        ));
+    }
+    Ok(())
+}
+
+/// The event type of an unlabelled publishing connection from `component`.
+pub fn default_event_type(component: &str) -> String {
+    format!("{component}Event")
+}
+
+/// The nodes that form consumer groups, from the diagram's event catalog:
+/// for each bus (in id order), the consumers, projections and sagas it
+/// feeds (unfiltered, then by subscription) and the event stores it
+/// appends to; each node once, at its first appearance.
+pub(crate) fn consuming_nodes(graph: &ArchGraph) -> Vec<crate::model::ComponentId> {
+    let catalog = graph.event_catalog();
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for d in catalog.buses.values() {
+        let subscribed = d.by_type.values().flatten();
+        for &c in d.to_all.iter().chain(subscribed).chain(d.stores.iter()) {
+            if seen.insert(c) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn out_of_range(what: &str, value: impl ToString, allowed: impl ToString) -> SimError {
+    SimError::OutOfRange {
+        what: what.to_string(),
+        value: value.to_string(),
+        allowed: allowed.to_string(),
+    }
+}
+
+/// Draws keys for one source: uniform, or Zipf through a cumulative table.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySampler {
+    Uniform(u64),
+    Zipf(Vec<f64>),
+}
+
+impl KeySampler {
+    pub(crate) fn new(keys: &KeySpace) -> KeySampler {
+        match keys.dist {
+            KeyDist::Uniform => KeySampler::Uniform(keys.count),
+            KeyDist::Zipf { exponent } => {
+                let mut acc = 0.0;
+                let mut cdf: Vec<f64> = (1..=keys.count)
+                    .map(|k| {
+                        acc += (k as f64).powf(-exponent);
+                        acc
+                    })
+                    .collect();
+                for x in &mut cdf {
+                    *x /= acc;
+                }
+                KeySampler::Zipf(cdf)
+            }
+        }
+    }
+
+    /// A key in `1..=count`.
+    #[inline]
+    pub(crate) fn sample(&self, rng: &mut SimRng) -> u64 {
+        match self {
+            KeySampler::Uniform(n) => 1 + rng.below(*n),
+            KeySampler::Zipf(cdf) => {
+                let u = rng.open01();
+                let i = cdf.partition_point(|&c| c < u);
+                1 + i.min(cdf.len().saturating_sub(1)) as u64
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemas_follow_event_names() {
+        assert_eq!(Schema::for_event_type("OrderCreated"), Schema::Order);
+        assert_eq!(Schema::for_event_type("UserRegistered"), Schema::User);
+        assert_eq!(Schema::for_event_type("PaymentProcessed"), Schema::Payment);
+        assert_eq!(Schema::for_event_type("Tick"), Schema::Generic);
+    }
+
+    #[test]
+    fn payloads_are_keyed_and_plausible() {
+        let mut rng = SimRng::new(3);
+        match Schema::Order.generate(42, &mut rng) {
+            Payload::Order {
+                order_id,
+                quantity,
+                amount_cents,
+                sku,
+                ..
+            } => {
+                assert_eq!(order_id, 42);
+                assert!((1..=5).contains(&quantity));
+                assert_eq!(amount_cents, u64::from(quantity) * price_cents(sku));
+            }
+            other => panic!("not an order: {other:?}"),
+        }
+        let user = Schema::User.generate(7, &mut rng);
+        assert!(user.email().is_some_and(|e| e.starts_with("user7@")));
+        assert!(
+            Schema::Payment
+                .generate(9, &mut rng)
+                .payment_method()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn zipf_prefers_low_keys_and_uniform_covers_range() {
+        let mut rng = SimRng::new(4);
+        let zipf = KeySampler::new(&KeySpace {
+            count: 1000,
+            dist: KeyDist::Zipf { exponent: 1.0 },
+        });
+        let hot = (0..10_000).filter(|_| zipf.sample(&mut rng) == 1).count();
+        // P(key 1) = 1/H(1000) ≈ 0.1336.
+        assert!((1_200..1_480).contains(&hot), "{hot}");
+        let uni = KeySampler::new(&KeySpace {
+            count: 3,
+            dist: KeyDist::Uniform,
+        });
+        for _ in 0..100 {
+            assert!((1..=3).contains(&uni.sample(&mut rng)));
+        }
+    }
+
+    #[test]
+    fn validate_rejects_bad_values() {
+        let mut s = Scenario::empty();
+        assert!(s.validate().is_ok());
+        s.partitions = 0;
+        assert!(s.validate().is_err());
+        s.partitions = 3;
+        s.default_group.service = ServiceTime::LogNormal {
+            p50_us: 10.0,
+            p99_us: 5.0,
+        };
+        assert!(s.validate().is_err());
+    }
+}

@@ -84,6 +84,20 @@ pub(crate) struct DbSink<'a> {
 }
 
 impl DbSink<'_> {
+    /// A sink sized for a text of `lines` lines: one edge and about half a
+    /// vertex per line is typical, so the big tables grow at most once or
+    /// twice instead of a dozen times (each growth copies every entry).
+    pub fn with_lines(lines: usize) -> Self {
+        let mut sink = DbSink::default();
+        let db = &mut sink.db;
+        db.chart.edges.reserve(lines);
+        db.chart.nodes.reserve(lines / 2);
+        db.nodes.reserve(lines / 2);
+        db.claimed.reserve(lines / 2);
+        db.pairs.reserve(lines);
+        sink
+    }
+
     /// The finished diagram.
     pub fn finish(mut self) -> Flowchart {
         // Tooltips are looked up when the diagram is drawn, so they reach

@@ -10,6 +10,21 @@
 //! input, so every span the parser produces can be turned into a byte offset
 //! in the original source ([`OffsetMap::to_source`]). Every step is a single
 //! left-to-right scan: linear in the input, no backtracking regexes.
+//!
+//! The two recognisers with real structure, the frontmatter fence
+//! (`^-{3}\s*[\n\r](.*?)[\n\r]-{3}\s*[\n\r]+`) and the `%%{…}%%` directive,
+//! are nom parsers over `&str`. The other steps are "find a byte, rewrite
+//! around it" passes; each starts with a memchr-backed check (`str::find` /
+//! `contains` on a char or short needle) so text with nothing to rewrite is
+//! not copied or rescanned.
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_till, take_while, take_while1};
+use nom::character::complete::{char, satisfy};
+use nom::combinator::{not, opt, recognize};
+use nom::multi::many0_count;
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
 
 use super::ast::{Comment, Directive, Frontmatter, Item};
 use super::diagnostics::Span;
@@ -24,6 +39,28 @@ pub(crate) struct Prepared {
     pub frontmatter: Option<Frontmatter>,
     /// Removed comments and directives, in source order (original offsets).
     pub trivia: Vec<Item>,
+}
+
+/// Whether the byte `x` occurs in `text`. The blocks are scanned
+/// with a branch-free fold the compiler vectorises, which is several times
+/// cheaper per byte than `memchr` on long texts where `x` is absent (the
+/// common case for these pre-checks).
+pub(crate) fn has_byte(text: &str, x: u8) -> bool {
+    find_byte(text, x, 0).is_some()
+}
+
+/// The first offset at or after `from` where the byte `x` occurs.
+pub(crate) fn find_byte(text: &str, x: u8, from: usize) -> Option<usize> {
+    const BLOCK: usize = 256;
+    let b = text.as_bytes().get(from..)?;
+    let mut base = from;
+    for block in b.chunks(BLOCK) {
+        if block.iter().fold(false, |hit, &c| hit | (c == x)) {
+            return block.iter().position(|&c| c == x).map(|i| base + i);
+        }
+        base += block.len();
+    }
+    None
 }
 
 /// Entity placeholders, as mermaid's `encodeEntities` writes them.
@@ -318,7 +355,7 @@ fn src_slice(src: &str, from: usize, to: usize) -> String {
 
 /// `\r\n?` → `\n`, and `<tag a="x">` → `<tag a='x'>` (same length, in place).
 fn fold_crlf(src: &str, steps: &mut Vec<StepMap>) -> String {
-    let mut text = if src.contains('\r') {
+    let mut text = if has_byte(src, b'\r') {
         let bytes = src.as_bytes();
         let mut b = Builder::new(src);
         let mut from = 0;
@@ -350,7 +387,7 @@ fn fold_crlf(src: &str, steps: &mut Vec<StepMap>) -> String {
 /// mermaid's `cleanupText` rewrites `="…"` inside `<tag …>` to `='…'` so
 /// quoted labels may hold HTML with attributes. Same length, so no map.
 fn swap_tag_attribute_quotes(text: &mut String) {
-    if !text.contains('<') {
+    if !has_byte(text, b'<') {
         return;
     }
     let mut bytes = std::mem::take(text).into_bytes();
@@ -400,28 +437,41 @@ fn cut_frontmatter(text: String, steps: &mut Vec<StepMap>) -> (String, Option<(R
 }
 
 fn match_frontmatter(text: &str) -> Option<(Range, Range)> {
-    let bytes = text.as_bytes();
-    if !text.starts_with("---") {
-        return None;
-    }
-    let ws_end = skip_js_space(text, 3);
-    // `\s*` backs off to the last newline of the blank run.
-    let nl = text[3..ws_end].rfind(['\n', '\r']).map(|i| i + 3)?;
-    let body_start = nl + 1;
-    let mut k = body_start;
-    while k < bytes.len() {
-        let rel = text[k..].find(['\n', '\r'])?;
-        let at = k + rel;
-        if text[at + 1..].starts_with("---") {
-            let after = at + 4;
-            let ws_end = skip_js_space(text, after);
-            if let Some(last) = text[after..ws_end].rfind(['\n', '\r']) {
-                return Some(((0, after + last + 1), (body_start, at)));
-            }
+    let at = |rest: &str| text.len() - rest.len();
+    // `^-{3}\s*[\n\r]`
+    let (body, _) = (tag("---"), blanks_to_last_newline).parse(text).ok()?;
+    let body_start = at(body);
+    // `(.*?)[\n\r]-{3}\s*[\n\r]+`: the first line break followed by a
+    // closing fence wins (lazy body).
+    let mut rest = body;
+    loop {
+        let (nl, _) = take_till::<_, _, ()>(|c| c == '\n' || c == '\r')
+            .parse(rest)
+            .ok()?;
+        if nl.is_empty() {
+            return None;
         }
-        k = at + 1;
+        if let Ok((after, _)) = (
+            satisfy::<_, _, ()>(|c| c == '\n' || c == '\r'),
+            tag("---"),
+            blanks_to_last_newline,
+        )
+            .parse(nl)
+        {
+            return Some(((0, at(after)), (body_start, at(nl))));
+        }
+        rest = &nl[1..];
     }
-    None
+}
+
+/// `\s*[\n\r]+` after a fence: the blank run up to and including its last
+/// line break (the regex's `\s*` gives back what `[\n\r]+` needs).
+fn blanks_to_last_newline(i: &str) -> IResult<&str, (), ()> {
+    let (_, blank) = take_while(is_js_space).parse(i)?;
+    match blank.rfind(['\n', '\r']) {
+        Some(nl) => Ok((&i[nl + 1..], ())),
+        None => Err(nom::Err::Error(())),
+    }
 }
 
 fn skip_js_space(text: &str, from: usize) -> usize {
@@ -483,44 +533,26 @@ fn cut_directives(text: String, steps: &mut Vec<StepMap>) -> (String, Vec<Range>
 }
 
 fn match_directive(text: &str, start: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut p = skip_js_space(text, start + 3);
-    let word_end = bytes[p..]
-        .iter()
-        .position(|&b| !is_word_byte(b))
-        .map_or(bytes.len(), |i| p + i);
-    if word_end == p {
-        return None;
-    }
-    p = word_end;
-    let q = skip_js_space(text, p);
-    if bytes.get(q) == Some(&b':') {
-        p = q + 1;
-    }
-    p = skip_js_space(text, p);
-    if bytes.get(p).is_some_and(|&b| is_word_byte(b)) {
-        p = bytes[p..]
-            .iter()
-            .position(|&b| !is_word_byte(b))
-            .map_or(bytes.len(), |i| p + i);
-    } else {
-        // Anything up to `}%%` or a line terminator `.` does not match
-        // (`\n` itself is allowed by the `\r?\n` branch).
-        let rest = &text[p..];
-        let mut end = rest.len();
-        for (i, c) in rest.char_indices() {
-            if rest[i..].starts_with("}%%") || matches!(c, '\r' | '\u{2028}' | '\u{2029}') {
-                end = i;
-                break;
-            }
-        }
-        p += end;
-    }
-    p = skip_js_space(text, p);
-    if text[p..].starts_with("}%%") {
-        p += 3;
-    }
-    Some(p)
+    let word = || take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_');
+    let ws = || take_while(is_js_space);
+    // Anything up to `}%%` or a line terminator `.` does not match (`\n`
+    // itself is allowed by the `\r?\n` branch).
+    let free = recognize(many0_count(preceded(
+        not(tag("}%%")),
+        satisfy(|c| !matches!(c, '\r' | '\u{2028}' | '\u{2029}')),
+    )));
+    let mut directive = recognize((
+        tag::<_, _, ()>("%%{"),
+        ws(),
+        word(),
+        opt((ws(), char(':'))),
+        ws(),
+        alt((word(), free)),
+        ws(),
+        opt(tag("}%%")),
+    ));
+    let (rest, _) = directive.parse(text.get(start..)?).ok()?;
+    Some(text.len() - rest.len())
 }
 
 /// mermaid's `cleanupComments`: `/^\s*%%(?!{)[^\n]+\n?/gm` removed, then
@@ -583,7 +615,7 @@ fn strip_style_semicolons(text: String, steps: &mut Vec<StepMap>) -> String {
         if !out.contains(keyword) {
             continue;
         }
-        if !out.contains(';') {
+        if !has_byte(&out, b';') {
             continue;
         }
         let input = std::mem::take(&mut out);
@@ -693,8 +725,7 @@ fn encode_entities(text: String, steps: &mut Vec<StepMap>) -> String {
 fn has_entity(text: &str) -> bool {
     let b = text.as_bytes();
     let mut from = 0;
-    while let Some(i) = b[from..].iter().position(|&c| c == b'#') {
-        let at = from + i;
+    while let Some(at) = find_byte(text, b'#', from) {
         let end = b[at + 1..]
             .iter()
             .position(|&c| !is_word_byte(c))
@@ -709,10 +740,8 @@ fn has_entity(text: &str) -> bool {
 
 /// Whether `}` is followed by blanks that contain a newline after some blank.
 fn has_brace_blanks(text: &str) -> bool {
-    let b = text.as_bytes();
     let mut from = 0;
-    while let Some(i) = b[from..].iter().position(|&c| c == b'}') {
-        let at = from + i;
+    while let Some(at) = find_byte(text, b'}', from) {
         let ws_end = skip_js_space(text, at + 1);
         if text[at + 1..ws_end].rfind('\n').is_some_and(|nl| nl > 0) {
             return true;

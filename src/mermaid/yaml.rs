@@ -5,6 +5,21 @@
 //! everything else a string. Nested collections are kept as raw text.
 //! Errors are what js-yaml would reject (unclosed quotes or braces, bad
 //! indentation, duplicate keys); mermaid reports them as db errors.
+//!
+//! The token-level pieces are nom parsers over `&str`: JSON numbers, plain
+//! flow scalars (with YAML's `:`/`#` look-arounds), flow blanks and comments,
+//! and block-form keys. The surrounding control (flow-mapping punctuation
+//! with js-yaml's error messages, block indentation, and the quoted-scalar
+//! decoders, whose line folding and escapes carry state from character to
+//! character) is plain Rust that calls them.
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_till, take_till1, take_while1};
+use nom::character::complete::{char, digit0, digit1, satisfy};
+use nom::combinator::{not, opt, peek, recognize};
+use nom::multi::many0_count;
+use nom::sequence::terminated;
+use nom::{IResult, Parser};
 
 /// A resolved scalar (or a nested collection, kept raw).
 #[derive(Debug, Clone, PartialEq)]
@@ -100,33 +115,63 @@ fn resolve_plain(text: &str) -> Value {
 }
 
 fn is_json_number(t: &str) -> bool {
-    let b = t.as_bytes();
-    let mut i = usize::from(b.first() == Some(&b'-'));
-    let digits = |i: &mut usize| {
-        let s = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() {
-            *i += 1;
+    json_number(t).is_ok_and(|(rest, _)| rest.is_empty())
+}
+
+/// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]*)?([eE][+-]?[0-9]+)?` (js-yaml's
+/// JSON schema also takes a bare trailing `.`).
+fn json_number(i: &str) -> IResult<&str, &str, ()> {
+    recognize((
+        opt(char('-')),
+        alt((
+            terminated(tag("0"), not(digit1)),
+            recognize((satisfy(|c| c.is_ascii_digit() && c != '0'), digit0)),
+        )),
+        opt((char('.'), digit0)),
+        opt((
+            satisfy(|c| c == 'e' || c == 'E'),
+            opt(satisfy(|c| c == '+' || c == '-')),
+            digit1,
+        )),
+    ))
+    .parse(i)
+}
+
+/// Blanks of a flow collection (`[ \t\n\r]`) and `#` comments; a comment
+/// needs a blank (or the start) before it, which `comment_ok` tells for the
+/// first position.
+fn flow_blanks(mut i: &str, mut comment_ok: bool) -> IResult<&str, (), ()> {
+    loop {
+        if comment_ok && let Ok((rest, _)) = (char::<_, ()>('#'), take_till(|c| c == '\n')).parse(i)
+        {
+            i = rest;
+            comment_ok = false;
+            continue;
         }
-        *i - s
-    };
-    let start = i;
-    if digits(&mut i) == 0 || (b[start] == b'0' && i - start > 1) {
-        return false;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        digits(&mut i);
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if digits(&mut i) == 0 {
-            return false;
+        match take_while1::<_, _, ()>(|c| matches!(c, ' ' | '\t' | '\n' | '\r')).parse(i) {
+            Ok((rest, run)) => {
+                comment_ok = !run.ends_with('\r');
+                i = rest;
+            }
+            Err(_) => return Ok((i, ())),
         }
     }
-    i == b.len()
+}
+
+/// A plain flow scalar's raw text: up to a flow indicator (`,{}[]`), a `:`
+/// that ends a key (followed by a blank, `,`, `}` or the end), or a `#`
+/// after a blank. Never empty unless the input starts at a stop.
+fn plain_flow_scalar(i: &str) -> IResult<&str, &str, ()> {
+    let word = take_while1(|c| !matches!(c, ',' | '}' | ']' | '{' | '[' | ':' | '#' | ' ' | '\t'));
+    // Blanks count only when no comment follows them.
+    let blanks = terminated(take_while1(|c| c == ' ' || c == '\t'), not(char('#')));
+    let colon = terminated(
+        char(':'),
+        peek(satisfy(|c| {
+            !matches!(c, ' ' | '\t' | '\n' | '\r' | ',' | '}')
+        })),
+    );
+    recognize(many0_count(alt((word, blanks, recognize(colon), tag("#"))))).parse(i)
 }
 
 /// Flow-style parsing (`{ a: b, c: "d" }`, as mermaid wraps one-line bodies).
@@ -136,33 +181,46 @@ struct Flow<'a> {
     i: usize,
 }
 
-impl Flow<'_> {
+impl<'a> Flow<'a> {
+    /// Runs a nom parser at the cursor and moves past what it took.
+    fn run<O>(&mut self, mut p: impl Parser<&'a str, Output = O, Error = ()>) -> Option<O> {
+        let (rest, out) = p.parse(self.text.get(self.i..)?).ok()?;
+        self.i = self.text.len() - rest.len();
+        Some(out)
+    }
+
     fn skip_ws(&mut self) {
-        while self.i < self.s.len() {
-            match self.s[self.i] {
-                b' ' | b'\t' | b'\n' | b'\r' => self.i += 1,
-                b'#' if self.i == 0 || matches!(self.s[self.i - 1], b' ' | b'\t' | b'\n') => {
-                    while self.i < self.s.len() && self.s[self.i] != b'\n' {
-                        self.i += 1;
-                    }
-                }
-                _ => break,
-            }
-        }
+        let comment_ok = self.i == 0 || matches!(self.s[self.i - 1], b' ' | b'\t' | b'\n');
+        self.run(|i| flow_blanks(i, comment_ok));
     }
 
     /// The entries of a mapping; `braced` when the `{` was already consumed
     /// by a caller that expects the matching `}`.
+    ///
+    /// Nested mappings (`a: {b: {c: d}}`) are kept as raw text, so they are
+    /// only checked, with an explicit stack of their `{` offsets rather than
+    /// recursion: nesting depth costs no native stack.
     fn mapping_body(&mut self, braced: bool) -> Result<Mapping, String> {
         let mut out = Vec::new();
+        let mut open: Vec<usize> = Vec::new();
+        let mut outer_key: Option<String> = None;
         loop {
+            let in_braces = braced || !open.is_empty();
             self.skip_ws();
             match self.s.get(self.i) {
-                None if !braced => return Ok(out),
+                None if !in_braces => return Ok(out),
                 None => return Err("unexpected end of the flow mapping (missing `}`)".into()),
-                Some(b'}') if braced => {
+                Some(b'}') if in_braces => {
                     self.i += 1;
-                    return Ok(out);
+                    let Some(start) = open.pop() else {
+                        return Ok(out);
+                    };
+                    if open.is_empty() {
+                        let value = Value::Nested(self.text[start..self.i].to_string());
+                        out.push((outer_key.take().unwrap_or_default(), value));
+                    }
+                    self.after_value(braced || !open.is_empty())?;
+                    continue;
                 }
                 Some(b'}' | b']') => return Err("unexpected closing bracket".into()),
                 Some(b',') => {
@@ -181,21 +239,37 @@ impl Flow<'_> {
                 self.skip_ws();
                 match self.s.get(self.i) {
                     Some(b',' | b'}') | None => Value::Null,
+                    Some(b'{') => {
+                        if open.is_empty() {
+                            outer_key = Some(key);
+                        }
+                        open.push(self.i);
+                        self.i += 1;
+                        continue;
+                    }
                     _ => self.scalar(false)?,
                 }
             } else {
                 Value::Null
             };
-            out.push((key, value));
-            self.skip_ws();
-            match self.s.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b'}') if braced => {}
-                None if !braced => {}
-                Some(_) => return Err("expected `,` or `}` in the flow mapping".into()),
-                None => return Err("unexpected end of the flow mapping (missing `}`)".into()),
+            if open.is_empty() {
+                out.push((key, value));
             }
+            self.after_value(in_braces)?;
         }
+    }
+
+    /// What may follow a mapping entry: `,`, or the end of the mapping.
+    fn after_value(&mut self, in_braces: bool) -> Result<(), String> {
+        self.skip_ws();
+        match self.s.get(self.i) {
+            Some(b',') => self.i += 1,
+            Some(b'}') if in_braces => {}
+            None if !in_braces => {}
+            Some(_) => return Err("expected `,` or `}` in the flow mapping".into()),
+            None => return Err("unexpected end of the flow mapping (missing `}`)".into()),
+        }
+        Ok(())
     }
 
     fn scalar(&mut self, key: bool) -> Result<Value, String> {
@@ -215,30 +289,14 @@ impl Flow<'_> {
                 Ok(Value::Nested(self.text[start..self.i].to_string()))
             }
             _ => {
-                let start = self.i;
-                while self.i < self.s.len() {
-                    let c = self.s[self.i];
-                    if matches!(c, b',' | b'}' | b']' | b'{' | b'[') {
-                        break;
-                    }
-                    if c == b':'
-                        && matches!(
-                            self.s.get(self.i + 1),
-                            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'}')
-                        )
-                    {
-                        break;
-                    }
-                    if c == b'#' && self.i > start && matches!(self.s[self.i - 1], b' ' | b'\t') {
-                        break;
-                    }
-                    self.i += 1;
+                let raw = self.run(plain_flow_scalar).unwrap_or("");
+                // Line breaks and blank runs fold to one space.
+                if raw.contains(|c: char| c.is_whitespace() && c != ' ') || raw.contains("  ") {
+                    let raw = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+                    Ok(resolve_plain(&raw))
+                } else {
+                    Ok(resolve_plain(raw))
                 }
-                let raw = self.text[start..self.i]
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Ok(resolve_plain(&raw))
             }
         }
     }
@@ -514,13 +572,24 @@ fn split_key(content: &str) -> Result<(String, &str), String> {
             .ok_or("expected `:` after a mapping key")?;
         return Ok((k, rest));
     }
-    let bytes = content.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b':' && matches!(bytes.get(i + 1), None | Some(b' ' | b'\t')) {
-            return Ok((content[..i].trim_end().to_string(), &content[i + 1..]));
-        }
+    match block_key(content) {
+        Ok((rest, key)) => Ok((key.trim_end().to_string(), rest)),
+        Err(_) => Err(format!("expected `key: value`, found `{}`", content.trim())),
     }
-    Err(format!("expected `key: value`, found `{}`", content.trim()))
+}
+
+/// A plain block key and its `:`: text up to the first `:` that is followed
+/// by a blank or the end of the line.
+fn block_key(i: &str) -> IResult<&str, &str, ()> {
+    let inner_colon = terminated(char(':'), peek(satisfy(|c| c != ' ' && c != '\t')));
+    terminated(
+        recognize(many0_count(alt((
+            take_till1(|c| c == ':'),
+            recognize(inner_colon),
+        )))),
+        char(':'),
+    )
+    .parse(i)
 }
 
 /// A `|` or `>` block scalar whose header is `header`, content from line `from`.
@@ -625,6 +694,34 @@ mod tests {
             Some(&Value::Str("This is a\nmultiline string\n".into()))
         );
         assert_eq!(get(&m, "other"), Some(&Value::Str("clock".into())));
+    }
+
+    #[test]
+    fn json_numbers_are_exact() {
+        for t in ["0", "-0", "12", "1.", "1.5", "1e5", "-2.5E-3", "0.1"] {
+            assert!(is_json_number(t), "{t}");
+        }
+        for t in ["01", "-", "", "1e", "1.5x", "+1", ".5", "0x1", "1 2"] {
+            assert!(!is_json_number(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn plain_flow_scalars_stop_like_yaml() {
+        assert_eq!(plain_flow_scalar("a:b, c"), Ok((", c", "a:b")));
+        assert_eq!(plain_flow_scalar("a: b"), Ok((": b", "a")));
+        assert_eq!(plain_flow_scalar("a#b #c"), Ok((" #c", "a#b")));
+        assert_eq!(plain_flow_scalar("x y}"), Ok(("}", "x y")));
+    }
+
+    #[test]
+    fn deep_flow_nesting_uses_no_native_stack() {
+        let n = 200_000;
+        let body = format!("a: {}x{}, c: 1", "{b: ".repeat(n), "}".repeat(n));
+        let m = parse_shape_data(&body).expect("deeply nested mapping");
+        assert!(matches!(&m[0].1, Value::Nested(t) if t.len() == body.len() - 9));
+        assert_eq!(m[1].0, "c");
+        assert!(parse_shape_data(&format!("a: {}x", "{b: ".repeat(n))).is_err());
     }
 
     #[test]

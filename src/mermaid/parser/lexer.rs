@@ -6,14 +6,37 @@
 //! the longest), so `end.x` is the keyword `end` followed by `.x`, `dev---ops`
 //! is `dev`, `---o`, `ps`, a link token swallows the blanks and newlines
 //! around it, and brackets push and pop "text" states that decide what a
-//! label may contain. This module reproduces those rules one by one (rule
-//! numbers in comments refer to mermaid 12.3.0's compiled lexer), on demand,
-//! with no regex engine: each rule is a hand-written matcher that never
-//! backtracks more than a few bytes, so the whole scan is linear.
+//! label may contain. Rule numbers in comments refer to mermaid 12.3.0's
+//! compiled lexer.
+//!
+//! What nom does here: every rule is a nom 8 parser over `&str` in
+//! [`super::rules`] (links, node strings, keywords with `\b`, numbers,
+//! direction words, bracket openers and closers as `alt` tables, the
+//! `@{ … }` block, click/callback and accessibility values, and the text runs
+//! of each state). This module is the jison driver around them: for the
+//! current state it tries the rules in mermaid's order and the first that
+//! recognises a prefix wins; the rule's remaining input gives the token's
+//! end, and the rule's kind says which state to push or pop. The order and
+//! the stack are kept as they are because they *are* mermaid's behaviour;
+//! a longest-match or grammar-driven tokenizer would disagree with mermaid
+//! on the corpus. Before the rules, a look at the first byte (or, for links,
+//! the character after the blanks and head) skips rules that cannot match,
+//! which changes nothing but the cost.
+//!
+//! All matching is on `&str` slices taken with `str::get`, so a token can
+//! never end inside a character, and no rule recurses: the scan is linear.
+
+use nom::Parser;
+use nom::branch::alt;
+use nom::bytes::complete::tag;
+use nom::character::complete::{char, satisfy};
+use nom::combinator::value;
+use nom::sequence::preceded;
 
 use super::super::flow::Direction;
-use super::super::prep::{is_js_line_end, is_js_space, is_word_byte};
+use super::super::prep::{has_byte, is_js_line_end, is_js_space};
 use super::super::unicode::is_unicode_text;
+use super::rules::{self, keyword};
 
 /// Token kinds, named after mermaid's grammar symbols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,13 +185,13 @@ const DIR_KINDS: [(&[u8], Direction); 5] = [
 impl DirIndex {
     fn build(text: &str) -> DirIndex {
         let mut idx = DirIndex::default();
-        let b = text.as_bytes();
         let mut line_start = 0;
         let mut scanned = 0;
         let mut from = 0;
-        let rare_breaks = text.contains(['\r', '\u{2028}', '\u{2029}']);
-        while let Some(rel) = text[from..].find("direction") {
-            let d = from + rel;
+        // Byte checks first: `\u{2028}` and `\u{2029}` start with 0xE2.
+        let rare_breaks = has_byte(text, b'\r')
+            || (has_byte(text, 0xE2) && text.contains(['\u{2028}', '\u{2029}']));
+        while let Some(d) = find_direction(text, from) {
             from = d + 1;
             // Line start of `d` (JS `.` stops at any line terminator).
             if rare_breaks {
@@ -181,18 +204,16 @@ impl DirIndex {
                 line_start = scanned + nl + 1;
             }
             scanned = d;
-            let j = d + 9;
-            let k = skip_js_space(text, j);
-            if k == j {
+            // `direction\s+XX`, then `[^\n]*`.
+            let Some((rest, dir)) = text.get(d..).and_then(|i| rules::direction_word(i).ok())
+            else {
                 continue;
-            }
-            for (n, (word, _)) in DIR_KINDS.iter().enumerate() {
-                if b[k..].starts_with(word) {
-                    let end = text[k + 2..].find('\n').map_or(b.len(), |i| k + 2 + i);
-                    idx.kinds[n].push((line_start, d, end));
-                    idx.all.push((d, line_start));
-                }
-            }
+            };
+            let n = DIR_KINDS.iter().position(|&(_, k)| k == dir).unwrap_or(0);
+            let word_end = text.len() - rest.len();
+            let end = rest.find('\n').map_or(text.len(), |i| word_end + i);
+            idx.kinds[n].push((line_start, d, end));
+            idx.all.push((d, line_start));
         }
         idx
     }
@@ -230,25 +251,28 @@ impl DirIndex {
     }
 }
 
-/// JavaScript `\s*` from `from`.
-pub(crate) fn skip_js_space(text: &str, from: usize) -> usize {
-    let b = text.as_bytes();
-    let mut i = from;
-    while i < b.len() {
-        let c = b[i];
-        if c < 0x80 {
-            if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C) {
-                i += 1;
-                continue;
-            }
-            return i;
+/// The next `direction` at or after `from`. Substring search is the cost
+/// here, so blocks without one are skipped with `str::contains` (which has
+/// a SIMD path that `find` lacks) before `find` locates it.
+fn find_direction(text: &str, from: usize) -> Option<usize> {
+    const BLOCK: usize = 4096;
+    let boundary = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i += 1;
         }
-        match text[i..].chars().next() {
-            Some(ch) if is_js_space(ch) => i += ch.len_utf8(),
-            _ => return i,
+        i
+    };
+    let mut a = from;
+    while a < text.len() {
+        let b = boundary((a + BLOCK).min(text.len()));
+        // The window overlaps the next block so a straddling match is seen.
+        let window = text.get(a..boundary((b + 8).min(text.len())))?;
+        if window.contains("direction") {
+            return window.find("direction").map(|i| a + i);
         }
+        a = b;
     }
-    i
+    None
 }
 
 /// The scanner.
@@ -263,6 +287,9 @@ pub(crate) struct Lexer<'a> {
     has_at: bool,
     /// `(from, run_end, last valid @)` of the last LINK_ID look-up.
     link_id_run: (usize, usize, Option<usize>),
+    /// The next `@` (for LINK_ID), and whether it cannot end an edge id.
+    next_at: Option<usize>,
+    next_at_dead: bool,
     last_open: usize,
 }
 
@@ -277,8 +304,10 @@ impl<'a> Lexer<'a> {
             first_graph: true,
             done: false,
             dirs: DirIndex::build(text),
-            has_at: text.contains('@'),
+            has_at: has_byte(text, b'@'),
             link_id_run: (usize::MAX, 0, None),
+            next_at: None,
+            next_at_dead: false,
             last_open: 0,
         }
     }
@@ -301,19 +330,35 @@ impl<'a> Lexer<'a> {
         self.b.get(i).copied().unwrap_or(0)
     }
 
-    fn starts(&self, p: usize, s: &[u8]) -> bool {
-        self.b
-            .get(p..p + s.len())
-            .is_some_and(|r| r.iter().zip(s).all(|(a, b)| a == b))
+    /// Runs the nom rule `rule` at `p`: the end of what it recognised and
+    /// its output, or `None` when the rule does not match here.
+    #[inline(always)]
+    fn rule<O>(
+        &self,
+        p: usize,
+        mut rule: impl Parser<&'a str, Output = O, Error = ()>,
+    ) -> Option<(usize, O)> {
+        let input = self.text.get(p..)?;
+        match rule.parse(input) {
+            Ok((rest, out)) => Some((self.b.len() - rest.len(), out)),
+            Err(_) => None,
+        }
     }
 
-    /// `word\b`.
-    fn keyword(&self, p: usize, word: &[u8]) -> bool {
-        self.starts(p, word) && !is_word_byte(self.at(p + word.len()))
+    /// The end of what `rule` recognised at `p`.
+    #[inline(always)]
+    fn end<O>(
+        &self,
+        p: usize,
+        rule: impl Parser<&'a str, Output = O, Error = ()>,
+    ) -> Option<usize> {
+        self.rule(p, rule).map(|(e, _)| e)
     }
 
-    fn ws(&self, p: usize) -> usize {
-        skip_js_space(self.text, p)
+    /// The end of what `rule` recognised at `p`, or the end of the input.
+    #[inline(always)]
+    fn end_or_eof<O>(&self, p: usize, rule: impl Parser<&'a str, Output = O, Error = ()>) -> usize {
+        self.end(p, rule).unwrap_or(self.b.len())
     }
 
     /// The next token.
@@ -338,14 +383,14 @@ impl<'a> Lexer<'a> {
                 St::Text => self.text_state(p),
                 St::Ellipse => self.ellipse(p),
                 St::Trap => self.trap(p),
-                St::EdgeText => self.edge_text(p, b'-'),
-                St::ThickEdgeText => self.edge_text(p, b'='),
-                St::DottedEdgeText => self.edge_text(p, b'.'),
+                St::EdgeText => self.edge_text(p, '-'),
+                St::ThickEdgeText => self.edge_text(p, '='),
+                St::DottedEdgeText => self.edge_text(p, '.'),
                 St::Click => self.click(p),
                 St::CallbackName => self.callback_name(p),
                 St::CallbackArgs => self.callback_args(p),
                 St::AccTitle | St::AccDescr => {
-                    let end = self.text[p..].find('\n').map_or(self.b.len(), |i| p + i);
+                    let end = self.end_or_eof(p, rules::line_rest);
                     let t = if self.state() == St::AccTitle {
                         T::AccTitleValue
                     } else {
@@ -358,12 +403,14 @@ impl<'a> Lexer<'a> {
                 // emit an empty value that erases the description; we stop.
                 St::AccDescrMulti if p >= self.b.len() => Step::NoMatch,
                 St::AccDescrMulti => {
-                    if self.at(p) == b'}' {
+                    if let Some(e) = self.end(p, char('}')) {
                         self.pop();
-                        Step::Skip(p + 1)
+                        Step::Skip(e)
                     } else {
-                        let end = self.text[p..].find('}').map_or(self.b.len(), |i| p + i);
-                        Step::Token(T::AccDescrMultiValue, end)
+                        Step::Token(
+                            T::AccDescrMultiValue,
+                            self.end_or_eof(p, rules::until_brace),
+                        )
                     }
                 }
                 St::Dir => self.dir(p),
@@ -397,168 +444,66 @@ impl<'a> Lexer<'a> {
         if self.at(p) != b'"' {
             return None;
         }
+        let (e, markdown) = self.rule(p, rules::quote)?;
         self.last_open = p;
-        if self.at(p + 1) == b'`' {
-            self.push(St::MdStr);
-            Some(Step::Skip(p + 2))
-        } else {
-            self.push(St::Str);
-            Some(Step::Skip(p + 1))
-        }
+        self.push(if markdown { St::MdStr } else { St::Str });
+        Some(Step::Skip(e))
     }
 
     /// The `<*>` rules after the quotes: 78 `~~~`, 81 `(-`, 83 `([`, 85 `[[`,
     /// 89 `[(`, 91 `(((`, 95 `[/`, 96 `[\`, 109 `|`, 111 `(`, 113 `[`, 115 `{`.
     fn tail(&mut self, p: usize) -> Step {
-        if let Some(e) = self.invisible_link(p) {
+        if let Some(e) = self.end(p, rules::invisible_link) {
             return Step::Token(T::Link, e);
         }
         self.brackets(p)
+    }
+
+    /// Pushes the state an opening bracket token starts.
+    fn open(&mut self, (e, t): (usize, T)) -> Step {
+        self.push(match t {
+            T::EllipseStart => St::Ellipse,
+            T::TrapStart | T::InvTrapStart => St::Trap,
+            _ => St::Text,
+        });
+        Step::Token(t, e)
     }
 
     /// The bracket part of the `<*>` rules (81 … 115 except `~~~`).
     fn brackets(&mut self, p: usize) -> Step {
         match self.at(p) {
             b'(' => {
-                if self.at(p + 1) == b'-' {
-                    self.push(St::Ellipse);
-                    Step::Token(T::EllipseStart, p + 2)
-                } else if self.at(p + 1) == b'[' {
-                    self.push(St::Text);
-                    Step::Token(T::StadiumStart, p + 2)
-                } else if self.starts(p, b"(((") {
-                    self.push(St::Text);
-                    Step::Token(T::DoubleCircleStart, p + 3)
-                } else {
-                    self.push(St::Text);
-                    Step::Token(T::Ps, p + 1)
-                }
+                let opener = self.rule(
+                    p,
+                    alt((
+                        value(T::EllipseStart, tag("(-")),
+                        value(T::StadiumStart, tag("([")),
+                        value(T::DoubleCircleStart, tag("(((")),
+                        value(T::Ps, tag("(")),
+                    )),
+                );
+                opener.map_or(Step::NoMatch, |o| self.open(o))
             }
             b'[' => self.square_open(p),
-            b'|' => {
-                self.push(St::Text);
-                Step::Token(T::Pipe, p + 1)
-            }
-            b'{' => {
-                self.push(St::Text);
-                Step::Token(T::DiamondStart, p + 1)
-            }
+            b'|' => self.open((p + 1, T::Pipe)),
+            b'{' => self.open((p + 1, T::DiamondStart)),
             _ => Step::NoMatch,
         }
     }
 
     /// Rules 85 `[[`, 89 `[(`, 95 `[/`, 96 `[\`, 113 `[`.
     fn square_open(&mut self, p: usize) -> Step {
-        match self.at(p + 1) {
-            b'[' => {
-                self.push(St::Text);
-                Step::Token(T::SubroutineStart, p + 2)
-            }
-            b'(' => {
-                self.push(St::Text);
-                Step::Token(T::CylinderStart, p + 2)
-            }
-            b'/' => {
-                self.push(St::Trap);
-                Step::Token(T::TrapStart, p + 2)
-            }
-            b'\\' => {
-                self.push(St::Trap);
-                Step::Token(T::InvTrapStart, p + 2)
-            }
-            _ => {
-                self.push(St::Text);
-                Step::Token(T::Sqs, p + 1)
-            }
-        }
-    }
-
-    /// Rule 78: `\s*~~[~]+\s*`.
-    fn invisible_link(&self, p: usize) -> Option<usize> {
-        let q = self.ws(p);
-        let mut r = q;
-        while self.at(r) == b'~' {
-            r += 1;
-        }
-        (r - q >= 3).then(|| self.ws(r))
-    }
-
-    /// Rules 69 / 72: `\s*[xo<]?CC+[Cxo>]\s*` for `C` in `-`, `=`.
-    fn solid_link(&self, p: usize, c: u8) -> Option<usize> {
-        let q = self.ws(p);
-        let attempt = |r: usize| -> Option<usize> {
-            let mut n = r;
-            while self.at(n) == c {
-                n += 1;
-            }
-            let count = n - r;
-            // `CC+` then one of `Cxo>`: a closing x/o/> after the run, or
-            // the run's own last character when it is three or longer.
-            if count >= 2 && matches!(self.at(n), b'x' | b'o' | b'>') {
-                Some(n + 1)
-            } else if count >= 3 {
-                Some(n)
-            } else {
-                None
-            }
-        };
-        let end = if matches!(self.at(q), b'x' | b'o' | b'<') {
-            attempt(q + 1).or_else(|| attempt(q))
-        } else {
-            attempt(q)
-        }?;
-        Some(self.ws(end))
-    }
-
-    /// Rules 70 / 73: `\s*[xo<]?CC\s*`.
-    fn start_link(&self, p: usize, c: u8) -> Option<usize> {
-        let q = self.ws(p);
-        let pair = [c, c];
-        if matches!(self.at(q), b'x' | b'o' | b'<') && self.starts(q + 1, &pair) {
-            return Some(self.ws(q + 3));
-        }
-        self.starts(q, &pair).then(|| self.ws(q + 2))
-    }
-
-    /// Rule 75: `\s*[xo<]?-?\.+-[xo>]?\s*`.
-    fn dotted_link(&self, p: usize) -> Option<usize> {
-        let q = self.ws(p);
-        let from_dots = |r: usize| -> Option<usize> {
-            let mut n = r;
-            while self.at(n) == b'.' {
-                n += 1;
-            }
-            if n == r || self.at(n) != b'-' {
-                return None;
-            }
-            let mut e = n + 1;
-            if matches!(self.at(e), b'x' | b'o' | b'>') {
-                e += 1;
-            }
-            Some(e)
-        };
-        let after_head = |r: usize| -> Option<usize> {
-            if self.at(r) == b'-' {
-                from_dots(r + 1).or_else(|| from_dots(r))
-            } else {
-                from_dots(r)
-            }
-        };
-        let end = if matches!(self.at(q), b'x' | b'o' | b'<') {
-            after_head(q + 1).or_else(|| after_head(q))
-        } else {
-            after_head(q)
-        }?;
-        Some(self.ws(end))
-    }
-
-    /// Rule 76: `\s*[xo<]?-\.\s*`.
-    fn dotted_start(&self, p: usize) -> Option<usize> {
-        let q = self.ws(p);
-        if matches!(self.at(q), b'x' | b'o' | b'<') && self.starts(q + 1, b"-.") {
-            return Some(self.ws(q + 3));
-        }
-        self.starts(q, b"-.").then(|| self.ws(q + 2))
+        let opener = self.rule(
+            p,
+            alt((
+                value(T::SubroutineStart, tag("[[")),
+                value(T::CylinderStart, tag("[(")),
+                value(T::TrapStart, tag("[/")),
+                value(T::InvTrapStart, tag("[\\")),
+                value(T::Sqs, tag("[")),
+            )),
+        );
+        opener.map_or(Step::NoMatch, |o| self.open(o))
     }
 
     /// Rule 60 (12.3.0): `[^\s"\[\](){}|]+@(?=[^{"])`.
@@ -566,73 +511,38 @@ impl<'a> Lexer<'a> {
         if !self.has_at {
             return None;
         }
+        // The next `@` at or after `p`: when it is followed by `{` or `"`
+        // (or ends the text), the run through it ends right after it, so no
+        // run from here to it holds an edge id.
+        if self.next_at.is_none_or(|a| a < p) {
+            self.next_at = self.text.get(p..).and_then(|t| t.find('@')).map(|i| p + i);
+            let Some(a) = self.next_at else {
+                self.has_at = false;
+                return None;
+            };
+            self.next_at_dead = a + 1 >= self.b.len() || matches!(self.b[a + 1], b'{' | b'"');
+        }
+        if self.next_at_dead {
+            return None;
+        }
         let (from, run_end, last) = self.link_id_run;
         let last = if from <= p && p < run_end {
             last
         } else {
-            let mut i = p;
-            let mut last = None;
-            while i < self.b.len() {
-                let c = self.b[i];
-                let len = if c < 0x80 {
-                    if c.is_ascii_whitespace()
-                        || c == 0x0B
-                        || matches!(c, b'"' | b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'|')
-                    {
-                        break;
-                    }
-                    1
-                } else {
-                    match self.text[i..].chars().next() {
-                        Some(ch) if is_js_space(ch) => break,
-                        Some(ch) => ch.len_utf8(),
-                        None => break,
-                    }
-                };
-                if c == b'@' && i + 1 < self.b.len() && !matches!(self.b[i + 1], b'{' | b'"') {
-                    last = Some(i);
-                }
-                i += len;
-            }
-            self.link_id_run = (p, i, last);
+            // The run, then the regex's backtracking: its last `@` whose
+            // next character is neither `{` nor `"` (nor the end).
+            let (run_end, run) = self.rule(p, rules::link_id_run).unwrap_or((p, ""));
+            let last = if run.as_bytes().contains(&b'@') {
+                run.rmatch_indices('@')
+                    .map(|(i, _)| p + i)
+                    .find(|&i| i + 1 < self.b.len() && !matches!(self.b[i + 1], b'{' | b'"'))
+            } else {
+                None
+            };
+            self.link_id_run = (p, run_end, last);
             last
         };
         last.filter(|&at| at > p).map(|at| at + 1)
-    }
-
-    /// Rule 105: `([A-Za-z0-9!"#$%&'*+.`?\\_/]|-(?=[^>\-.])|=(?!=))+`.
-    fn node_string(&self, p: usize) -> Option<usize> {
-        let mut i = p;
-        while i < self.b.len() {
-            let c = self.b[i];
-            let ok = c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'!' | b'"'
-                        | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'.'
-                        | b'`'
-                        | b'?'
-                        | b'\\'
-                        | b'_'
-                        | b'/'
-                )
-                || (c == b'-'
-                    && i + 1 < self.b.len()
-                    && !matches!(self.b[i + 1], b'>' | b'-' | b'.'))
-                || (c == b'=' && self.at(i + 1) != b'=');
-            if !ok {
-                break;
-            }
-            i += 1;
-        }
-        (i > p).then_some(i)
     }
 
     /// The initial state: rules 0 … 120 in order.
@@ -641,31 +551,28 @@ impl<'a> Lexer<'a> {
         if p >= self.b.len() {
             return Ok(Step::Token(T::Eof, p)); // rule 120
         }
+        // The first byte only selects which rules can match at all; the
+        // rules themselves are the nom parsers, tried in mermaid's order.
         match b0 {
-            b'a' if self.starts(p, b"accTitle") => {
-                let q = self.ws(p + 8);
-                if self.at(q) == b':' {
+            b'a' => {
+                if let Some(e) = self.end(p, rules::acc_title) {
                     self.push(St::AccTitle);
-                    return Ok(Step::Token(T::AccTitle, self.ws(q + 1)));
+                    return Ok(Step::Token(T::AccTitle, e));
                 }
-            }
-            b'a' if self.starts(p, b"accDescr") => {
-                let q = self.ws(p + 8);
-                if self.at(q) == b':' {
-                    self.push(St::AccDescr);
-                    return Ok(Step::Token(T::AccDescr, self.ws(q + 1)));
-                }
-                if self.at(q) == b'{' {
+                if let Some((e, single)) = self.rule(p, rules::acc_descr) {
+                    if single {
+                        self.push(St::AccDescr);
+                        return Ok(Step::Token(T::AccDescr, e));
+                    }
                     self.push(St::AccDescrMulti);
-                    return Ok(Step::Skip(self.ws(q + 1)));
+                    return Ok(Step::Skip(e));
                 }
             }
             b'@' if self.at(p + 1) == b'{' => return self.shape_data(p),
-            b'c' if self.starts(p, b"call") => {
-                let q = self.ws(p + 4);
-                if q > p + 4 {
+            b'c' => {
+                if let Some(e) = self.end(p, rules::word_then_space("call")) {
                     self.push(St::CallbackName);
-                    return Ok(Step::Skip(q));
+                    return Ok(Step::Skip(e));
                 }
             }
             b'"' => {
@@ -677,55 +584,52 @@ impl<'a> Lexer<'a> {
         }
         // Rules 25 … 43: keywords.
         let kw = match b0 {
-            b's' if self.keyword(p, b"style") => Some((T::Style, p + 5)),
-            b'd' if self.keyword(p, b"default") => Some((T::Default, p + 7)),
-            b'l' if self.keyword(p, b"linkStyle") => Some((T::LinkStyle, p + 9)),
-            b'i' if self.keyword(p, b"interpolate") => Some((T::Interpolate, p + 11)),
-            b'c' if self.keyword(p, b"classDef") => Some((T::ClassDef, p + 8)),
-            b'c' if self.keyword(p, b"class") => Some((T::Class, p + 5)),
-            b'h' if self.starts(p, b"href")
-                && self.text[p + 4..].chars().next().is_some_and(is_js_space) =>
-            {
-                let len = self.text[p + 4..].chars().next().map_or(1, char::len_utf8);
-                Some((T::Href, p + 4 + len))
-            }
+            b's' => self.rule(p, value(T::Style, keyword("style"))),
+            b'd' => self.rule(p, value(T::Default, keyword("default"))),
+            b'l' => self.rule(p, value(T::LinkStyle, keyword("linkStyle"))),
+            b'i' => self.rule(p, value(T::Interpolate, keyword("interpolate"))),
+            b'c' => self.rule(
+                p,
+                alt((
+                    value(T::ClassDef, keyword("classDef")),
+                    value(T::Class, keyword("class")),
+                )),
+            ),
+            b'h' => self.rule(p, value(T::Href, rules::href)),
             _ => None,
         };
-        if let Some((t, e)) = kw {
+        if let Some((e, t)) = kw {
             return Ok(Step::Token(t, e));
         }
-        if b0 == b'c' && self.starts(p, b"click") {
-            let q = self.ws(p + 5);
-            if q > p + 5 {
-                self.push(St::Click);
-                return Ok(Step::Skip(q));
-            }
+        if b0 == b'c'
+            && let Some(e) = self.end(p, rules::word_then_space("click"))
+        {
+            self.push(St::Click);
+            return Ok(Step::Skip(e));
         }
-        let graph = match b0 {
-            b'f' if self.keyword(p, b"flowchart-elk") => Some(p + 13),
-            b'g' if self.keyword(p, b"graph") => Some(p + 5),
-            b'f' if self.keyword(p, b"flowchart") => Some(p + 9),
-            _ => None,
-        };
-        if let Some(e) = graph {
+        if matches!(b0, b'f' | b'g')
+            && let Some(e) = self.end(p, rules::graph)
+        {
             if self.first_graph {
                 self.first_graph = false;
                 self.push(St::Dir);
             }
             return Ok(Step::Token(T::Graph, e));
         }
-        if b0 == b's' && self.keyword(p, b"subgraph") {
-            return Ok(Step::Token(T::Subgraph, p + 8));
+        if b0 == b's'
+            && let Some(e) = self.end(p, keyword("subgraph"))
+        {
+            return Ok(Step::Token(T::Subgraph, e));
         }
-        if b0 == b'e' && self.keyword(p, b"end") {
-            return Ok(Step::Token(T::End, self.ws(p + 3)));
+        if b0 == b'e'
+            && let Some(e) = self.end(p, rules::end)
+        {
+            return Ok(Step::Token(T::End, e));
         }
-        if b0 == b'_' {
-            for target in [&b"_self"[..], b"_blank", b"_parent", b"_top"] {
-                if self.keyword(p, target) {
-                    return Ok(Step::Token(T::LinkTarget, p + target.len()));
-                }
-            }
+        if b0 == b'_'
+            && let Some(e) = self.end(p, rules::link_target)
+        {
+            return Ok(Step::Token(T::LinkTarget, e));
         }
         // Rules 55 … 59: `.*direction\s+XX[^\n]*`.
         if !self.dirs.is_empty()
@@ -737,52 +641,59 @@ impl<'a> Lexer<'a> {
             return Ok(Step::Token(T::LinkId, e));
         }
         let simple = match b0 {
-            b'0'..=b'9' => {
-                let e = self.b[p..]
-                    .iter()
-                    .position(|c| !c.is_ascii_digit())
-                    .map_or(self.b.len(), |i| p + i);
-                Some((T::Num, e))
-            }
-            b'#' => Some((T::Brkt, p + 1)),
-            b':' if self.starts(p, b":::") => Some((T::StyleSeparator, p + 3)),
-            b':' => Some((T::Colon, p + 1)),
-            b'&' => Some((T::Amp, p + 1)),
-            b';' => Some((T::Semi, p + 1)),
-            b',' => Some((T::Comma, p + 1)),
-            b'*' => Some((T::Mult, p + 1)),
+            b'0'..=b'9' => self.rule(p, value(T::Num, rules::num)),
+            b'#' => Some((p + 1, T::Brkt)),
+            b':' => self.rule(
+                p,
+                alt((
+                    value(T::StyleSeparator, tag(":::")),
+                    value(T::Colon, char(':')),
+                )),
+            ),
+            b'&' => Some((p + 1, T::Amp)),
+            b';' => Some((p + 1, T::Semi)),
+            b',' => Some((p + 1, T::Comma)),
+            b'*' => Some((p + 1, T::Mult)),
             _ => None,
         };
-        if let Some((t, e)) = simple {
+        if let Some((e, t)) = simple {
             return Ok(Step::Token(t, e));
         }
-        // Rules 69 … 78: links. All may start with blanks, then one of `xo<-=.~`.
-        let q = self.ws(p);
-        if !matches!(self.at(q), b'x' | b'o' | b'<' | b'-' | b'=' | b'.' | b'~') {
+        // Rules 69 … 78: links, in order. All start with blanks and an
+        // optional head; the next character rules out most of them.
+        let Some(lc) = self.text.get(p..).and_then(rules::link_char) else {
             return Ok(self.after_links(p, b0));
+        };
+        if lc == b'-' {
+            if let Some(e) = self.end(p, rules::solid_link('-')) {
+                return Ok(Step::Token(T::Link, e));
+            }
+            if let Some(e) = self.end(p, rules::start_link("--")) {
+                self.push(St::EdgeText);
+                return Ok(Step::Token(T::StartLink, e));
+            }
         }
-        if let Some(e) = self.solid_link(p, b'-') {
-            return Ok(Step::Token(T::Link, e));
+        if lc == b'=' {
+            if let Some(e) = self.end(p, rules::solid_link('=')) {
+                return Ok(Step::Token(T::Link, e));
+            }
+            if let Some(e) = self.end(p, rules::start_link("==")) {
+                self.push(St::ThickEdgeText);
+                return Ok(Step::Token(T::StartLink, e));
+            }
         }
-        if let Some(e) = self.start_link(p, b'-') {
-            self.push(St::EdgeText);
-            return Ok(Step::Token(T::StartLink, e));
+        if matches!(lc, b'-' | b'.') {
+            if let Some(e) = self.end(p, rules::dotted_link) {
+                return Ok(Step::Token(T::Link, e));
+            }
+            if let Some(e) = self.end(p, rules::dotted_start) {
+                self.push(St::DottedEdgeText);
+                return Ok(Step::Token(T::StartLink, e));
+            }
         }
-        if let Some(e) = self.solid_link(p, b'=') {
-            return Ok(Step::Token(T::Link, e));
-        }
-        if let Some(e) = self.start_link(p, b'=') {
-            self.push(St::ThickEdgeText);
-            return Ok(Step::Token(T::StartLink, e));
-        }
-        if let Some(e) = self.dotted_link(p) {
-            return Ok(Step::Token(T::Link, e));
-        }
-        if let Some(e) = self.dotted_start(p) {
-            self.push(St::DottedEdgeText);
-            return Ok(Step::Token(T::StartLink, e));
-        }
-        if let Some(e) = self.invisible_link(p) {
+        if lc == b'~'
+            && let Some(e) = self.end(p, rules::invisible_link)
+        {
             return Ok(Step::Token(T::Link, e));
         }
         Ok(self.after_links(p, b0))
@@ -795,117 +706,88 @@ impl<'a> Lexer<'a> {
             b'(' => self.brackets(p),
             b'[' if self.at(p + 1) == b'|' => Step::Token(T::PropsStart, p + 2),
             b'[' => self.square_open(p),
-            b'>' => {
-                self.push(St::Text);
-                Step::Token(T::TagEnd, p + 1)
-            }
+            b'>' => self.open((p + 1, T::TagEnd)),
             b'<' => Step::Token(T::TagStart, p + 1),
             b'^' => Step::Token(T::Up, p + 1),
             b'\\' if self.at(p + 1) == b'|' => Step::Token(T::Sep, p + 2),
-            b'v' if !is_word_byte(self.at(p + 1)) => Step::Token(T::Down, p + 1),
+            b'v' => self
+                .end(p, keyword("v"))
+                .map_or(Step::NoMatch, |e| Step::Token(T::Down, e)),
             _ => Step::NoMatch,
         };
         if !matches!(step, Step::NoMatch) {
             return step;
         }
-        if let Some(e) = self.node_string(p) {
+        if rules::starts_node_string(b0)
+            && let Some(e) = self.end(p, rules::node_string)
+        {
             return Step::Token(T::NodeString, e);
         }
         if b0 == b'-' {
             return Step::Token(T::Minus, p + 1);
         }
         if b0 >= 0x80
-            && let Some(c) = self.text[p..].chars().next()
-            && is_unicode_text(c)
+            && let Some(e) = self.end(p, satisfy(is_unicode_text))
         {
-            return Step::Token(T::UnicodeText, p + c.len_utf8());
+            return Step::Token(T::UnicodeText, e);
         }
         match b0 {
             b'|' | b'(' | b'[' | b'{' => self.brackets(p),
-            b'\n' => {
-                let e = self.b[p..]
-                    .iter()
-                    .position(|&c| c != b'\n')
-                    .map_or(self.b.len(), |i| p + i);
-                Step::Token(T::Newline, e)
-            }
-            _ => {
-                // Rule 119 (12.3.0: a run of blanks, newlines excluded).
-                let mut e = p;
-                for (i, c) in self.text[p..].char_indices() {
-                    if c == '\n' || !is_js_space(c) {
-                        break;
-                    }
-                    e = p + i + c.len_utf8();
-                }
-                if e > p {
-                    Step::Token(T::Space, e)
-                } else {
-                    Step::NoMatch
-                }
-            }
+            b'\n' => self
+                .end(p, rules::newlines)
+                .map_or(Step::NoMatch, |e| Step::Token(T::Newline, e)),
+            // Rule 119 (12.3.0: a run of blanks, newlines excluded).
+            _ => self
+                .end(p, rules::blanks)
+                .map_or(Step::NoMatch, |e| Step::Token(T::Space, e)),
         }
     }
 
     /// Rules 7 … 12: `@{` up to the first `}` outside a string. A `^`
     /// outside a string matches no rule of that state.
     fn shape_data(&mut self, p: usize) -> Result<Step, LexError> {
-        let mut i = p + 2;
-        loop {
-            match self.b.get(i) {
-                None => {
-                    // Unterminated: jison runs out of input in this state.
-                    self.done = true;
-                    self.pos = self.b.len();
-                    return Ok(Step::Token(T::ShapeData, self.b.len()));
-                }
-                Some(b'"') => match self.text[i + 1..].find('"') {
-                    Some(k) => i = i + 1 + k + 1,
-                    None => {
-                        self.done = true;
-                        return Ok(Step::Token(T::ShapeData, self.b.len()));
-                    }
-                },
-                Some(b'}') => return Ok(Step::Token(T::ShapeData, i + 1)),
-                Some(b'^') => return Err(LexError { at: i }),
-                Some(_) => i += 1,
+        let Some(i) = self.end(p, rules::shape_data_body) else {
+            return Ok(Step::NoMatch);
+        };
+        match self.at(i) {
+            b'}' => Ok(Step::Token(T::ShapeData, i + 1)),
+            b'^' => Err(LexError { at: i }),
+            _ => {
+                // Unterminated block or string: jison runs out of input in
+                // this state.
+                self.done = true;
+                self.pos = self.b.len();
+                Ok(Step::Token(T::ShapeData, self.b.len()))
             }
         }
     }
 
     fn string(&mut self, p: usize) -> Step {
-        if self.at(p) == b'"' {
-            if self.at(p + 1) == b'`' {
+        if let Some((e, markdown)) = self.rule(p, rules::quote) {
+            if markdown {
                 self.last_open = p;
                 self.push(St::MdStr);
-                return Step::Skip(p + 2);
+            } else {
+                self.pop();
             }
-            self.pop();
-            return Step::Skip(p + 1);
+            return Step::Skip(e);
         }
         if p >= self.b.len() {
             return Step::NoMatch;
         }
-        let e = self.text[p..].find('"').map_or(self.b.len(), |i| p + i);
-        Step::Token(T::Str, e)
+        Step::Token(T::Str, self.end_or_eof(p, rules::string_text))
     }
 
     fn md_string(&mut self, p: usize) -> Step {
+        if let Some(e) = self.end(p, tag("`\"")) {
+            self.pop();
+            return Step::Skip(e);
+        }
         match self.at(p) {
-            b'`' if self.at(p + 1) == b'"' => {
-                self.pop();
-                Step::Skip(p + 2)
-            }
             b'`' => self.tail(p),
             b'"' => self.quotes(p).unwrap_or(Step::NoMatch),
             _ if p >= self.b.len() => Step::NoMatch,
-            _ => {
-                let e = self.b[p..]
-                    .iter()
-                    .position(|&c| c == b'`' || c == b'"')
-                    .map_or(self.b.len(), |i| p + i);
-                Step::Token(T::MdStr, e)
-            }
+            _ => Step::Token(T::MdStr, self.end_or_eof(p, rules::md_string_text)),
         }
     }
 
@@ -914,37 +796,34 @@ impl<'a> Lexer<'a> {
         if let Some(step) = self.quotes(p) {
             return step;
         }
-        if let Some(e) = self.invisible_link(p) {
+        if let Some(e) = self.end(p, rules::invisible_link) {
             return Step::Token(T::Link, e);
         }
-        let c = self.at(p);
-        let close = |lx: &mut Self, t: T, len: usize| {
-            lx.pop();
-            Step::Token(t, p + len)
-        };
-        match c {
-            b'(' => self.brackets(p),
-            b']' if self.at(p + 1) == b')' => close(self, T::StadiumEnd, 2),
-            b']' if self.at(p + 1) == b']' => close(self, T::SubroutineEnd, 2),
-            b']' => close(self, T::Sqe, 1),
-            b'[' => self.square_open(p),
-            b')' if self.at(p + 1) == b']' => close(self, T::CylinderEnd, 2),
-            b')' if self.starts(p, b")))") => close(self, T::DoubleCircleEnd, 3),
-            b')' => close(self, T::Pe, 1),
-            b'|' => close(self, T::Pipe, 1),
-            b'}' => close(self, T::DiamondStop, 1),
-            b'{' => self.brackets(p),
-            _ if p >= self.b.len() => Step::NoMatch,
-            _ => {
-                let e = self.b[p..]
-                    .iter()
-                    .position(|&c| {
-                        matches!(c, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'|' | b'"')
-                    })
-                    .map_or(self.b.len(), |i| p + i);
-                Step::Token(T::Text, e)
+        match self.at(p) {
+            b'(' | b'[' | b'{' => return self.brackets(p),
+            b']' | b')' | b'|' | b'}' => {
+                let closer = self.rule(
+                    p,
+                    alt((
+                        value(T::StadiumEnd, tag("])")),
+                        value(T::SubroutineEnd, tag("]]")),
+                        value(T::Sqe, tag("]")),
+                        value(T::CylinderEnd, tag(")]")),
+                        value(T::DoubleCircleEnd, tag(")))")),
+                        value(T::Pe, tag(")")),
+                        value(T::Pipe, tag("|")),
+                        value(T::DiamondStop, tag("}")),
+                    )),
+                );
+                if let Some((e, t)) = closer {
+                    self.pop();
+                    return Step::Token(t, e);
+                }
             }
+            _ => {}
         }
+        self.end(p, rules::text_run)
+            .map_or(Step::NoMatch, |e| Step::Token(T::Text, e))
     }
 
     /// The `ellipseText` state (inside `(-…-)`).
@@ -952,20 +831,15 @@ impl<'a> Lexer<'a> {
         if let Some(step) = self.quotes(p) {
             return step;
         }
-        if let Some(e) = self.invisible_link(p) {
+        if let Some(e) = self.end(p, rules::invisible_link) {
             return Step::Token(T::Link, e);
         }
-        let c = self.at(p);
-        if matches!(c, b'-' | b'/' | b')') && self.at(p + 1) == b')' {
+        if let Some(e) = self.end(p, rules::ellipse_end) {
             self.pop();
-            return Step::Token(T::EllipseEnd, p + 2);
+            return Step::Token(T::EllipseEnd, e);
         }
-        if p >= self.b.len() {
-            return Step::NoMatch;
-        }
-        if !matches!(c, b'(' | b')' | b'[' | b']' | b'{' | b'}') {
-            let len = self.text[p..].chars().next().map_or(1, char::len_utf8);
-            return Step::Token(T::Text, p + len);
+        if let Some(e) = self.end(p, rules::ellipse_char) {
+            return Step::Token(T::Text, e);
         }
         self.brackets(p)
     }
@@ -975,61 +849,55 @@ impl<'a> Lexer<'a> {
         if let Some(step) = self.quotes(p) {
             return step;
         }
-        if let Some(e) = self.invisible_link(p) {
+        if let Some(e) = self.end(p, rules::invisible_link) {
             return Step::Token(T::Link, e);
         }
         let c = self.at(p);
         let next = self.at(p + 1);
-        if c == b'(' && (next == b'-' || next == b'[' || self.starts(p, b"(((")) {
+        if c == b'('
+            && (next == b'-'
+                || next == b'['
+                || self.text.get(p..).is_some_and(|i| i.starts_with("(((")))
+        {
             return self.brackets(p);
         }
         if c == b'[' && matches!(next, b'[' | b'(') {
             return self.square_open(p);
         }
-        if matches!(c, b'\\' | b'(' | b'?' | b'=' | b']' | b')') && next == b']' {
+        if let Some((e, trap)) = self.rule(p, rules::trap_end) {
             self.pop();
-            return Step::Token(T::TrapEnd, p + 2);
+            return Step::Token(if trap { T::TrapEnd } else { T::InvTrapEnd }, e);
         }
-        if c == b'/' && next == b']' {
-            self.pop();
-            return Step::Token(T::InvTrapEnd, p + 2);
+        if let Some(e) = self.end(p, satisfy(|c| c == '/' || c == '\\')) {
+            return Step::Token(T::Text, e);
         }
-        if c == b'/' || c == b'\\' {
-            return Step::Token(T::Text, p + 1);
-        }
-        if p < self.b.len() && !matches!(c, b'[' | b']' | b'(' | b')' | b'{' | b'}') {
-            let e = self.b[p..]
-                .iter()
-                .position(|&c| matches!(c, b'\\' | b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'/'))
-                .map_or(self.b.len(), |i| p + i);
+        if let Some(e) = self.end(p, rules::trap_text_run) {
             return Step::Token(T::Text, e);
         }
         self.brackets(p)
     }
 
     /// The three edge-text states; `c` is `-`, `=` or `.`.
-    fn edge_text(&mut self, p: usize, c: u8) -> Step {
+    fn edge_text(&mut self, p: usize, c: char) -> Step {
         if let Some(step) = self.quotes(p) {
             return step;
         }
         let link = match c {
-            b'-' => self.solid_link(p, b'-'),
-            b'=' => self.solid_link(p, b'='),
-            _ => self.dotted_link(p),
+            '-' => self.end(p, rules::solid_link('-')),
+            '=' => self.end(p, rules::solid_link('=')),
+            _ => self.end(p, rules::dotted_link),
         };
         if let Some(e) = link {
             self.pop();
             return Step::Token(T::Link, e);
         }
+        // `[^-]|-(?!-)` (resp. `=`, or `.` not followed by `-`).
+        let follower = if c == '.' { '-' } else { c };
+        if let Some(e) = self.end(p, rules::edge_text_char(c, follower)) {
+            return Step::Token(T::EdgeText, e);
+        }
         if p >= self.b.len() {
             return Step::NoMatch;
-        }
-        let here = self.at(p);
-        // `[^-]|-(?!-)` (resp. `=`, or `.` not followed by `-`).
-        let follower = if c == b'.' { b'-' } else { c };
-        if here != c || self.at(p + 1) != follower {
-            let len = self.text[p..].chars().next().map_or(1, char::len_utf8);
-            return Step::Token(T::EdgeText, p + len);
         }
         self.tail(p)
     }
@@ -1038,40 +906,31 @@ impl<'a> Lexer<'a> {
         if let Some(step) = self.quotes(p) {
             return step;
         }
-        if let Some(ch) = self.text[p..].chars().next()
-            && is_js_space(ch)
-        {
+        if let Some(e) = self.end(p, satisfy(is_js_space)) {
             self.pop();
-            return Step::Skip(p + ch.len_utf8());
+            return Step::Skip(e);
         }
-        let e = self.text[p..]
-            .char_indices()
-            .find(|&(_, c)| is_js_space(c))
-            .map_or(self.b.len(), |(i, _)| p + i);
-        Step::Token(T::Click, e)
+        Step::Token(T::Click, self.end_or_eof(p, rules::click_text))
     }
 
     fn callback_name(&mut self, p: usize) -> Step {
-        if self.at(p) == b'(' {
-            let q = self.ws(p + 1);
+        if let Some((e, empty)) = self.rule(p, rules::callback_open) {
             self.pop();
-            if self.at(q) == b')' {
-                return Step::Skip(q + 1);
+            if empty {
+                return Step::Skip(e);
             }
             self.push(St::CallbackArgs);
             return Step::Skip(p + 1);
         }
-        let e = self.text[p..].find('(').map_or(self.b.len(), |i| p + i);
-        Step::Token(T::CallbackName, e)
+        Step::Token(T::CallbackName, self.end_or_eof(p, rules::callback_name))
     }
 
     fn callback_args(&mut self, p: usize) -> Step {
-        if self.at(p) == b')' {
+        if let Some(e) = self.end(p, char(')')) {
             self.pop();
-            return Step::Skip(p + 1);
+            return Step::Skip(e);
         }
-        let e = self.text[p..].find(')').map_or(self.b.len(), |i| p + i);
-        Step::Token(T::CallbackArgs, e)
+        Step::Token(T::CallbackArgs, self.end_or_eof(p, rules::callback_args))
     }
 
     fn dir(&mut self, p: usize) -> Step {
@@ -1079,24 +938,13 @@ impl<'a> Lexer<'a> {
             return step;
         }
         // Rule 44: `(\r?\n)*\s*\n`.
-        let q = self.ws(p);
-        if let Some(nl) = self.text[p..q].rfind('\n') {
+        if let Some(e) = self.end(p, rules::no_dir) {
             self.pop();
-            return Step::Token(T::NoDir, p + nl + 1);
+            return Step::Token(T::NoDir, e);
         }
-        for word in [&b"LR"[..], b"RL", b"TB", b"BT", b"TD", b"BR"] {
-            if self.keyword(q, word) {
-                self.pop();
-                return Step::Token(T::Dir, q + 2);
-            }
-        }
-        if matches!(self.at(q), b'<' | b'>' | b'^') {
+        if let Some(e) = self.end(p, preceded(rules::ws0, rules::dir_word)) {
             self.pop();
-            return Step::Token(T::Dir, q + 1);
-        }
-        if self.keyword(q, b"v") {
-            self.pop();
-            return Step::Token(T::Dir, q + 1);
+            return Step::Token(T::Dir, e);
         }
         self.tail(p)
     }

@@ -7,6 +7,12 @@
 //! eating newlines, `A[a () b]` failing, `style X bg: #c;` failing) comes
 //! from the order of mermaid's lexer rules and its state stack, so the
 //! scanner mirrors those rules exactly and the parser mirrors the grammar.
+//! Each lexer rule is a nom parser ([`rules`]); the scanner ([`lexer`]) is
+//! the jison driver that tries them in mermaid's order under its state
+//! stack. The statement level stays an LL(1) loop over tokens: its
+//! decisions depend on token kinds and on FlowDB state fed through the
+//! [`Sink`], and its error messages name the token found, which a
+//! combinator grammar over text would have to rebuild.
 //!
 //! The parser does not build the tree itself: it hands each statement to a
 //! [`Sink`]. [`AstSink`] assembles the [`Document`]; the FlowDB replay in
@@ -18,6 +24,7 @@
 //! recursion, so 100,000 nested subgraphs parse in constant stack space.
 
 mod lexer;
+pub(crate) mod rules;
 
 use super::ast::Frontmatter;
 use super::ast::{
@@ -203,7 +210,9 @@ pub(crate) fn parse_document(src: &str) -> PResult<Document> {
 pub(crate) fn parse_flowchart(src: &str) -> PResult<super::flow::Flowchart> {
     let prepared = prep::prepare(src);
     detect(src, &prepared)?;
-    let mut sink = super::lower::DbSink::default();
+    // A vectorised count, far cheaper than the growth it saves.
+    let lines = prepared.text.bytes().filter(|&c| c == b'\n').count();
+    let mut sink = super::lower::DbSink::with_lines(lines);
     Parser::new(src, &prepared, &mut sink).run()?;
     Ok(sink.finish())
 }
@@ -625,9 +634,14 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
             format!("expected {expected}, found {}", self.describe(&t)),
         );
         if self.text[t.s.min(self.text.len())..].starts_with(prep::ENTITY_START) {
+            // One line: the message is a single line above the excerpt.
+            let found = self.source(span);
+            let found = match found.split_once(['\n', '\r']) {
+                Some((first, _)) => format!("{first}…"),
+                None => found,
+            };
             d.message = format!(
-                "expected {expected}, found `{}`, which Mermaid reads as an HTML entity",
-                self.source(span)
+                "expected {expected}, found `{found}`, which Mermaid reads as an HTML entity"
             );
             d = d.with_hint(
                 "Mermaid turns `#word;` into an entity before parsing: write `fill:#bbb` without the blank after `:` or drop the trailing `;`",

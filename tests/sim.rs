@@ -645,3 +645,409 @@ fn speed_with_idempotency_and_faults() {
         );
     }
 }
+
+// ----- slice 3: sink state, projection rebuild ----------------------------
+
+mod state {
+    use super::graph;
+    use eda_studio::sim::{
+        Check, Engine, Fault, GroupParams, INITIAL_STOCK, OrderStatus, Retention, Scenario,
+        ScheduledFault, SinkKind, SinkState, VirtualTime,
+    };
+    use proptest::prelude::*;
+
+    fn at(ms: u64, fault: Fault) -> ScheduledFault {
+        ScheduledFault {
+            at: VirtualTime::from_millis(ms),
+            fault,
+        }
+    }
+
+    /// The seed diagram, every group with 2 instances committing every 40
+    /// records, idempotent as asked, run for `secs` with `faults`, drained.
+    fn seed(seed: u64, idempotent: bool, secs: u64, faults: Vec<ScheduledFault>) -> Engine {
+        let g = graph(eda_studio::SEED_DIAGRAM);
+        let mut s = Scenario::default_for(&g);
+        for (name, p) in s.groups.iter_mut() {
+            *p = GroupParams {
+                instances: 2,
+                commit_every: 40,
+                idempotent: idempotent || name == "ES",
+                ..*p
+            };
+        }
+        s.faults = faults;
+        let mut e = Engine::new(&g, s, seed).expect("seed builds");
+        e.run_until(VirtualTime::from_secs(secs));
+        assert!(
+            e.drain(VirtualTime::from_secs(secs + 60)),
+            "drains; seed {seed}"
+        );
+        e
+    }
+
+    fn inventory(e: &Engine) -> &eda_studio::sim::Inventory {
+        match e.sink_state("InvDB") {
+            Some(SinkState::Inventory(inv)) => inv,
+            other => panic!("InvDB is not an inventory: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn seed_sinks_get_their_state_from_their_labels() {
+        let e = seed(3, true, 2, Vec::new());
+        let kinds: Vec<(String, SinkKind)> = e
+            .sink_summaries()
+            .into_iter()
+            .map(|s| (s.key, s.kind))
+            .collect();
+        let want = [
+            ("InvDB", SinkKind::Inventory),
+            ("Email", SinkKind::Notifications),
+            ("DW", SinkKind::Warehouse),
+            ("Elastic", SinkKind::SearchIndex),
+            ("ReadDB", SinkKind::ReadViews),
+        ];
+        assert_eq!(kinds.len(), want.len(), "{kinds:?}");
+        for (k, kind) in want {
+            assert!(kinds.contains(&(k.to_string(), kind)), "{k}: {kinds:?}");
+        }
+        // Every order produced (by the order service and the write model)
+        // took its quantity from stock, once.
+        let cqrs = e.cqrs_summary().expect("cqrs").counters;
+        let orders = e.component_metrics("Producer1").expect("P1").events_out + cqrs.orders_placed;
+        let inv = inventory(&e);
+        assert_eq!(inv.orders, orders);
+        let total: i64 = inv
+            .lowest(usize::MAX)
+            .iter()
+            .map(|&(_, s)| INITIAL_STOCK - s)
+            .sum();
+        assert_eq!(total as u64, inv.units);
+        // Payments move orders to paid; users are registered.
+        let Some(SinkState::ReadViews(v)) = e.sink_state("ReadDB") else {
+            panic!("ReadDB")
+        };
+        let by = v.orders_by_status();
+        assert!(
+            by.get(&OrderStatus::Created).is_some_and(|&n| n > 0),
+            "{by:?}"
+        );
+        assert!(by.get(&OrderStatus::Paid).is_some_and(|&n| n > 0), "{by:?}");
+        assert_eq!(
+            v.payments,
+            e.component_metrics("Producer3").expect("P3").events_out + cqrs.payments
+        );
+        assert!(!v.users.is_empty());
+        let Some(SinkState::SearchIndex(ix)) = e.sink_state("Elastic") else {
+            panic!("Elastic")
+        };
+        assert!(ix.len() > 100 && ix.terms() > 10);
+        let Some(SinkState::Notifications(n)) = e.sink_state("Email") else {
+            panic!("Email")
+        };
+        assert_eq!(n.total(), e.events_produced());
+        assert_eq!(e.invariants().projection_rebuild, Check::Held);
+    }
+
+    /// The same crash with idempotency off and on: the same history (the
+    /// same hash), but off, the re-delivered orders take stock twice and
+    /// the projection rebuilt from the store no longer equals the live one.
+    #[test]
+    fn crash_redelivery_takes_stock_twice_without_idempotency() {
+        let faults = || {
+            vec![
+                at(
+                    400,
+                    Fault::Slow {
+                        component: "Consumer1".into(),
+                        factor: 30.0,
+                    },
+                ),
+                at(
+                    1_000,
+                    Fault::Crash {
+                        group: "Consumer1".into(),
+                        instance: 0,
+                        duration_us: Some(300_000),
+                    },
+                ),
+            ]
+        };
+        let on = seed(11, true, 2, faults());
+        let off = seed(11, false, 2, faults());
+        assert_eq!(
+            on.run_hash(),
+            off.run_hash(),
+            "dedupe changes effects, not history"
+        );
+        let (c_on, c_off) = (
+            on.delivery_counters("Consumer1").expect("c1"),
+            off.delivery_counters("Consumer1").expect("c1"),
+        );
+        assert!(c_off.duplicates_applied > 0 && c_on.duplicates_applied == 0);
+        let (i_on, i_off) = (inventory(&on), inventory(&off));
+        let orders = on.component_metrics("Producer1").expect("P1").events_out
+            + on.cqrs_summary().expect("cqrs").counters.orders_placed;
+        assert_eq!(i_on.orders, orders, "exactly once with idempotency");
+        assert!(i_off.orders > orders, "{} vs {orders}", i_off.orders);
+        assert!(i_off.units > i_on.units);
+        let doubled = i_on
+            .lowest(usize::MAX)
+            .iter()
+            .filter(|&&(sku, stock)| i_off.stock(sku) < stock)
+            .count();
+        assert!(doubled > 0, "some sku lost stock twice");
+
+        // Rebuilt from the event store: equal to the live state when
+        // idempotent, not when the duplicates were applied.
+        let rebuilt = |e: &Engine| match e.rebuild_projection("Consumer1") {
+            Ok(mut v) if v.len() == 1 => v.remove(0),
+            other => panic!("{other:?}"),
+        };
+        let (key, state) = rebuilt(&on);
+        assert_eq!(key, "InvDB");
+        assert_eq!(Some(&state), on.sink_state("InvDB"));
+        assert_eq!(on.invariants().projection_rebuild, Check::Held);
+        let (_, state) = rebuilt(&off);
+        assert_ne!(Some(&state), off.sink_state("InvDB"));
+        assert_eq!(state, *on.sink_state("InvDB").expect("InvDB"));
+        // Off, Consumer1 is left out (it applied duplicates); the others hold.
+        assert_eq!(off.invariants().projection_rebuild, Check::Held);
+        assert!(on.rebuild_projection("ES").is_err(), "ES writes no sink");
+        assert!(on.rebuild_projection("Nope").is_err());
+    }
+
+    fn fault() -> impl Strategy<Value = Fault> {
+        let group = prop_oneof![
+            Just("Consumer1"),
+            Just("Consumer2"),
+            Just("Consumer3"),
+            Just("Consumer4"),
+            Just("ReadModel"),
+            Just("ES"),
+        ]
+        .prop_map(str::to_string);
+        prop_oneof![
+            (group.clone(), 0..2u32, 1..400_000u64).prop_map(|(group, instance, d)| {
+                Fault::Crash {
+                    group,
+                    instance,
+                    duration_us: Some(d),
+                }
+            }),
+            (group.clone(), 1..8u32).prop_map(|(component, f)| Fault::Slow {
+                component,
+                factor: f64::from(f),
+            }),
+            group.clone().prop_map(|group| Fault::AddInstance { group }),
+            group
+                .clone()
+                .prop_map(|group| Fault::RemoveInstance { group }),
+            group.prop_map(|group| Fault::ResetToOffset { group, offset: 0 }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Over seeds and random crashes, slowdowns, joins, leaves and
+        /// resets to offset 0, with every group idempotent: after a drain,
+        /// every projection rebuilt from the event store equals the live one.
+        #[test]
+        fn rebuilt_projections_equal_live_ones_under_faults(
+            seed in 0..10_000u64,
+            schedule in proptest::collection::vec((0..1_400u64, fault()), 0..6),
+        ) {
+            let g = graph(eda_studio::SEED_DIAGRAM);
+            let mut s = Scenario::default_for(&g);
+            s.retention = Retention::KeepAll;
+            for p in s.groups.values_mut() {
+                *p = GroupParams { instances: 2, commit_every: 25, idempotent: true, ..*p };
+            }
+            s.faults = schedule.into_iter().map(|(ms, f)| at(ms, f)).collect();
+            let mut e = Engine::new(&g, s, seed).expect("builds");
+            e.run_until(VirtualTime::from_millis(1_500));
+            for group in ["Consumer1", "Consumer2", "Consumer3", "Consumer4", "ReadModel", "ES"] {
+                if e.live_instances(group).is_some_and(|l| l.is_empty()) {
+                    let _ = e.apply_fault(Fault::AddInstance { group: group.into() });
+                }
+            }
+            prop_assert!(e.drain(VirtualTime::from_secs(120)), "seed {}", seed);
+            let inv = e.invariants();
+            prop_assert_eq!(&inv.projection_rebuild, &Check::Held, "seed {}", seed);
+            prop_assert!(!inv.any_violated(), "seed {} {:?}", seed, inv);
+        }
+    }
+}
+
+// ----- slice 3: the CQRS command path -------------------------------------
+
+mod cqrs {
+    use super::graph;
+    use eda_studio::sim::{
+        Check, CqrsSummary, Engine, Fault, Scenario, ScheduledFault, ServiceTime, VirtualTime,
+    };
+
+    fn run(seed: u64, secs: u64, tune: impl Fn(&mut Scenario)) -> (Engine, CqrsSummary) {
+        let g = graph(eda_studio::SEED_DIAGRAM);
+        let mut s = Scenario::default_for(&g);
+        tune(&mut s);
+        let mut e = Engine::new(&g, s, seed).expect("builds");
+        e.run_until(VirtualTime::from_secs(secs));
+        assert!(
+            e.drain(VirtualTime::from_secs(secs + 120)),
+            "drains; seed {seed}"
+        );
+        let c = e.cqrs_summary().expect("the seed diagram has a CQRS path");
+        (e, c)
+    }
+
+    #[test]
+    fn seed_gateway_drives_the_write_model() {
+        let g = graph(eda_studio::SEED_DIAGRAM);
+        let s = Scenario::default_for(&g);
+        let spec = s.cqrs.as_ref().expect("API → WriteModel → EB");
+        assert_eq!(
+            (
+                spec.gateway.as_str(),
+                spec.handler.as_str(),
+                spec.bus.as_str()
+            ),
+            ("API", "WriteModel", "EB")
+        );
+        assert_eq!(spec.read_db.as_deref(), Some("ReadDB"));
+        assert!(s.sources.iter().all(|x| x.component != "WriteModel"));
+    }
+
+    /// Under load (payments racing for recent orders, 8 commands in
+    /// service at once) appends conflict and are retried, most then
+    /// succeed; payments for unknown orders are rejected; every command is
+    /// accounted for, and every accepted one was published once.
+    #[test]
+    fn conflicts_under_load_are_retried_and_unknown_payments_rejected() {
+        let tune = |s: &mut Scenario| {
+            let c = s.cqrs.as_mut().expect("cqrs");
+            c.place_order_per_s = 300.0;
+            c.pay_per_s = 1_500.0;
+            c.concurrency = 8;
+            c.service = ServiceTime::Exponential { mean_us: 3_000.0 };
+        };
+        let (e, c) = run(5, 2, tune);
+        let n = c.counters;
+        eprintln!("{n:?}");
+        assert!(n.conflicts > 20, "{n:?}");
+        assert!(n.accepted_after_conflict > 10, "{n:?}");
+        assert!(n.rejected_unknown_order > 0, "{n:?}");
+        assert_eq!(
+            n.accepted
+                + n.rejected_unknown_order
+                + n.rejected_duplicate
+                + n.rejected_conflict
+                + n.shed,
+            n.commands,
+            "{n:?}"
+        );
+        let published: u64 = e
+            .partition_lags("ES")
+            .expect("ES")
+            .iter()
+            .filter(|p| p.topic == "WriteModelEvent")
+            .map(|p| p.high_watermark)
+            .sum();
+        assert_eq!(published, n.accepted);
+        assert_eq!(c.queued, 0);
+        let inv = e.invariants();
+        assert!(!inv.any_violated(), "{inv:?}");
+        assert_eq!(inv.projection_rebuild, Check::Held);
+        let (again, _) = run(5, 2, tune);
+        assert_eq!(e.run_hash(), again.run_hash(), "not deterministic; seed 5");
+    }
+
+    /// Staleness (command accepted → read view applied) is positive and
+    /// bounded in a normal run, and grows when the projection is slowed.
+    #[test]
+    fn staleness_is_bounded_and_grows_when_the_projection_is_slowed() {
+        let (_, normal) = run(2, 10, |_| {});
+        let st = normal.staleness_us;
+        eprintln!("normal {st:?}");
+        assert_eq!(st.count, normal.counters.accepted);
+        assert!(st.p50_us > 0 && st.min_us > 0, "{st:?}");
+        assert!(st.p99_us < 50_000, "{st:?}");
+        let slow = |s: &mut Scenario| {
+            s.faults = vec![ScheduledFault {
+                at: VirtualTime::ZERO,
+                fault: Fault::Slow {
+                    component: "ReadModel".into(),
+                    factor: 20.0,
+                },
+            }];
+        };
+        let (_, slowed) = run(2, 10, slow);
+        let ss = slowed.staleness_us;
+        eprintln!("slowed {ss:?}");
+        assert!(ss.p50_us > 5 * st.p50_us, "{ss:?} vs {st:?}");
+        assert!(ss.p99_us > 5 * st.p99_us, "{ss:?} vs {st:?}");
+        let n = normal.counters;
+        assert!(n.queries > 0 && n.query_hits > 0, "{n:?}");
+    }
+}
+
+/// The release figure the brief measures, without the CLI around it: the
+/// default scenario of the seed diagram for 600 virtual seconds
+/// (`cargo test --release --test sim -- --ignored default_seed_speed --nocapture`).
+#[test]
+#[ignore]
+fn default_seed_speed() {
+    let g = graph(eda_studio::SEED_DIAGRAM);
+    let mut best = f64::MAX;
+    let mut deliveries = 0;
+    for _ in 0..5 {
+        let mut e = Engine::new(&g, Scenario::default_for(&g), 1).expect("builds");
+        let started = std::time::Instant::now();
+        e.run_until(VirtualTime::from_secs(600));
+        best = best.min(started.elapsed().as_secs_f64());
+        deliveries = e.deliveries();
+    }
+    eprintln!(
+        "default seed run, 600 s: {deliveries} deliveries, best {best:.3} s = {:.2} M deliveries/s",
+        deliveries as f64 / best / 1e6
+    );
+}
+
+/// `simulate` shows the sinks' state, the CQRS figures and the rebuild
+/// invariant, in text and in JSON.
+#[test]
+fn simulate_shows_sink_state_cqrs_and_the_rebuild_invariant() {
+    let (code, stdout, stderr) = simulate(&["--duration", "3s", "--seed", "4"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for word in [
+        "sink InvDB (inventory): ",
+        "lowest stock sku ",
+        "sink ReadDB (read views): orders created ",
+        "sink Elastic (search index): ",
+        "documents indexed",
+        "sink Email (notifications): sent ",
+        "sink DW (warehouse): ",
+        "cqrs WriteModel: ",
+        "accepted",
+        "unknown order",
+        "conflicts",
+        "cqrs read-model staleness ms: p50 ",
+        "invariant projection rebuilt from the store: held",
+    ] {
+        assert!(stdout.contains(word), "missing {word}:\n{stdout}");
+    }
+    let (code, stdout, stderr) = simulate(&["--duration", "1s", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    assert_eq!(v["invariants"]["projection_rebuild"]["status"], "held");
+    assert_eq!(v["sinks"][0]["key"], "InvDB");
+    assert_eq!(v["sinks"][0]["state"]["kind"], "inventory");
+    assert!(
+        v["cqrs"]["counters"]["accepted"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    );
+    assert!(v["cqrs"]["staleness_us"]["p99_us"].is_u64());
+}

@@ -1,9 +1,13 @@
 //! `eda-studio simulate`: run a diagram headless in the simulation engine
 //! with its default scenario, then print a summary per component (events
 //! in/out, lag at the end, end-to-end latency p50/p99, retries, dead
-//! letters, duplicates applied, rebalances), the invariants checked (for
-//! "nothing lost", a copy of the run is drained after it stops) and the
-//! run hash, or with `--json` the whole
+//! letters, duplicates applied, rebalances), one line per sink with its
+//! state (lowest stock, orders by status, documents indexed,
+//! notifications sent, warehouse aggregates), the CQRS figures (commands
+//! accepted and rejected, conflicts, read-model staleness p50/p99,
+//! queries), the invariants checked (for "nothing lost" and "projection
+//! rebuilt from the store", a copy of the run is drained after it stops)
+//! and the run hash, or with `--json` the whole
 //! [`RunSummary`](eda_studio::sim::RunSummary).
 //!
 //! Exit codes: 0 after a run; 1 when the diagram does not parse or cannot
@@ -16,7 +20,7 @@ use super::Source;
 use anyhow::{Context, Result};
 use eda_studio::mermaid::parse_flowchart;
 use eda_studio::model::ArchGraph;
-use eda_studio::sim::{Check, Engine, RunSummary, Scenario, VirtualTime};
+use eda_studio::sim::{Check, Engine, OrderStatus, RunSummary, Scenario, SinkReport, VirtualTime};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -87,8 +91,11 @@ pub fn run(file: Option<&Path>, seed: u64, duration_us: u64, json: bool) -> Resu
     engine.run_until(VirtualTime::from_us(duration_us));
     let wall = started.elapsed().as_secs_f64();
     let mut summary = engine.summary();
-    // The run stops mid-flight; drain a copy to check that nothing is lost.
-    summary.invariants.nothing_lost = engine.nothing_lost_after_drain(DRAIN_LIMIT_US);
+    // The run stops mid-flight; drain a copy to check that nothing is lost
+    // and that projections rebuilt from the store equal the live ones.
+    let drained = engine.invariants_after_drain(DRAIN_LIMIT_US);
+    summary.invariants.nothing_lost = drained.nothing_lost;
+    summary.invariants.projection_rebuild = drained.projection_rebuild;
     let out = if json {
         format!("{}\n", serde_json::to_string_pretty(&summary)?)
     } else {
@@ -175,11 +182,49 @@ fn render_text(name: &str, s: &RunSummary) -> String {
             rebal
         );
     }
+    for sink in &s.sinks {
+        let _ = writeln!(
+            out,
+            "sink {} ({}): {}",
+            sink.key,
+            sink.kind.title(),
+            sink_line(&sink.state)
+        );
+    }
+    if let Some(c) = &s.cqrs {
+        let n = &c.counters;
+        let _ = writeln!(
+            out,
+            "cqrs {}: {} commands, {} accepted, rejected {} unknown order / {} duplicate / {} conflict, {} shed; {} conflicts ({} accepted after retry)",
+            c.handler,
+            n.commands,
+            n.accepted,
+            n.rejected_unknown_order,
+            n.rejected_duplicate,
+            n.rejected_conflict,
+            n.shed,
+            n.conflicts,
+            n.accepted_after_conflict
+        );
+        let st = &c.staleness_us;
+        let _ = writeln!(
+            out,
+            "cqrs read-model staleness ms: p50 {} p99 {} max {} over {}; queries {} ({} hits, {} stale reads)",
+            ms(st.p50_us),
+            ms(st.p99_us),
+            ms(st.max_us),
+            st.count,
+            n.queries,
+            n.query_hits,
+            n.stale_reads
+        );
+    }
     let inv = &s.invariants;
     for (name, check) in [
         ("per-key order", &inv.per_key_order),
         ("nothing lost", &inv.nothing_lost),
         ("no duplicate side effects", &inv.no_duplicate_effects),
+        ("projection rebuilt from the store", &inv.projection_rebuild),
     ] {
         let detail = match check {
             Check::Held => String::new(),
@@ -203,6 +248,71 @@ fn render_text(name: &str, s: &RunSummary) -> String {
     );
     let _ = writeln!(out, "run hash: {}", s.run_hash);
     out
+}
+
+/// One line of a sink's state: the figures a reader looks for first.
+fn sink_line(state: &SinkReport) -> String {
+    let pairs = |m: &mut dyn Iterator<Item = (String, u64)>| {
+        m.map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match state {
+        SinkReport::Inventory {
+            orders,
+            units_taken,
+            skus_touched,
+            lowest_stock,
+        } => {
+            let lowest = lowest_stock
+                .iter()
+                .map(|(sku, n)| format!("sku {sku}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "{orders} orders took {units_taken} units over {skus_touched} skus; lowest stock {lowest}"
+            )
+        }
+        SinkReport::ReadViews {
+            orders_by_status,
+            users,
+            payments,
+            paid_cents,
+        } => {
+            let by = pairs(&mut orders_by_status.iter().map(|(k, &v)| {
+                let name = match k {
+                    OrderStatus::Created => "created",
+                    OrderStatus::Paid => "paid",
+                    OrderStatus::PaymentOnly => "payment-only",
+                };
+                (name.to_string(), v)
+            }));
+            format!(
+                "orders {by}; {users} users; {payments} payments of {:.2} in all",
+                *paid_cents as f64 / 100.0
+            )
+        }
+        SinkReport::Warehouse {
+            by_type,
+            hour_buckets,
+        } => {
+            let by = by_type
+                .iter()
+                .map(|(t, x)| format!("{t} {} ({:.2})", x.count, x.amount_cents as f64 / 100.0))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("{by}; {hour_buckets} hour buckets")
+        }
+        SinkReport::SearchIndex { documents, terms } => {
+            format!("{documents} documents indexed, {terms} terms")
+        }
+        SinkReport::Notifications { sent, recent } => format!(
+            "sent {}; last {} kept",
+            pairs(&mut sent.iter().map(|(k, &v)| (k.clone(), v))),
+            recent.len()
+        ),
+        SinkReport::Counter { by_type } => pairs(&mut by_type.iter().map(|(k, &v)| (k.clone(), v))),
+    }
 }
 
 fn ms(us: u64) -> String {

@@ -29,6 +29,7 @@
 
 use super::clock::VirtualTime;
 use super::scenario::GroupParams;
+use super::state::{Applied, KeyMap};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -59,6 +60,12 @@ pub(crate) struct Group {
     pub dead_letters: DeadLetterTopic,
     /// The event store this group appends to, if its node is one.
     pub store: Option<EventStore>,
+    /// Indices of the engine's sink states, parallel to `sinks`.
+    pub sink_states: Vec<u32>,
+    /// Records a forward reset skipped (never applied by this group).
+    pub skipped: u64,
+    /// Whether it writes to a read-views sink (it measures staleness).
+    pub read_views: bool,
     pub counters: DeliveryCounters,
 }
 
@@ -174,18 +181,28 @@ impl DedupeStore {
 }
 
 /// An event store's log: every event applied to it gets the next global
-/// position and the next version of its stream (its aggregate key).
-/// Positions are counted, not kept: the records themselves stay on the bus.
+/// position and the next version of its stream (its aggregate key). The
+/// events appended through [`EventStore::append_event`] are kept in order
+/// of position, at most `max_log` of them (later ones are counted in
+/// [`EventStore::log_dropped`]), so a projection can be rebuilt from the
+/// store rather than from the bus.
 #[derive(Debug, Clone, Default)]
 pub struct EventStore {
     len: u64,
-    versions: BTreeMap<u64, u64>,
+    /// Versions kept as `u32` (saturating) to halve the map's cache footprint.
+    versions: KeyMap<u32>,
     max_streams: usize,
     untracked: u64,
+    /// Chunks of [`LOG_CHUNK`] events: growing never copies what is kept.
+    log: Vec<Vec<Applied>>,
+    log_len: usize,
+    max_log: usize,
+    log_dropped: u64,
 }
 
 impl EventStore {
-    /// An empty store tracking at most `max_streams` stream versions.
+    /// An empty store tracking at most `max_streams` stream versions and
+    /// keeping no events.
     pub fn new(max_streams: usize) -> EventStore {
         EventStore {
             max_streams,
@@ -193,20 +210,60 @@ impl EventStore {
         }
     }
 
+    /// An empty store that also keeps up to `max_log` events.
+    pub fn with_log(max_streams: usize, max_log: usize) -> EventStore {
+        EventStore {
+            max_streams,
+            max_log,
+            ..EventStore::default()
+        }
+    }
+
+    /// Appends `event` to its stream (its key) and keeps it in the log if
+    /// there is room; returns (global position, stream version) as
+    /// [`EventStore::append`] does.
+    #[inline]
+    pub fn append_event(&mut self, event: Applied) -> (u64, u64) {
+        if self.log_len < self.max_log {
+            match self.log.last_mut() {
+                Some(chunk) if chunk.len() < LOG_CHUNK => chunk.push(event),
+                _ => {
+                    let mut chunk = Vec::with_capacity(LOG_CHUNK);
+                    chunk.push(event);
+                    self.log.push(chunk);
+                }
+            }
+            self.log_len += 1;
+        } else {
+            self.log_dropped += 1;
+        }
+        self.append(event.key)
+    }
+
+    /// The events kept, in order of global position (the n-th has position n).
+    pub fn log(&self) -> impl Iterator<Item = &Applied> + '_ {
+        self.log.iter().flatten()
+    }
+
+    /// How many events are kept.
+    pub fn log_len(&self) -> usize {
+        self.log_len
+    }
+
+    /// Events appended but not kept because the log was full.
+    pub fn log_dropped(&self) -> u64 {
+        self.log_dropped
+    }
+
     /// Appends an event of stream `key`; returns (global position, stream
     /// version), both 1-based. The version is 0 when the stream is beyond
     /// the tracking limit.
     pub fn append(&mut self, key: u64) -> (u64, u64) {
         self.len += 1;
-        let tracked = self.versions.len();
-        let version = match self.versions.get_mut(&key) {
+        let version = match self.versions.entry(key, self.max_streams) {
             Some(v) => {
-                *v += 1;
-                *v
-            }
-            None if tracked < self.max_streams => {
-                self.versions.insert(key, 1);
-                1
+                *v = v.saturating_add(1);
+                u64::from(*v)
             }
             None => {
                 self.untracked += 1;
@@ -223,7 +280,7 @@ impl EventStore {
 
     /// The version of stream `key` (events appended to it), if tracked.
     pub fn stream_version(&self, key: u64) -> Option<u64> {
-        self.versions.get(&key).copied()
+        self.versions.get(key).map(|&v| u64::from(v))
     }
 
     /// Streams with a tracked version.
@@ -236,6 +293,9 @@ impl EventStore {
         self.untracked
     }
 }
+
+/// Events per chunk of an event store's log.
+const LOG_CHUNK: usize = 1 << 14;
 
 /// Per-group counts of what delivery went through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

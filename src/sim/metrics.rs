@@ -5,9 +5,11 @@
 
 use super::clock::VirtualTime;
 use super::consumer::DeliveryCounters;
+use super::cqrs::CqrsSummary;
 use super::fault::FaultRecord;
 use super::histogram::{Histogram, LatencySummary};
 use super::invariants::InvariantReport;
+use super::state::SinkSummary;
 use crate::model::Role;
 use serde::Serialize;
 
@@ -17,8 +19,10 @@ use serde::Serialize;
 /// are records it published; a bus's `events_in` are records appended and
 /// its `events_out` deliveries completed (record × group); a consumer
 /// group's `events_in` are records it finished processing; a sink's
-/// `events_in` are events applied to it (a counter for now: sinks hold no
-/// real state in this slice).
+/// `events_in` are events applied to it (its state is in
+/// [`super::Engine::sink_state`]); a gateway's `events_out` are commands
+/// and queries sent, a command handler's `events_in` commands queued and
+/// its `processing_us` the service time per attempt.
 #[derive(Debug, Clone)]
 pub struct ComponentMetrics {
     /// Mermaid id.
@@ -245,6 +249,10 @@ pub struct RunSummary {
     pub invariants: InvariantReport,
     /// Faults and control inputs applied (or refused), in order.
     pub faults: Vec<FaultRecord>,
+    /// The sinks' state in brief.
+    pub sinks: Vec<SinkSummary>,
+    /// The CQRS command path, if the scenario has one.
+    pub cqrs: Option<CqrsSummary>,
 }
 
 #[cfg(test)]

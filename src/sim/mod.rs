@@ -29,9 +29,20 @@
 //! - Metrics (`metrics.rs`, `histogram.rs`): counters, latency histograms
 //!   with p50/p95/p99/p999, delivery counters (retries, DLQ, duplicates,
 //!   rebalances), bounded time series, the [`RunHash`].
+//! - Sink state (`state.rs`): sinks hold real state derived from the
+//!   payloads their groups apply — stock per sku, the read model's views,
+//!   warehouse aggregates, a search index, notifications sent — chosen
+//!   from the sink's label ([`SinkKind::for_label`]). Event stores keep
+//!   the events they append (bounded), so [`Engine::rebuild_projection`]
+//!   rebuilds a projection from the store.
+//! - The CQRS command path (`cqrs.rs`): the gateway sends commands to the
+//!   command handler, which loads the aggregate, validates, appends with
+//!   an expected version (conflicts counted and retried), then publishes;
+//!   queries go to the read DB; read-model staleness is measured.
 //! - Invariants (`invariants.rs`): per-key order, nothing lost (drained
-//!   runs), no duplicate side effects for idempotent groups — checked as
-//!   the run goes, reported in the summary.
+//!   runs), no duplicate side effects for idempotent groups, a projection
+//!   rebuilt from the store equals the live one (drained runs) — checked
+//!   as the run goes, reported in the summary.
 //! - [`Engine`] (`world.rs`): builds all of the above and runs the loop.
 //!
 //! # Rules
@@ -48,18 +59,19 @@
 //! ids, event-store streams, the fault log.
 //!
 //! # Not yet (later slices of the engine issue)
-//! Sinks only count the events applied to them — they hold no real state
-//! (inventory, read-model views, …). No snapshots, no CQRS command path
-//! (command handlers publish as plain sources, no optimistic concurrency),
-//! no per-consumer concurrency beyond one record per partition, no bursts,
-//! no backpressure (a full bus rejects appends), no "projection rebuilt
-//! from offset 0 equals the live one" check, no replay or recordings, and
-//! the scenario (fault schedule included) is not yet read from the diagram
-//! file.
+//! No snapshots (of the event store or of the engine), no per-consumer
+//! concurrency beyond one record per partition (the command handler has
+//! its own), no bursts, no backpressure (a full bus rejects appends; the
+//! handler sheds beyond its queue), no replay or recordings, and the
+//! scenario (fault schedule and CQRS rates included) is not yet read from
+//! the diagram file. Only the first gateway → command handler pair is
+//! driven as a CQRS path; its events share one topic (the handler's edge
+//! to the bus).
 
 mod bus;
 mod clock;
 mod consumer;
+mod cqrs;
 mod error;
 mod fault;
 mod histogram;
@@ -69,6 +81,7 @@ mod producer;
 mod rng;
 mod scenario;
 mod scheduler;
+mod state;
 mod world;
 
 pub use bus::{
@@ -78,6 +91,7 @@ pub use clock::VirtualTime;
 pub use consumer::{
     DeadLetter, DeadLetterTopic, DedupeStore, DeliveryCounters, DeliveryError, EventStore,
 };
+pub use cqrs::{CommandKind, CqrsCounters, CqrsSummary, HANDLER_SOURCE};
 pub use error::SimError;
 pub use fault::{Fault, FaultRecord, ScheduledFault};
 pub use histogram::{Histogram, LatencySummary};
@@ -88,9 +102,14 @@ pub use metrics::{
 };
 pub use rng::SimRng;
 pub use scenario::{
-    Arrival, Backoff, DEFAULT_PARTITIONS, DEFAULT_RATE_PER_S, GroupParams, KeyDist, KeySpace,
-    Limits, Payload, Retention, RetryPolicy, Scenario, Schema, ServiceTime, SourceSpec,
+    Arrival, Backoff, CqrsSpec, DEFAULT_PARTITIONS, DEFAULT_RATE_PER_S, GroupParams, KeyDist,
+    KeySpace, Limits, Payload, Retention, RetryPolicy, Scenario, Schema, ServiceTime, SourceSpec,
     default_event_type,
 };
 pub use scheduler::{QueueFull, Scheduler};
+pub use state::{
+    Applied, Channel, Counter, Document, INITIAL_STOCK, Inventory, Notification, Notifications,
+    OrderStatus, OrderView, RECENT_NOTIFICATIONS, ReadViews, SearchIndex, SinkKind, SinkReport,
+    SinkState, SinkSummary, Tally, Term, UserView, Warehouse,
+};
 pub use world::Engine;

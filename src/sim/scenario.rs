@@ -8,7 +8,7 @@ use super::bus::Assignor;
 use super::error::SimError;
 use super::fault::ScheduledFault;
 use super::rng::{SimRng, to_us};
-use crate::model::{ArchGraph, ConnectionKind};
+use crate::model::{ArchGraph, ConnectionKind, Role};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -47,6 +47,13 @@ pub struct Limits {
     pub max_commit_every: u32,
     /// Most attempts per record (`retry.max_attempts`).
     pub max_attempts: u32,
+    /// Most entries per map of a sink's state (orders, users, documents,
+    /// skus); events for new keys beyond are counted as overflow.
+    pub max_sink_entries: usize,
+    /// Most events an event store keeps in its log for rebuilding
+    /// projections (72 bytes each: the default 2 M events are 144 MB); later ones are
+    /// counted, not kept.
+    pub max_store_events: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +72,8 @@ impl Default for Limits {
             max_fault_log: 4096,
             max_commit_every: 10_000,
             max_attempts: 100,
+            max_sink_entries: 1 << 20,
+            max_store_events: 1 << 21,
         }
     }
 }
@@ -448,6 +457,115 @@ pub enum Retention {
     KeepAll,
 }
 
+/// The CQRS command path (see the `cqrs` module doc): a gateway sending
+/// commands to a command handler that publishes to a bus, and queries to
+/// the read DB.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CqrsSpec {
+    /// The gateway's Mermaid id.
+    pub gateway: String,
+    /// The command handler's Mermaid id.
+    pub handler: String,
+    /// The bus it publishes to.
+    pub bus: String,
+    /// The event type (topic) it publishes as.
+    pub event_type: String,
+    /// The read DB the gateway queries (a sink with read views), if any.
+    pub read_db: Option<String>,
+    /// "Place order" commands per second.
+    pub place_order_per_s: f64,
+    /// "Pay" commands per second.
+    pub pay_per_s: f64,
+    /// "Register user" commands per second.
+    pub register_per_s: f64,
+    /// Queries to the read DB per second.
+    pub query_per_s: f64,
+    /// Order and user ids.
+    pub keys: KeySpace,
+    /// Commands the handler serves at once.
+    pub concurrency: u32,
+    /// Time to handle one command (between loading and appending).
+    pub service: ServiceTime,
+    /// Attempts per command when appends conflict (the first included).
+    pub max_attempts: u32,
+    /// Commands waiting at most; more are shed.
+    pub queue_capacity: u32,
+}
+
+impl CqrsSpec {
+    /// The default path from `gateway` through `handler` to `bus`: 40
+    /// orders, 30 payments and 30 registrations a second (the 100/s a
+    /// plain source would publish), 50 queries a second, ids uniform over
+    /// 10,000, 4 concurrent commands of exponential 2 ms, 5 attempts, a
+    /// queue of 10,000.
+    pub fn new(gateway: &str, handler: &str, bus: &str, event_type: &str) -> CqrsSpec {
+        CqrsSpec {
+            gateway: gateway.to_string(),
+            handler: handler.to_string(),
+            bus: bus.to_string(),
+            event_type: event_type.to_string(),
+            read_db: None,
+            place_order_per_s: 40.0,
+            pay_per_s: 30.0,
+            register_per_s: 30.0,
+            query_per_s: 50.0,
+            keys: KeySpace::default(),
+            concurrency: 4,
+            service: ServiceTime::Exponential { mean_us: 2_000.0 },
+            max_attempts: 5,
+            queue_capacity: 10_000,
+        }
+    }
+
+    fn validate(&self, l: &Limits) -> Result<(), SimError> {
+        let rates = [
+            self.place_order_per_s,
+            self.pay_per_s,
+            self.register_per_s,
+            self.query_per_s,
+        ];
+        let total: f64 = rates.iter().sum();
+        if rates.iter().any(|r| !(r.is_finite() && *r >= 0.0)) || !(total > 0.0 && total <= 1e6) {
+            return Err(out_of_range(
+                "cqrs rates",
+                format!("{rates:?}"),
+                "each ≥ 0, 0 < sum ≤ 1e6",
+            ));
+        }
+        if self.keys.count == 0
+            || self.keys.count > l.max_zipf_keys && self.keys.dist != KeyDist::Uniform
+        {
+            return Err(out_of_range(
+                "cqrs keys.count",
+                self.keys.count,
+                "≥ 1 (Zipf: within limits)",
+            ));
+        }
+        if self.concurrency == 0 || self.concurrency > l.max_instances {
+            return Err(out_of_range(
+                "cqrs concurrency",
+                self.concurrency,
+                format!("1..={}", l.max_instances),
+            ));
+        }
+        if self.max_attempts == 0 || self.max_attempts > l.max_attempts {
+            return Err(out_of_range(
+                "cqrs max_attempts",
+                self.max_attempts,
+                format!("1..={}", l.max_attempts),
+            ));
+        }
+        if self.queue_capacity == 0 || self.queue_capacity as usize > l.max_queued_records {
+            return Err(out_of_range(
+                "cqrs queue_capacity",
+                self.queue_capacity,
+                format!("1..={}", l.max_queued_records),
+            ));
+        }
+        self.service.validate("cqrs service")
+    }
+}
+
 /// Everything a run needs besides the diagram and the seed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
@@ -468,6 +586,8 @@ pub struct Scenario {
     pub retention: Retention,
     /// Control inputs applied automatically at their virtual times.
     pub faults: Vec<ScheduledFault>,
+    /// The CQRS command path, if the diagram has one.
+    pub cqrs: Option<CqrsSpec>,
 }
 
 /// Events per second of each source in the default scenario.
@@ -487,6 +607,7 @@ impl Scenario {
             limits: Limits::default(),
             retention: Retention::UntilConsumed,
             faults: Vec::new(),
+            cqrs: None,
         }
     }
 
@@ -497,8 +618,10 @@ impl Scenario {
     /// (consumers, projections, sagas, event stores) is a one-instance
     /// group with exponential service of mean 1 ms.
     ///
-    /// Command handlers that publish are treated as plain sources until the
-    /// CQRS slice drives them from the gateway.
+    /// The first command handler a gateway calls and that publishes to a
+    /// bus is driven by that gateway instead ([`CqrsSpec::new`]'s rates;
+    /// the read DB is the gateway's first other target); other command
+    /// handlers that publish are plain sources.
     pub fn default_for(graph: &ArchGraph) -> Scenario {
         let mut s = Scenario::empty();
         for c in graph.connections() {
@@ -511,6 +634,22 @@ impl Scenario {
                 None => default_event_type(&component),
             };
             let bus = graph.key_of(c.to).to_string();
+            if s.cqrs.is_none()
+                && graph.component(c.from).map(|x| x.role) == Some(Role::Command)
+                && let Some(gw) = graph
+                    .incoming(c.from)
+                    .into_iter()
+                    .find(|i| graph.component(i.from).map(|x| x.role) == Some(Role::Gateway))
+            {
+                let mut spec = CqrsSpec::new(graph.key_of(gw.from), &component, &bus, &event_type);
+                spec.read_db = graph
+                    .outgoing(gw.from)
+                    .into_iter()
+                    .find(|o| o.to != c.from)
+                    .map(|o| graph.key_of(o.to).to_string());
+                s.cqrs = Some(spec);
+                continue;
+            }
             if s.sources
                 .iter()
                 .any(|x| x.component == component && x.bus == bus && x.event_type == event_type)
@@ -606,6 +745,9 @@ impl Scenario {
         }
         for f in &self.faults {
             f.fault.validate(l)?;
+        }
+        if let Some(c) = &self.cqrs {
+            c.validate(l)?;
         }
         Ok(())
     }

@@ -665,19 +665,132 @@ fn check_all(cases: &[&str]) {
 }
 
 #[test]
-#[ignore = "printer: a node named `click` followed by `;` or a link prints as the `click` keyword"]
 fn node_named_click_survives_printing() {
     check_all(&["graph TD\nclick;", "graph TD\nclick-->,"]);
 }
 
 #[test]
-#[ignore = "printer: a node id starting with `%%` printed at the start of a line becomes a comment"]
+fn names_ending_in_a_blank_taking_keyword_survive_printing() {
+    // `click`, `call` and `href` + a blank are keywords wherever a token
+    // starts: as node ids, class names, callback or curve names.
+    check_all(&[
+        "graph TD\ncall;A-->call-->B",
+        "graph TD\nhref;A-->href-->B",
+        "graph TD\nA-->1click;",
+        "graph TD\nA:::click;",
+        "graph TD\nA:::href-->B",
+        "graph TD\nclass A click;",
+        "graph TD\nA-->B;linkStyle 0 interpolate call;",
+        "graph TD\nA-->B;click A call;",
+    ]);
+}
+
+#[test]
+fn link_on_a_line_holding_direction_survives_printing() {
+    // `.*direction\s+LR` is a `direction` token wherever a token starts.
+    check_all(&[
+        "flowchart LR\nc(\"`a\nb`\")\n -- \"direction LR`x`\" --> d(\"y\")\n",
+        "flowchart LR\nc\n -- direction LR --> d\n-->e",
+    ]);
+}
+
+#[test]
+fn style_like_line_in_an_acc_descr_block_survives_printing() {
+    check_all(&["graph TD\naccDescr {\nstyle x:#a b;c;\n}"]);
+}
+
+#[test]
+fn semicolon_the_style_pre_pass_dropped_elsewhere_survives_printing() {
+    // The source line's last `;` (dropped by mermaid's `classDef…:#…;`
+    // pre-pass) is a separator; once split, the label's `;` would be last.
+    // (`check` would stop at a parser span bug on this input first, so the
+    // printer is checked directly.)
+    let src = "graph TD\nC[;classDef red fill:#f00;A>Odd];A;A";
+    check_printer(src, parse_flowchart(src).ok().as_ref(), true);
+    check_all(&[
+        "graph TD\nA[\"style x:#a;\"]",
+        "graph TD\naccDescr {style A fill:#fff@{ shape: rect }accTitle: tA%%A#quot;AAAA",
+    ]);
+}
+
+#[test]
+fn style_value_ending_in_direction_survives_printing() {
+    // A `;` after `#fffdirection` would make it an entity.
+    check_all(&["graph TD\nA\nstyle A fill:#fffdirection"]);
+}
+
+#[test]
+fn comment_of_blanks_only_survives_printing() {
+    // `%% ` less its trailing blank is `%%`: a node, not a comment.
+    check_all(&["graph TD\nA\n%% \nB\n", "%% \ngraph TD\nA\n"]);
+}
+
+#[test]
+fn edge_id_after_a_label_holding_direction_survives_printing() {
+    // An edge id cannot start a line, and `direction LR` on an earlier line
+    // of a label does not make the link's own line risky.
+    check_all(&[
+        "graph TD\nA --> A[\r\ndirection LR\r\nA>Odd] e1@--> A",
+        "graph TD\nA e1@--> A --> A[\r\ndirection LR\r\nA>Odd]",
+    ]);
+}
+
+#[test]
+fn odd_label_with_an_at_sign_survives_printing() {
+    // `>` does not stop the edge-id rule: `AS1>for@ …]` starts with an edge id.
+    check_all(&["flowchart TD\nAS1>\"\"for@ AS@@]"]);
+}
+
+#[test]
+fn indented_keyword_line_holding_direction_survives_printing() {
+    // At column 0 `accTitle` wins; after indentation `.*direction RL` does.
+    check_all(&[
+        "flowchart TB\n    subgraph A\n      direction BT\n      a --> b\naccTitle: t      direction RL\n    end\n",
+    ]);
+}
+
+#[test]
+fn percent_brace_at_the_end_of_a_line_survives_printing() {
+    // `%%{` + line break + a word is a directive.
+    check_all(&[
+        "graph TD\naccTitle: t%%{\n->direction LR",
+        "graph TD\n%%%%{\n|direction LR",
+    ]);
+}
+
+#[test]
+fn acc_title_around_a_cut_directive_survives_printing() {
+    // Cutting `%%{classDef red ` leaves `t%%{fill:#f00`, itself a directive.
+    check_all(&["graph TD\naccTitle: t%%{%%{classDef red fill:#f00"]);
+}
+
+#[test]
+fn frontmatter_with_crlf_prints_idempotently() {
+    check_all(&["---\ntitle: Node\r\n\n---\nflowchart LR\n    id\n"]);
+}
+
+#[test]
+fn edge_id_starting_with_a_link_survives_printing() {
+    // The edge id is `-->e1`; after a blank, `-->` would be a link.
+    check_all(&["graph TD\nA(-this is an ellipse-)-->e1@-->B\n    two --> c2\n"]);
+}
+
+#[test]
+fn acc_descr_block_holding_a_comment_survives_printing() {
+    // The comment line keeps `%%{` from reading as a directive.
+    check_all(&[
+        "graph TD\naccDescr {%%{\n%% c\nA",
+        "graph TD\naccDescr {%% c\n%%@{ shape: rect }\nA",
+        "graph TD\naccDescr {A\n%%A@{ shape: rect }subgraph S[\"T\"]\nA%% c\n",
+    ]);
+}
+
+#[test]
 fn node_id_starting_with_percent_survives_printing() {
     check_all(&["flowchart TD;%%@{ shape: rect }\n"]);
 }
 
 #[test]
-#[ignore = "printer: the line break right after `[` of a multi-line label is dropped"]
 fn multi_line_label_keeps_its_first_line_break() {
     check_all(&[
         "graph TD\nA[\n%% comment\nx]\n",
@@ -687,7 +800,6 @@ fn multi_line_label_keeps_its_first_line_break() {
 }
 
 #[test]
-#[ignore = "printer: `%%{` inside a label adds a `%%{…` line on every print"]
 fn percent_brace_inside_a_label_prints_once() {
     check_all(&[
         "graph TD\nA(-t%%{his is an ellipse-)-->B\n",
@@ -696,31 +808,26 @@ fn percent_brace_inside_a_label_prints_once() {
 }
 
 #[test]
-#[ignore = "printer: an `accDescr {` block whose text starts with `%%` prints as a comment"]
 fn acc_descr_block_starting_with_percent_survives_printing() {
     check_all(&["graph TD\naccDescr {%% c\n"]);
 }
 
 #[test]
-#[ignore = "printer: a `click` link with an entity (`#35;`) is printed as `&#35;`, read back as `&&#35;`"]
 fn click_link_with_an_entity_survives_printing() {
     check_all(&["graph TD\nA-->B\nclick A href \"#35;click.html\"\n"]);
 }
 
 #[test]
-#[ignore = "printer: trimming a subgraph title's trailing blank turns the title into the subgraph's id"]
 fn subgraph_title_with_a_trailing_blank_keeps_its_id() {
     check_all(&["flowchart TB\nsubgraph A \na\nend\n"]);
 }
 
 #[test]
-#[ignore = "printer: dropping `;` changes which `;` mermaid's `style …:#…;` pre-pass strips"]
 fn style_like_text_before_a_semicolon_survives_printing() {
     check_all(&["graph TD\naccTitle: tstyle A fill:#fff&amp;#quot;"]);
 }
 
 #[test]
-#[ignore = "printer: an `@{ … }` body with a lone CR is printed on one line, which changes whether its label applies"]
 fn shape_data_with_a_lone_cr_survives_printing() {
     check_all(&["flowchart TD\nsA@{ a: b, label: \"X\"\r }\n"]);
 }

@@ -9,11 +9,11 @@
 //! - The header is `keyword direction` (`graph TD`, `flowchart LR`); the
 //!   arrow forms `>` `<` `^` `v` (and mermaid's `BR`) are spelled out as
 //!   `LR` `RL` `BT` `TB`. `TD` stays `TD`.
-//! - One statement per line, never `;`, statements in the document's own
-//!   order (edge order is what `linkStyle N` counts, node order is first
-//!   mention). Top-level statements start at column 0; each subgraph level
-//!   indents by 4 spaces, capped at [`MAX_INDENT_LEVELS`] so absurd nesting
-//!   still prints in linear size.
+//! - One statement per line, no `;` (but for the guards below), statements
+//!   in the document's own order (edge order is what `linkStyle N` counts,
+//!   node order is first mention). Top-level statements start at column 0;
+//!   each subgraph level indents by 4 spaces, capped at
+//!   [`MAX_INDENT_LEVELS`] so absurd nesting still prints in linear size.
 //! - Links are built from what they mean (stroke, ends, length), with one
 //!   space either side: `A --> B`, `A -.-> B`, `A <==> B`, `A ~~~ B`. The
 //!   space after a link keeps `A --- ops` from becoming `A ---o ps`.
@@ -40,7 +40,29 @@
 //!   which has no source text, prints none.
 //! - A statement line that ends in `direction` (say a node `mydirection`)
 //!   gets a `;`: mermaid would otherwise read it and a next line starting
-//!   with `LR…` as one `direction` statement.
+//!   with `LR…` as one `direction` statement. Likewise a line ending in a
+//!   node, class or callback named `click`, `call` or `href` (which are
+//!   keywords when a blank follows), and a link after such a node hugs it
+//!   (`click--> B`).
+//! - A line that mermaid's `style.*:\S*#.*;` pre-pass would strip a `;`
+//!   from gets one more `;` for it to strip.
+//! - A statement starting with a node id `%%…` is written `;%%…`, so it is
+//!   not read as a comment line.
+//! - Comments and directives inside text copied verbatim (a label, an
+//!   `@{ … }` body, a quoted click argument) stay there and are not repeated
+//!   on their own line. A label's blanks are trimmed, but never a line break.
+//! - A subgraph title that is one word plus trailing blanks is written
+//!   `subgraph A ;`: the blank is what gives it an automatic id.
+//! - Mermaid's lexer tries `.*direction\s+XX` wherever a token starts (but
+//!   after keywords such as `accTitle`): a chain whose link would start on
+//!   a line holding `direction LR` puts each link on a line of its own (a
+//!   link takes the line break before it), with labels that hold it in the
+//!   inline form; a keyword line holding it is not indented.
+//! - A `>text]` label whose first word holds `@` gets a blank after `>`, so
+//!   `A>x@ y]` does not start with an edge id `A>x@`.
+//! - A line ending in `%%{` gets a `;` (on a line of its own after
+//!   `accTitle`/`accDescr`), so the next line's first word does not make it
+//!   a directive. A comment of blanks only is dropped (a bare `%%` is a node).
 //! - The text ends with exactly one newline.
 //!
 //! The printer never recurses: subgraphs are walked with an explicit stack,
@@ -49,10 +71,11 @@
 use super::ast::{
     AccDescr, BracketShape, Chain, ClassAssign, ClassDef, Click, ClickAction, Document,
     EdgeLabelForm, Header, Item, Label, Link, LinkStyle, LinkStyleTargets, NodeGroup, NodeRef,
-    Statement, Style, Subgraph, SubgraphHeader,
+    Quoted, Statement, Style, Subgraph, SubgraphHeader,
 };
 use super::diagnostics::Span;
 use super::flow::{Arrow, Direction, LabelType, Stroke};
+use super::prep::{is_js_line_end, is_js_space};
 
 /// Deepest subgraph level that still gets its own indentation; deeper levels
 /// print at this indentation, so output size stays linear in the input.
@@ -147,6 +170,14 @@ pub fn is_plain_id(id: &str) -> bool {
 struct Printer<'s> {
     out: String,
     src: Option<&'s str>,
+    /// Source spans the printer has copied verbatim (labels, `@{ … }`
+    /// bodies), in source order: a comment or directive inside one of them
+    /// is already in the output and must not be printed again.
+    verbatim: Vec<Span>,
+    /// Source text the statement being printed copied, as (offset in `out`,
+    /// offset in the source, length): where mermaid's `style …;` pre-pass
+    /// dropped a `;` inside such text, the printed line must lose it too.
+    pieces: Vec<(usize, usize, usize)>,
 }
 
 /// One open block on the explicit stack: its items still to print, its depth,
@@ -166,20 +197,27 @@ impl<'s> Printer<'s> {
             // Room for the indentation and spaces canonical form adds.
             out: String::with_capacity(len + len / 4 + 64),
             src,
+            verbatim: Vec::new(),
+            pieces: Vec::new(),
         }
     }
 
     fn print(mut self, doc: &Document) -> String {
         if let Some(fm) = &doc.frontmatter {
             self.out.push_str("---\n");
-            self.out.push_str(&fm.raw);
-            if !fm.raw.is_empty() && !fm.raw.ends_with('\n') {
+            // Mermaid folds `\r\n?` to `\n` before it cuts the frontmatter.
+            let raw = fm.raw.replace("\r\n", "\n").replace('\r', "\n");
+            self.out.push_str(&raw);
+            if !raw.is_empty() && !raw.ends_with('\n') {
                 self.out.push('\n');
             }
             self.out.push_str("---\n");
         }
         let mut prev_start = None;
         for item in &doc.leading {
+            if self.skipped(item) {
+                continue;
+            }
             self.blank_line_between(prev_start, item.span());
             self.items(std::slice::from_ref(item), 0);
             prev_start = Some(item.span().start);
@@ -216,6 +254,9 @@ impl<'s> Printer<'s> {
                 continue;
             };
             let depth = frame.depth;
+            if self.skipped(item) {
+                continue;
+            }
             let prev = frame.prev_start.replace(item.span().start);
             self.blank_line_between(prev, item.span());
             if let Item::Statement(Statement::Subgraph(sg)) = item {
@@ -234,7 +275,8 @@ impl<'s> Printer<'s> {
 
     /// Emits one blank line when the source had a blank line between the
     /// previous sibling (which started at `prev_start`) and `next`: the
-    /// blanks and `;` right before `next` hold two or more line breaks.
+    /// blanks and `;` right before `next` hold two line breaks with no `;`
+    /// between them.
     /// Scanning back from `next` rather than forward from the previous
     /// item's end does not depend on whether a span includes the newline
     /// that ends its statement.
@@ -245,13 +287,17 @@ impl<'s> Printer<'s> {
         let Some(before) = src.get(floor..next.start) else {
             return;
         };
-        let newlines = before
+        let gap = before
             .bytes()
             .rev()
             .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';'))
-            .filter(|&b| b == b'\n')
             .count();
-        if newlines >= 2 && !self.out.ends_with("\n\n") {
+        // A blank line: two line breaks with only blanks between them (a
+        // line holding just `;` is not blank).
+        let blank = before[before.len() - gap..]
+            .split(';')
+            .any(|run| run.bytes().filter(|&b| b == b'\n').count() >= 2);
+        if blank && !self.out.ends_with("\n\n") {
             self.out.push('\n');
         }
     }
@@ -268,30 +314,201 @@ impl<'s> Printer<'s> {
             self.items(std::slice::from_ref(item), depth);
             return;
         }
+        let indent_start = self.out.len();
         self.indent(depth);
+        let line_start = self.out.len();
         match item {
             Item::Comment(c) => {
                 self.out.push_str("%%");
                 self.out.push_str(c.text.trim_end());
+                // See the `%%{` guard of statements below.
+                if self.out.ends_with("%%{") {
+                    self.out.push_str("\n;");
+                }
             }
             Item::Directive(d) => self.out.push_str(d.raw.trim()),
             Item::Statement(s) => {
+                self.pieces.clear();
+                // A node id `%%…` at the start of a line would be a comment.
+                if let Statement::Chain(c) = s
+                    && c.head
+                        .nodes
+                        .first()
+                        .is_some_and(|n| n.id.text.starts_with("%%"))
+                {
+                    self.out.push(';');
+                }
                 self.statement(s, depth);
-                if !matches!(s, Statement::AccTitle(_) | Statement::AccDescr(_)) {
-                    self.guard_direction();
+                let acc = matches!(s, Statement::AccTitle(_) | Statement::AccDescr(_));
+                self.end_line(line_start, !acc);
+                // A `%%{` at the end of the line would make a directive of
+                // the next line's first word: a `;` comes first.
+                if self.out.trim_end_matches(is_js_space).ends_with("%%{") {
+                    self.out.push_str(if acc { "\n;" } else { ";" });
+                }
+                if !matches!(s, Statement::Direction(_)) {
+                    self.unindent_keyword_line(indent_start, line_start);
                 }
             }
         }
         self.out.push('\n');
     }
 
-    /// Mermaid's lexer reads `…direction` + blanks + `LR…` as a `direction`
-    /// statement even across a line break, so a line ending in `direction`
-    /// (an id `mydirection`, a class name) before a line starting with `LR1`
-    /// would change meaning once `;` became a newline. A `;` stops it.
-    fn guard_direction(&mut self) {
-        if self.out.ends_with("direction") {
+    /// Mermaid's lexer tries `.*direction\s+XX` at every token start before
+    /// most rules, but after the keywords (`accTitle`, `style`, `subgraph`,
+    /// …): at the start of a line the keyword wins, after indentation the
+    /// blank starts a `direction` token. A line holding `direction XX`
+    /// therefore starts at column 0.
+    fn unindent_keyword_line(&mut self, indent_start: usize, line_start: usize) {
+        if line_start > indent_start && direction_on_line(&self.out[line_start..]) {
+            self.out.replace_range(indent_start..line_start, "");
+        }
+    }
+
+    /// Ends a statement's line with the `;` terminators its text needs:
+    ///
+    /// - Mermaid's lexer reads `…direction` + blanks + `LR…` as a `direction`
+    ///   statement even across a line break, so a line ending in `direction`
+    ///   (an id `mydirection`, a class name) before a line starting with
+    ///   `LR1` would change meaning once `;` became a newline.
+    /// - `click`, `call` and `href` followed by a blank (a line break too)
+    ///   are keywords, so a node or class named `click` ends its line with `;`.
+    /// - Mermaid's `style.*:\S*#.*;` / `classDef…` pre-pass drops the last
+    ///   `;` of a matching line; enough `;` are added that the pre-pass drops
+    ///   those and leaves the text as the source's line left it.
+    ///
+    /// `separate` is off for `accTitle`/`accDescr`, whose value runs to the
+    /// end of the line.
+    fn end_line(&mut self, line_start: usize, separate: bool) {
+        // (Not after `#word`, where `;` would make an entity of it.)
+        let entity = self
+            .out
+            .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            .ends_with('#');
+        if separate
+            && !entity
+            && (self.out.ends_with("direction") || ends_with_blank_keyword(&self.out))
+        {
             self.out.push(';');
+        }
+        let from = self.out[line_start..]
+            .rfind(is_js_line_end)
+            .map_or(line_start, |i| {
+                let c = self.out[line_start + i..].chars().next().unwrap_or('\n');
+                line_start + i + c.len_utf8()
+            });
+        self.guard_style_semicolons(from);
+    }
+
+    /// Appends the `;` that make mermaid's `style`/`classDef` semicolon
+    /// pre-pass leave the line starting at `from` as the source's pre-pass
+    /// left its text (see [`Self::end_line`]).
+    fn guard_style_semicolons(&mut self, from: usize) {
+        let line = &self.out[from..];
+        if !line.contains(';') {
+            return;
+        }
+        // What mermaid must see: the line, less the `;` the pre-pass
+        // dropped from the source inside text copied from it.
+        let dropped = self.dropped_semicolons(from);
+        let expected: String = line
+            .char_indices()
+            .filter(|(i, _)| !dropped.contains(&(from + i)))
+            .map(|(_, c)| c)
+            .collect();
+        // Failing that (the `;` the source's line lost is not the last on
+        // the printed line), the line is printed as mermaid saw it.
+        for text in [line.to_string(), expected.clone()] {
+            let mut candidate = text.clone();
+            for k in 0..=2 {
+                if style_pre_pass(&candidate) == expected {
+                    self.out.truncate(from);
+                    self.out.push_str(&text);
+                    for _ in 0..k {
+                        self.out.push(';');
+                    }
+                    return;
+                }
+                candidate.push(';');
+            }
+        }
+    }
+
+    /// Offsets in `out` (at or after `from`) of `;` in copied source text
+    /// that mermaid's `style …;` pre-pass dropped from the source.
+    fn dropped_semicolons(&self, from: usize) -> Vec<usize> {
+        let mut dropped = Vec::new();
+        let Some(src) = self.src else {
+            return dropped;
+        };
+        for &(out_at, src_at, len) in &self.pieces {
+            if out_at + len <= from {
+                continue;
+            }
+            let end = src_at + len;
+            let mut line_start = src[..src_at]
+                .rfind(is_js_line_end)
+                .map_or(0, |i| i + src[i..].chars().next().map_or(1, char::len_utf8));
+            while line_start <= end && line_start < src.len() {
+                let line_end = src[line_start..]
+                    .find(is_js_line_end)
+                    .map_or(src.len(), |i| line_start + i);
+                for at in style_pre_pass_drops(&src[line_start..line_end]) {
+                    let at = line_start + at;
+                    if (src_at..end).contains(&at) && out_at + (at - src_at) >= from {
+                        dropped.push(out_at + (at - src_at));
+                    }
+                }
+                let Some(c) = src[line_end..].chars().next() else {
+                    break;
+                };
+                line_start = line_end + c.len_utf8();
+            }
+        }
+        dropped
+    }
+
+    /// Whether `item` is not printed: a comment or directive already copied
+    /// inside a label, or a comment of blanks only (which, its trailing
+    /// blanks dropped, would be a bare `%%`: a node, not a comment).
+    fn skipped(&self, item: &Item) -> bool {
+        match item {
+            Item::Comment(c) if c.text.trim_end().is_empty() => true,
+            Item::Comment(_) | Item::Directive(_) => self.is_verbatim(item.span()),
+            Item::Statement(_) => false,
+        }
+    }
+
+    /// Whether `span` lies inside source text already copied to the output.
+    fn is_verbatim(&self, span: Span) -> bool {
+        if span.end <= span.start {
+            return false;
+        }
+        let i = self.verbatim.partition_point(|v| v.start <= span.start);
+        self.verbatim[..i]
+            .iter()
+            .rev()
+            .take(4)
+            .any(|v| span.start >= v.start && span.end <= v.end)
+    }
+
+    /// Notes that `out[out_at..]` was copied from the source at `span`
+    /// (which holds `raw`).
+    fn copied_from(&mut self, span: Span, raw: &str, out_at: usize) {
+        if let Some(src) = self.src {
+            let Some(text) = src.get(span.start..span.end) else {
+                return;
+            };
+            if !text.contains(raw) {
+                return;
+            }
+            let copy = self.out.get(out_at..).unwrap_or_default();
+            if let Some(i) = text.find(copy) {
+                self.pieces.push((out_at, span.start + i, copy.len()));
+            }
+        }
+        if span.end > span.start {
+            self.verbatim.push(span);
         }
     }
 
@@ -313,29 +530,60 @@ impl<'s> Printer<'s> {
     }
 
     fn subgraph_header(&mut self, sg: &Subgraph, depth: usize) {
+        let indent_start = self.out.len();
         self.indent(depth);
+        let line_start = self.out.len();
+        self.pieces.clear();
         self.out.push_str("subgraph");
         match &sg.header {
             SubgraphHeader::Anonymous => {}
             SubgraphHeader::Text(label) => {
                 self.out.push(' ');
-                self.out.push_str(label.raw.trim());
+                let trimmed = label.raw.trim();
+                let at = self.out.len();
+                self.out.push_str(trimmed);
+                self.copied_from(label.span, &label.raw, at);
+                // Mermaid gives a title with a blank in it an automatic id:
+                // keep a trailing blank (before a `;`, so editors keep it).
+                if !trimmed.contains(is_js_space) && label.raw.trim_start().len() > trimmed.len() {
+                    self.out.push_str(" ;");
+                }
             }
             SubgraphHeader::IdTitle { id, title } => {
                 self.out.push(' ');
+                let at = self.out.len();
                 self.out.push_str(id.raw.trim());
+                self.copied_from(id.span, &id.raw, at);
                 self.out.push_str(" [");
                 self.label_in_brackets(title);
                 self.out.push(']');
             }
         }
-        self.guard_direction();
+        if !self.out.ends_with(';') {
+            self.end_line(line_start, true);
+        }
+        self.unindent_keyword_line(indent_start, line_start);
         self.out.push('\n');
     }
 
     fn statement(&mut self, stmt: &Statement, depth: usize) {
         match stmt {
-            Statement::Chain(chain) => self.chain(chain),
+            Statement::Chain(chain) => {
+                let start = self.out.len();
+                let marks = (self.verbatim.len(), self.pieces.len());
+                let risky = self.chain(chain, None);
+                // Mermaid's lexer reads `.*direction\s+XX` as a `direction`
+                // token from wherever a token starts, so a link must not
+                // start on a line whose rest holds `direction LR` (say in
+                // a label): such a chain gets one link per line (a link
+                // token takes the line break before it).
+                if risky {
+                    self.out.truncate(start);
+                    self.verbatim.truncate(marks.0);
+                    self.pieces.truncate(marks.1);
+                    self.chain(chain, Some(depth + 1));
+                }
+            }
             // `item_line` hands subgraphs to `items`, which walks them.
             Statement::Subgraph(_) => {}
             Statement::Direction(d) => {
@@ -348,14 +596,21 @@ impl<'s> Printer<'s> {
             Statement::LinkStyle(ls) => self.link_style(ls),
             Statement::Click(c) => self.click(c),
             Statement::AccTitle(t) => {
-                self.out.push_str("accTitle: ");
-                self.out.push_str(t.text.trim());
+                if !(t.text.contains("%%") && self.acc_as_written(t.span, "accTitle")) {
+                    self.out.push_str("accTitle: ");
+                    self.out.push_str(t.text.trim());
+                }
             }
             Statement::AccDescr(d) => self.acc_descr(d, depth),
         }
     }
 
-    fn chain(&mut self, chain: &Chain) {
+    /// A chain on one line, or with `split` each link on a new line at that
+    /// depth.
+    /// Returns whether a link starts on a line whose rest holds
+    /// `direction XX` (see [`Self::statement`]).
+    fn chain(&mut self, chain: &Chain, split: Option<usize>) -> bool {
+        let mut risky = false;
         self.group(&chain.head);
         let mut prev = &chain.head;
         for step in &chain.links {
@@ -363,15 +618,40 @@ impl<'s> Printer<'s> {
             // an edge id (`A@{ … }e1@--> B`); a plain link absorbs blanks.
             let glued =
                 step.link.id.is_some() && prev.nodes.last().is_some_and(|n| n.metadata.is_some());
-            if !glued {
-                self.out.push(' ');
+            // An edge id such as `-->e1` (`A(x)-->e1@--> B`) only reads as
+            // one right after a bracket: after a blank `-->` is a link.
+            let glued = glued
+                || step.link.id.as_ref().is_some_and(|id| {
+                    id.text
+                        .chars()
+                        .next()
+                        .is_some_and(|c| !c.is_alphanumeric() && c != '_')
+                        && self.out.ends_with([')', ']', '}', '"', '|'])
+                });
+            // `click`, `call`, `href` + a blank are keywords: a node named
+            // so keeps the link glued to it, as it must have been written.
+            let keyword = ends_with_blank_keyword(&self.out)
+                && step.link.id.is_none()
+                && !matches!(step.link.arrow_start, Arrow::Circle | Arrow::Cross);
+            let at = self.out.len();
+            if !glued && !keyword {
+                match split {
+                    // An edge id cannot start a line.
+                    Some(depth) if step.link.id.is_none() => {
+                        self.out.push('\n');
+                        self.indent(depth);
+                    }
+                    _ => self.out.push(' '),
+                }
             }
             prev = &step.nodes;
             self.link(&step.link);
+            risky |= direction_on_line(&self.out[at..]);
             // Always a space after the link: `A ---ops` would lex as `---o ps`.
             self.out.push(' ');
             self.group(&step.nodes);
         }
+        risky
     }
 
     fn group(&mut self, group: &NodeGroup) {
@@ -387,6 +667,17 @@ impl<'s> Printer<'s> {
         self.out.push_str(&node.id.text);
         if let Some(shape) = &node.shape {
             self.out.push_str(shape.kind.open());
+            // `>` does not stop mermaid's edge-id rule (`[^\s"[\](){}|]+@`):
+            // `A>x@ y]` would start with an edge id `A>x@`.
+            if shape.kind == BracketShape::Odd
+                && shape.label.kind == LabelType::Text
+                && trimmed_label(&shape.label)
+                    .split(|c: char| is_js_space(c) || "\"[](){}|".contains(c))
+                    .next()
+                    .is_some_and(|w| w.contains('@'))
+            {
+                self.out.push(' ');
+            }
             if let (BracketShape::Rect, Some(props)) = (shape.kind, &shape.props) {
                 self.out.push_str(&props.key.text);
                 self.out.push(':');
@@ -402,8 +693,10 @@ impl<'s> Printer<'s> {
         }
         if let Some(data) = &node.metadata {
             self.out.push_str("@{");
-            if data.raw.contains('\n') {
-                // YAML: indentation inside is meaningful, keep it as written.
+            let at = self.out.len();
+            if data.raw.contains(['\n', '\r']) {
+                // YAML: indentation inside is meaningful, keep it as written
+                // (a lone CR is a line break to mermaid too).
                 self.out.push_str(&data.raw);
             } else {
                 let body = data.raw.trim();
@@ -413,6 +706,7 @@ impl<'s> Printer<'s> {
                     self.out.push(' ');
                 }
             }
+            self.copied_from(data.span, &data.raw, at);
             self.out.push('}');
         }
     }
@@ -420,7 +714,9 @@ impl<'s> Printer<'s> {
     /// A label between brackets: quoted kinds trimmed outside their quotes,
     /// plain text trimmed when that cannot change how it lexes.
     fn label_in_brackets(&mut self, label: &Label) {
+        let at = self.out.len();
         self.out.push_str(trimmed_label(label));
+        self.copied_from(label.span, &label.raw, at);
     }
 
     fn link(&mut self, link: &Link) {
@@ -448,7 +744,11 @@ impl<'s> Printer<'s> {
         } else {
             text
         };
-        if pipe_ok || label.form == EdgeLabelForm::Pipe {
+        // After a link token mermaid's lexer is back in its initial state,
+        // where `|direction LR…` would lex as a `direction` statement; the
+        // inline form's text is lexed in a state of its own.
+        let inline = has_direction_word(text) && link.stroke != Stroke::Invisible;
+        if !inline && (pipe_ok || label.form == EdgeLabelForm::Pipe) {
             push_link_token(
                 &mut self.out,
                 link.stroke,
@@ -457,12 +757,16 @@ impl<'s> Printer<'s> {
                 link.length,
             );
             self.out.push('|');
+            let at = self.out.len();
             self.out.push_str(text);
+            self.copied_from(label.label.span, &label.label.raw, at);
             self.out.push('|');
         } else {
             push_inline_start(&mut self.out, link.stroke, link.arrow_start);
             self.out.push(' ');
+            let at = self.out.len();
             self.out.push_str(text);
+            self.copied_from(label.label.span, &label.label.raw, at);
             self.out.push(' ');
             push_inline_end(&mut self.out, link.stroke, link.arrow_end, link.length);
         }
@@ -523,7 +827,7 @@ impl<'s> Printer<'s> {
                 if *href {
                     self.out.push_str(" href");
                 }
-                self.quoted(&url.text);
+                self.quoted(url);
             }
             ClickAction::Callback { name, args, call } => {
                 self.out.push(' ');
@@ -539,7 +843,7 @@ impl<'s> Printer<'s> {
             }
         }
         if let Some(tip) = &c.tooltip {
-            self.quoted(&tip.text);
+            self.quoted(tip);
         }
         if let Some(target) = &c.target {
             self.out.push(' ');
@@ -547,30 +851,102 @@ impl<'s> Printer<'s> {
         }
     }
 
-    /// ` "text"`
-    fn quoted(&mut self, text: &str) {
-        self.out.push_str(" \"");
+    /// ` "text"`: as written when the source is there (its text has had
+    /// entities decoded, `#35;` → `&#35;`, which would not read back).
+    fn quoted(&mut self, q: &Quoted) {
+        self.out.push(' ');
+        let raw = self
+            .src
+            .and_then(|s| s.get(q.span.start..q.span.end))
+            .filter(|t| t.len() >= 2 && t.starts_with('"') && t.ends_with('"'));
+        match raw {
+            Some(raw) => {
+                let at = self.out.len();
+                self.out.push_str(raw);
+                self.copied_from(q.span, raw, at);
+            }
+            None => {
+                self.out.push('"');
+                self.out.push_str(&q.text);
+                self.out.push('"');
+            }
+        }
+    }
+
+    /// Copies a one-line `accTitle`/`accDescr` statement from the source.
+    /// Its text is what mermaid's pre-passes left (a directive cut from the
+    /// middle can leave `%%{` and a word next to each other, which would
+    /// read as a directive again); the source line reads as it did.
+    fn acc_as_written(&mut self, span: Span, keyword: &str) -> bool {
+        let Some(text) = self.src.and_then(|s| s.get(span.start..span.end)) else {
+            return false;
+        };
+        // Trimmed as the value is (`str::trim_end`, which keeps a U+FEFF).
+        let text = text.trim_end();
+        if !text.starts_with(keyword) || text.contains(is_js_line_end) {
+            return false;
+        }
+        let at = self.out.len();
         self.out.push_str(text);
-        self.out.push('"');
+        self.copied_from(span, text, at);
+        true
     }
 
     fn acc_descr(&mut self, d: &AccDescr, depth: usize) {
         let body = d.text.trim();
+        if !d.multiline
+            && !body.contains('\n')
+            && body.contains("%%")
+            && self.acc_as_written(d.span, "accDescr")
+        {
+            return;
+        }
+        // A block whose text holds `%%` (a comment line, a `%%{` that a
+        // comment kept from being a directive, …) is copied as written.
+        if d.multiline
+            && body.contains("%%")
+            && let Some(raw) = self.src.and_then(|s| s.get(d.span.start..d.span.end))
+        {
+            self.out.push_str("accDescr {");
+            let at = self.out.len();
+            self.out.push_str(raw);
+            self.copied_from(d.span, raw, at);
+            if !raw.ends_with('\n') {
+                self.out.push('\n');
+            }
+            self.indent(depth);
+            self.out.push('}');
+            return;
+        }
         if d.multiline || body.contains('\n') {
             // Mermaid trims the body, and its lexer has already eaten the
             // blanks before the first line, so that line gets the indentation
             // of the lines after it (or one level deeper than the braces).
             // Later lines stay exactly as written: they are part of the value.
-            self.out.push_str("accDescr {\n");
-            let later = body.lines().skip(1).find(|l| !l.trim().is_empty());
-            match later {
-                Some(line) => {
-                    let width = line.len() - line.trim_start().len();
-                    self.out.push_str(&line[..width]);
+            // A first line starting with `%%` would be a comment line: it
+            // stays on the line of the brace (mermaid skips blanks there).
+            if body.starts_with("%%") {
+                self.out.push_str("accDescr { ");
+            } else {
+                self.out.push_str("accDescr {\n");
+                let later = body.lines().skip(1).find(|l| !l.trim().is_empty());
+                match later {
+                    Some(line) => {
+                        let width = line.len() - line.trim_start().len();
+                        self.out.push_str(&line[..width]);
+                    }
+                    None => self.indent(depth + 1),
                 }
-                None => self.indent(depth + 1),
             }
-            self.out.push_str(body);
+            // The body has been through mermaid's `style …;` pre-pass already.
+            let mut from = self.out.rfind('\n').map_or(0, |i| i + 1);
+            for piece in body.split_inclusive(is_js_line_end) {
+                let content = piece.trim_end_matches(is_js_line_end);
+                self.out.push_str(content);
+                self.guard_style_semicolons(from);
+                self.out.push_str(&piece[content.len()..]);
+                from = self.out.len();
+            }
             self.out.push('\n');
             self.indent(depth);
             self.out.push('}');
@@ -585,6 +961,14 @@ impl<'s> Printer<'s> {
 fn trimmed_label(label: &Label) -> &str {
     let raw = label.raw.as_str();
     let trimmed = raw.trim();
+    // A line break at either end stays: trimming it could glue a `%%`
+    // comment line or a `direction` line to the bracket.
+    let start = raw.len() - raw.trim_start().len();
+    if raw[..start].contains(is_js_line_end)
+        || raw[start + trimmed.len()..].contains(is_js_line_end)
+    {
+        return raw;
+    }
     match label.kind {
         LabelType::String | LabelType::Markdown => {
             if trimmed.starts_with('"') && trimmed.ends_with('"') {
@@ -601,6 +985,100 @@ fn trimmed_label(label: &Label) -> &str {
             }
         }
     }
+}
+
+/// Whether `text` ends with `click`, `call` or `href` where mermaid's lexer
+/// could start a token (after a non-word character or a digit run): followed
+/// by a blank, that is the keyword, not the id or class name it was.
+fn ends_with_blank_keyword(text: &str) -> bool {
+    ["click", "call", "href"].iter().any(|k| {
+        text.strip_suffix(k).is_some_and(|before| {
+            let before = before.trim_end_matches(|c: char| c.is_ascii_digit());
+            !before
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
+/// Whether `text`'s first line holds the start of `direction\s+XX`.
+fn direction_on_line(text: &str) -> bool {
+    let line_end = text.find(is_js_line_end).unwrap_or(text.len());
+    text[..line_end]
+        .match_indices("direction")
+        .any(|(i, _)| has_direction_word(&text[i..]))
+}
+
+/// Whether `text` holds `direction\s+XX` (`XX` one of mermaid's directions).
+fn has_direction_word(text: &str) -> bool {
+    text.match_indices("direction").any(|(i, w)| {
+        let rest = &text[i + w.len()..];
+        let word = rest.trim_start_matches(is_js_space);
+        word.len() < rest.len()
+            && ["TB", "BT", "RL", "LR", "TD"]
+                .iter()
+                .any(|d| word.starts_with(d))
+    })
+}
+
+/// One line after mermaid's `/style.*:\S*#.*;/g` and `/classDef.*:\S*#.*;/g`
+/// replacements (each drops the last `;` of a matching line).
+fn style_pre_pass(line: &str) -> String {
+    let mut line = line.to_string();
+    for keyword in ["style", "classDef"] {
+        if let Some(at) = style_semicolon(&line, keyword) {
+            line.remove(at);
+        }
+    }
+    line
+}
+
+/// Offsets in `line` of the `;` that [`style_pre_pass`] drops.
+fn style_pre_pass_drops(line: &str) -> Vec<usize> {
+    let mut drops = Vec::new();
+    if !line.contains(';') {
+        return drops;
+    }
+    let mut text = line.to_string();
+    for keyword in ["style", "classDef"] {
+        if let Some(at) = style_semicolon(&text, keyword) {
+            text.remove(at);
+            // Back to `line`'s offsets: past an earlier drop, one more.
+            let orig = if drops.first().is_some_and(|&d| d <= at) {
+                at + 1
+            } else {
+                at
+            };
+            drops.push(orig);
+        }
+    }
+    drops
+}
+
+/// Where `keyword.*:\S*#.*;` ends on `line` (the `;` it drops), if it matches.
+fn style_semicolon(line: &str, keyword: &str) -> Option<usize> {
+    let start = line.find(keyword)?;
+    let last_semi = line.rfind(';')?;
+    let bytes = line.as_bytes();
+    // The earliest `#` reachable from a `:` through non-blank characters.
+    let mut i = start + keyword.len();
+    while i < bytes.len() {
+        if bytes[i] == b':' {
+            let rest = &line[i + 1..];
+            for (k, c) in rest.char_indices() {
+                if c == '#' {
+                    let hash = i + 1 + k;
+                    return (last_semi > hash).then_some(last_semi);
+                }
+                if is_js_space(c) {
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Whether dropping the blanks around `trimmed` could glue its first or last
@@ -1200,6 +1678,19 @@ mod tests {
         assert_eq!(
             print_document(&d),
             "flowchart LR\nA --> mydirection;\nLR1 --> B\nsubgraph direction;\nend\n"
+        );
+    }
+
+    #[test]
+    fn keyword_named_nodes_percent_ids_and_blank_titles_print_unambiguously() {
+        let d = doc(vec![
+            edge("click", arrow_to(), "call"),
+            chain(vec![bare("%%")], vec![]),
+            subgraph(SubgraphHeader::Text(label(LabelType::Text, "A ")), vec![]),
+        ]);
+        assert_eq!(
+            print_document(&d),
+            "flowchart LR\nclick--> call;\n;%%\nsubgraph A ;\nend\n"
         );
     }
 

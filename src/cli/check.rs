@@ -4,11 +4,10 @@
 //! Exit codes: 0 when the diagram loads (warnings allowed), 1 on a parse
 //! error or an error finding; 2 (from `main`) when the file cannot be read.
 
-use super::Source;
-use anyhow::{Context, Result};
+use super::{Source, emit};
+use anyhow::Result;
 use eda_studio::mermaid::parse_flowchart;
 use eda_studio::model::{ArchGraph, Report};
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -45,16 +44,4 @@ pub fn run(file: Option<&Path>, json: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Writes to standard output; a closed pipe (`check | head`) is not an error.
-fn emit(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
-    }
 }

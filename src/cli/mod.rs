@@ -6,5 +6,19 @@ pub mod parse;
 pub mod simulate;
 mod source;
 
-#[allow(unused_imports)] // used by the subcommands as they land
 pub use source::Source;
+
+use anyhow::{Context, Result};
+use std::io::Write;
+
+/// Writes to standard output; a closed pipe (`check | head`) is not an error.
+pub fn emit(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -16,13 +16,12 @@
 //! time of the run goes to standard error, so standard output is the same
 //! for the same file, duration and seed.
 
-use super::Source;
-use anyhow::{Context, Result};
+use super::{Source, emit};
+use anyhow::Result;
 use eda_studio::mermaid::parse_flowchart;
 use eda_studio::model::ArchGraph;
 use eda_studio::sim::{Check, Engine, OrderStatus, RunSummary, Scenario, SinkReport, VirtualTime};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -317,18 +316,6 @@ fn sink_line(state: &SinkReport) -> String {
 
 fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1e3)
-}
-
-/// Writes to standard output; a closed pipe (`simulate | head`) is not an error.
-fn emit(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
-    }
 }
 
 #[cfg(test)]

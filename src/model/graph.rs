@@ -14,6 +14,7 @@
 //! the Mermaid file says it, so it survives re-inference and printing.
 
 use super::role::{Role, RoleReason};
+use crate::mermaid::ast::BracketShape;
 use crate::mermaid::{Arrow, DiagramType, Direction, LabelType, Span, Stroke};
 use petgraph::Direction as Dir;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
@@ -64,42 +65,13 @@ id_type!(
     "g"
 );
 
-/// A node shape. The bracket vertex types are variants; any other
-/// `@{ shape: … }` name is kept verbatim, so the Mermaid text round-trips.
+/// A node shape: one of the bracket syntaxes (whose vertex-type names the
+/// parser's [`BracketShape`] owns), or any other `@{ shape: … }` name kept
+/// verbatim, so the Mermaid text round-trips.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Shape {
-    /// `A[text]`
-    Square,
-    /// `A(text)`
-    Round,
-    /// `A([text])`
-    Stadium,
-    /// `A[[text]]`
-    Subroutine,
-    /// `A[(text)]`: a database.
-    Cylinder,
-    /// `A((text))`
-    Circle,
-    /// `A(((text)))`
-    DoubleCircle,
-    /// `A>text]`
-    Odd,
-    /// `A{text}`
-    Diamond,
-    /// `A{{text}}`
-    Hexagon,
-    /// `A[/text/]`
-    LeanRight,
-    /// `A[\text\]`
-    LeanLeft,
-    /// `A[/text\]`
-    Trapezoid,
-    /// `A[\text/]`
-    InvTrapezoid,
-    /// `A(-text-)`
-    Ellipse,
-    /// `A[|borders:…|text]`
-    Rect,
+    /// `A[text]`, `A(text)`, `A[(text)]`, ...
+    Bracket(BracketShape),
     /// Any other `@{ shape: name }`, verbatim (`cyl`, `doc`, `hex`, ...).
     Named(String),
 }
@@ -122,46 +94,16 @@ impl Shape {
     /// The shape Mermaid's FlowDB reports for `name` (a vertex type or an
     /// `@{shape}` name).
     pub fn from_mermaid(name: &str) -> Shape {
-        match name {
-            "square" => Shape::Square,
-            "round" => Shape::Round,
-            "stadium" => Shape::Stadium,
-            "subroutine" => Shape::Subroutine,
-            "cylinder" => Shape::Cylinder,
-            "circle" => Shape::Circle,
-            "doublecircle" => Shape::DoubleCircle,
-            "odd" => Shape::Odd,
-            "diamond" => Shape::Diamond,
-            "hexagon" => Shape::Hexagon,
-            "lean_right" => Shape::LeanRight,
-            "lean_left" => Shape::LeanLeft,
-            "trapezoid" => Shape::Trapezoid,
-            "inv_trapezoid" => Shape::InvTrapezoid,
-            "ellipse" => Shape::Ellipse,
-            "rect" => Shape::Rect,
-            other => Shape::Named(other.to_string()),
-        }
+        BracketShape::ALL
+            .into_iter()
+            .find(|b| b.mermaid_type() == name)
+            .map_or_else(|| Shape::Named(name.to_string()), Shape::Bracket)
     }
 
     /// The name Mermaid's FlowDB uses; inverse of [`Shape::from_mermaid`].
     pub fn as_mermaid(&self) -> &str {
         match self {
-            Shape::Square => "square",
-            Shape::Round => "round",
-            Shape::Stadium => "stadium",
-            Shape::Subroutine => "subroutine",
-            Shape::Cylinder => "cylinder",
-            Shape::Circle => "circle",
-            Shape::DoubleCircle => "doublecircle",
-            Shape::Odd => "odd",
-            Shape::Diamond => "diamond",
-            Shape::Hexagon => "hexagon",
-            Shape::LeanRight => "lean_right",
-            Shape::LeanLeft => "lean_left",
-            Shape::Trapezoid => "trapezoid",
-            Shape::InvTrapezoid => "inv_trapezoid",
-            Shape::Ellipse => "ellipse",
-            Shape::Rect => "rect",
+            Shape::Bracket(b) => b.mermaid_type(),
             Shape::Named(name) => name,
         }
     }
@@ -169,7 +111,7 @@ impl Shape {
     /// Whether the shape draws a database (a cylinder of any kind).
     pub fn is_database(&self) -> bool {
         match self {
-            Shape::Cylinder => true,
+            Shape::Bracket(BracketShape::Cylinder) => true,
             Shape::Named(name) => DATABASE_SHAPE_NAMES.contains(&name.as_str()),
             _ => false,
         }
@@ -821,7 +763,7 @@ impl ArchGraph {
             key: key.to_string(),
             label: label.to_string(),
             label_type: LabelType::Text,
-            shape: Some(Shape::Square),
+            shape: Some(Shape::Bracket(BracketShape::Square)),
             styles: Vec::new(),
             classes: Vec::new(),
             role: Role::External,

@@ -235,6 +235,7 @@ impl ArchGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mermaid::ast::BracketShape;
     use crate::model::graph::Shape;
     use crate::model::role::ReasonSource;
 
@@ -257,11 +258,18 @@ mod tests {
         (c.role, c.role_reason.source())
     }
 
-    const SQ: Option<Shape> = Some(Shape::Square);
+    const SQ: Option<Shape> = Some(Shape::Bracket(BracketShape::Square));
 
     #[test]
     fn keyword_beats_shape_for_an_event_store_cylinder() {
-        let g = graph(&[("ES", "Event Store", Some(Shape::Cylinder))], &[]);
+        let g = graph(
+            &[(
+                "ES",
+                "Event Store",
+                Some(Shape::Bracket(BracketShape::Cylinder)),
+            )],
+            &[],
+        );
         assert_eq!(role(&g, "ES"), (Role::Store, ReasonSource::Keyword));
     }
 
@@ -269,7 +277,7 @@ mod tests {
     fn database_shapes_and_words_are_sinks() {
         let g = graph(
             &[
-                ("A", "Orders", Some(Shape::Cylinder)),
+                ("A", "Orders", Some(Shape::Bracket(BracketShape::Cylinder))),
                 ("B", "Orders", Some(Shape::Named("cyl".into()))),
                 ("C", "Users DB", SQ),
                 ("D", "Orders", Some(Shape::Named("doc".into()))),

@@ -436,6 +436,7 @@ pub(super) fn sort_findings(findings: &mut [Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mermaid::ast::BracketShape;
     use crate::model::graph::Shape;
 
     fn graph(nodes: &[(&str, &str)], edges: &[(&str, &str, &str)]) -> ArchGraph {
@@ -550,8 +551,10 @@ mod tests {
         let mut g = healthy();
         let a = g.add_component("A", "Archive").expect("add");
         let b = g.add_component("B", "Cold Storage").expect("add");
-        g.set_shape(a, Some(Shape::Cylinder)).expect("shape");
-        g.set_shape(b, Some(Shape::Cylinder)).expect("shape");
+        g.set_shape(a, Some(Shape::Bracket(BracketShape::Cylinder)))
+            .expect("shape");
+        g.set_shape(b, Some(Shape::Bracket(BracketShape::Cylinder)))
+            .expect("shape");
         g.connect(a, b, "").expect("connect");
         let f = validate(&g);
         assert_eq!(f.len(), 1, "{f:?}");

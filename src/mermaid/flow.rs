@@ -151,6 +151,17 @@ pub struct Node {
     pub styles: Vec<String>,
     /// Classes from `:::`, `class`, in order of application.
     pub classes: Vec<String>,
+    /// Attributes from `click`, `@{ icon/img/... }` and `[|props|]`.
+    pub attrs: NodeAttrs,
+    /// Where the node was first mentioned.
+    pub span: Span,
+}
+
+/// A node's less common Mermaid attributes (links, icons, images, props):
+/// kept apart from the label and shape that every node has, and carried
+/// whole by the model so the diagram prints back.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeAttrs {
     /// `click` link URL.
     pub link: Option<String>,
     /// `click` link target (`_blank`, ...).
@@ -175,8 +186,6 @@ pub struct Node {
     pub asset_height: Option<f64>,
     /// `[|borders:lt|text]` properties.
     pub props: BTreeMap<String, String>,
-    /// Where the node was first mentioned.
-    pub span: Span,
 }
 
 /// An edge.
@@ -339,24 +348,24 @@ fn node_json(n: &Node) -> Value {
     if !n.styles.is_empty() {
         m.insert("styles".into(), json!(n.styles));
     }
-    put_opt(&mut m, "link", &n.link);
-    put_opt(&mut m, "linkTarget", &n.link_target);
-    put_opt(&mut m, "tooltip", &n.tooltip);
+    put_opt(&mut m, "link", &n.attrs.link);
+    put_opt(&mut m, "linkTarget", &n.attrs.link_target);
+    put_opt(&mut m, "tooltip", &n.attrs.tooltip);
     // `haveCallback` is left out: mermaid only binds click callbacks with
     // `securityLevel: loose`, and the corpus (default `strict`) never has it.
-    put_opt(&mut m, "icon", &n.icon);
-    put_opt(&mut m, "img", &n.img);
-    put_opt(&mut m, "form", &n.form);
-    put_opt(&mut m, "pos", &n.pos);
-    put_opt(&mut m, "constraint", &n.constraint);
-    if let Some(w) = n.asset_width {
+    put_opt(&mut m, "icon", &n.attrs.icon);
+    put_opt(&mut m, "img", &n.attrs.img);
+    put_opt(&mut m, "form", &n.attrs.form);
+    put_opt(&mut m, "pos", &n.attrs.pos);
+    put_opt(&mut m, "constraint", &n.attrs.constraint);
+    if let Some(w) = n.attrs.asset_width {
         m.insert("assetWidth".into(), js_number(w));
     }
-    if let Some(h) = n.asset_height {
+    if let Some(h) = n.attrs.asset_height {
         m.insert("assetHeight".into(), js_number(h));
     }
-    if !n.props.is_empty() {
-        m.insert("props".into(), json!(n.props));
+    if !n.attrs.props.is_empty() {
+        m.insert("props".into(), json!(n.attrs.props));
     }
     Value::Object(m)
 }

@@ -104,7 +104,7 @@ impl DbSink<'_> {
         // nodes created after the `click` too.
         for node in &mut self.db.chart.nodes {
             if let Some(t) = self.db.tooltips.get(node.id.as_str()) {
-                node.tooltip = Some(t.clone());
+                node.attrs.tooltip = Some(t.clone());
             }
         }
         self.db.chart
@@ -460,7 +460,7 @@ impl<'a> Db<'a> {
             vertex.styles.extend(styles.iter().cloned());
         }
         if let Some((k, v)) = props {
-            vertex.props.insert(k.to_string(), v.to_string());
+            vertex.attrs.props.insert(k.to_string(), v.to_string());
         }
         let (Some(doc), Some(meta)) = (doc, meta) else {
             return Ok(Some(index));
@@ -503,31 +503,31 @@ impl<'a> Db<'a> {
             };
         }
         if let Some(icon) = get("icon").filter(|v| v.truthy()) {
-            vertex.icon = Some(icon.to_text());
+            vertex.attrs.icon = Some(icon.to_text());
             if label_blank && vertex.label == vertex.id {
                 vertex.label.clear();
             }
         }
         if let Some(v) = get("form").filter(|v| v.truthy()) {
-            vertex.form = Some(v.to_text());
+            vertex.attrs.form = Some(v.to_text());
         }
         if let Some(v) = get("pos").filter(|v| v.truthy()) {
-            vertex.pos = Some(v.to_text());
+            vertex.attrs.pos = Some(v.to_text());
         }
         if let Some(img) = get("img").filter(|v| v.truthy()) {
-            vertex.img = Some(img.to_text());
+            vertex.attrs.img = Some(img.to_text());
             if label_blank && vertex.label == vertex.id {
                 vertex.label.clear();
             }
         }
         if let Some(v) = get("constraint").filter(|v| v.truthy()) {
-            vertex.constraint = Some(v.to_text());
+            vertex.attrs.constraint = Some(v.to_text());
         }
         if let Some(v) = get("w").filter(|v| v.truthy()) {
-            vertex.asset_width = v.to_number();
+            vertex.attrs.asset_width = v.to_number();
         }
         if let Some(v) = get("h").filter(|v| v.truthy()) {
-            vertex.asset_height = v.to_number();
+            vertex.attrs.asset_height = v.to_number();
         }
         Ok(Some(index))
     }
@@ -811,8 +811,8 @@ impl<'a> Db<'a> {
                 for id in ids.split(',') {
                     if let Some(&i) = self.nodes.get(id) {
                         let node = &mut self.chart.nodes[i];
-                        node.link = link.clone();
-                        node.link_target = c.target.as_ref().map(|t| t.text.clone());
+                        node.attrs.link = link.clone();
+                        node.attrs.link_target = c.target.as_ref().map(|t| t.text.clone());
                     }
                 }
             }
@@ -821,7 +821,7 @@ impl<'a> Db<'a> {
                 // we record that one was declared.
                 for id in ids.split(',') {
                     if let Some(&i) = self.nodes.get(id) {
-                        self.chart.nodes[i].have_callback = true;
+                        self.chart.nodes[i].attrs.have_callback = true;
                     }
                 }
             }

@@ -25,7 +25,9 @@ mod view;
 mod yaml;
 
 pub use diagnostics::{Diagnostic, ErrorKind, Location, Span};
-pub use flow::{Arrow, DiagramType, Direction, Edge, Flowchart, LabelType, Node, Stroke, Subgraph};
+pub use flow::{
+    Arrow, DiagramType, Direction, Edge, Flowchart, LabelType, Node, NodeAttrs, Stroke, Subgraph,
+};
 pub use print::{is_plain_id, link_token, print_document, print_document_with_source};
 
 /// Parses flowchart text into its syntax tree.

@@ -15,7 +15,7 @@
 
 use super::role::{Role, RoleReason};
 use crate::mermaid::ast::BracketShape;
-use crate::mermaid::{Arrow, DiagramType, Direction, LabelType, Span, Stroke};
+use crate::mermaid::{Arrow, DiagramType, Direction, LabelType, NodeAttrs, Span, Stroke};
 use petgraph::Direction as Dir;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use serde::Serialize;
@@ -122,36 +122,6 @@ impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_mermaid())
     }
-}
-
-/// A node's Mermaid attributes that the model carries but does not
-/// interpret (links, icons, ...), kept so the diagram prints back whole.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NodeAttrs {
-    /// `click` link URL.
-    pub link: Option<String>,
-    /// `click` link target (`_blank`, ...).
-    pub link_target: Option<String>,
-    /// `click` tooltip.
-    pub tooltip: Option<String>,
-    /// Whether a `click` callback was declared.
-    pub have_callback: bool,
-    /// `@{ icon: }`
-    pub icon: Option<String>,
-    /// `@{ img: }`
-    pub img: Option<String>,
-    /// `@{ form: }`
-    pub form: Option<String>,
-    /// `@{ pos: }`
-    pub pos: Option<String>,
-    /// `@{ constraint: }`
-    pub constraint: Option<String>,
-    /// `@{ w: }`
-    pub asset_width: Option<f64>,
-    /// `@{ h: }`
-    pub asset_height: Option<f64>,
-    /// `[|borders:lt|text]` properties.
-    pub props: BTreeMap<String, String>,
 }
 
 /// An edge's Mermaid attributes that the model carries but does not interpret.

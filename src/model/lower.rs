@@ -6,7 +6,7 @@
 
 use super::graph::{
     ArchGraph, Component, ComponentId, Connection, ConnectionId, ConnectionKind, DiagramMeta,
-    EdgeAttrs, Group, GroupId, NodeAttrs, Shape,
+    EdgeAttrs, Group, GroupId, Shape,
 };
 use super::role::{Role, RoleReason};
 use crate::mermaid::{Edge, Flowchart, Node};
@@ -68,20 +68,7 @@ fn component_of(n: &Node) -> Component {
         classes: n.classes.clone(),
         role: Role::External,
         role_reason: RoleReason::Fallback,
-        attrs: NodeAttrs {
-            link: n.link.clone(),
-            link_target: n.link_target.clone(),
-            tooltip: n.tooltip.clone(),
-            have_callback: n.have_callback,
-            icon: n.icon.clone(),
-            img: n.img.clone(),
-            form: n.form.clone(),
-            pos: n.pos.clone(),
-            constraint: n.constraint.clone(),
-            asset_width: n.asset_width,
-            asset_height: n.asset_height,
-            props: n.props.clone(),
-        },
+        attrs: n.attrs.clone(),
         span: Some(n.span),
     }
 }

@@ -18,10 +18,12 @@ mod report;
 mod role;
 mod validate;
 
+/// A component's Mermaid attributes the model carries but does not interpret.
+pub use crate::mermaid::NodeAttrs;
 pub use graph::{
     ArchGraph, Component, ComponentId, Connection, ConnectionId, ConnectionKind, DiagramMeta,
-    EdgeAttrs, EventRoute, EventType, Group, GroupId, ModelError, NodeAttrs, RemovedComponent,
-    Shape, check_key,
+    EdgeAttrs, EventRoute, EventType, Group, GroupId, ModelError, RemovedComponent, Shape,
+    check_key,
 };
 pub use report::{
     ComponentEntry, EventTypeEntry, FindingEntry, GroupEntry, ReasonEntry, Report, RoleSection,

@@ -300,7 +300,7 @@ fn every_bracket_shape() {
         ]
     );
     assert_eq!(
-        c.nodes[15].props.get("borders").map(String::as_str),
+        c.nodes[15].attrs.props.get("borders").map(String::as_str),
         Some("lt")
     );
 }
@@ -417,11 +417,11 @@ fn click_forms() {
     let c = chart(
         "flowchart LR\nA-->B-->C-->D\nclick A callback \"tip a\"\nclick B \"https://x.org\" \"tip b\" _blank\nclick C call cb(\"x\", 1)\nclick D href \"https://y.org\" _self",
     );
-    assert_eq!(c.nodes[0].tooltip.as_deref(), Some("tip a"));
-    assert!(c.nodes[0].have_callback);
-    assert_eq!(c.nodes[1].link.as_deref(), Some("https://x.org/"));
-    assert_eq!(c.nodes[1].link_target.as_deref(), Some("_blank"));
-    assert_eq!(c.nodes[3].link_target.as_deref(), Some("_self"));
+    assert_eq!(c.nodes[0].attrs.tooltip.as_deref(), Some("tip a"));
+    assert!(c.nodes[0].attrs.have_callback);
+    assert_eq!(c.nodes[1].attrs.link.as_deref(), Some("https://x.org/"));
+    assert_eq!(c.nodes[1].attrs.link_target.as_deref(), Some("_blank"));
+    assert_eq!(c.nodes[3].attrs.link_target.as_deref(), Some("_self"));
     assert!(c.nodes.iter().all(|n| n.classes == ["clickable"]));
     let doc = parse_document("flowchart LR\nA\nclick A call cb(\"x\", 1)").unwrap_or_default();
     let Some(Item::Statement(Statement::Click(click))) = doc.items.last() else {

@@ -7,12 +7,15 @@
 //!   diagnostics and the canonical printer. Knows nothing of simulation.
 //! - [`model`]: the architecture model [`model::ArchGraph`] over petgraph:
 //!   components with roles, connections, groups; role inference and checks.
+//! - [`layout`]: positions for a graph: the shared [`layout::Layout`] type
+//!   and the layered layout for diagrams that have none.
 //! - [`sim`]: the deterministic discrete-event simulation engine (virtual
 //!   clock, seeded RNG, Kafka-like bus, consumer groups, metrics).
 //!
 //! Dependencies point one way: `mermaid → model → …`; nothing lower imports
 //! anything higher.
 
+pub mod layout;
 pub mod mermaid;
 pub mod model;
 pub mod sim;

@@ -18,14 +18,14 @@ use crate::mermaid::ast::BracketShape;
 use crate::mermaid::{Arrow, DiagramType, Direction, LabelType, NodeAttrs, Span, Stroke};
 use petgraph::Direction as Dir;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(u32);
 

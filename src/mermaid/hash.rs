@@ -57,6 +57,11 @@ impl Hasher for FoldHasher {
         self.acc = self.acc.wrapping_add(bytes.len() as u64);
     }
 
+    // `str` hashes as its bytes then `0xff`: one step, not a chunk loop.
+    fn write_u8(&mut self, n: u8) {
+        self.acc = fold(self.acc ^ u64::from(n), K2);
+    }
+
     fn write_u64(&mut self, n: u64) {
         self.acc = fold(self.acc ^ n, K1);
     }

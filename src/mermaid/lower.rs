@@ -388,7 +388,7 @@ impl<'a> Db<'a> {
         meta: Option<&MetaV<'_>>,
         span: Span,
     ) -> Result<Option<usize>, Diagnostic> {
-        if id.trim().is_empty() {
+        if is_blank(&id) {
             return Ok(None);
         }
         let doc = match meta {
@@ -677,7 +677,7 @@ impl<'a> Db<'a> {
                     };
                     if self.claimed.get(v).copied().unwrap_or(true)
                         || node.id == id
-                        || node.id.trim().is_empty()
+                        || is_blank(&node.id)
                     {
                         continue;
                     }
@@ -833,6 +833,15 @@ impl<'a> Db<'a> {
                 self.tooltips.insert(id.to_string(), tip.clone());
             }
         }
+    }
+}
+
+/// Whether an id is empty or all blanks (`str::trim`'s notion, as before).
+fn is_blank(id: &str) -> bool {
+    // Ids nearly always start with a visible ASCII character.
+    match id.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => id.trim().is_empty(),
     }
 }
 

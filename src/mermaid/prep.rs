@@ -185,6 +185,7 @@ impl OffsetMap {
     }
 
     /// The source span of a preprocessed span.
+    #[inline]
     pub fn span(&self, start: usize, end: usize) -> Span {
         if self.steps.is_empty() || self.shift.is_some() {
             let shift = self.shift.unwrap_or(0);

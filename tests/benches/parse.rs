@@ -6,8 +6,12 @@
 //! Targets: 10k edges under 5 ms, 100k under 50 ms (linear).
 //! Run with `cargo bench --bench parse`; `cargo bench --bench parse -- 10k`
 //! runs one size.
+//!
+//! For instruction counts, which other load on the machine does not skew,
+//! `PARSE_ONCE=10k` makes the bench binary parse that chart once and exit:
+//! `PARSE_ONCE=10k valgrind --tool=callgrind --toggle-collect='*parse_flowchart*' <bench binary>`.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use eda_studio::mermaid::parse_flowchart;
 use std::fmt::Write;
 use std::hint::black_box;
@@ -120,10 +124,12 @@ fn generate(edges: usize) -> String {
     out
 }
 
+const SIZES: [(&str, usize); 3] = [("1k", 1_000), ("10k", 10_000), ("100k", 100_000)];
+
 fn bench_parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse_flowchart");
     group.warm_up_time(Duration::from_secs(1));
-    for (name, edges) in [("1k", 1_000), ("10k", 10_000), ("100k", 100_000)] {
+    for (name, edges) in SIZES {
         let src = generate(edges);
         let chart = parse_flowchart(&src).unwrap_or_else(|d| {
             panic!("generated {name} chart rejected:\n{}", d.render(name, &src))
@@ -150,5 +156,26 @@ fn bench_parse(c: &mut Criterion) {
     group.finish();
 }
 
+/// Parses the chart named by `PARSE_ONCE` once, for profilers.
+fn parse_once(name: &str) {
+    let Some(&(_, edges)) = SIZES.iter().find(|(n, _)| *n == name) else {
+        panic!("PARSE_ONCE={name}: expected one of 1k, 10k, 100k");
+    };
+    let src = generate(edges);
+    let chart = parse_flowchart(black_box(&src));
+    assert!(
+        chart.is_ok_and(|c| c.edges.len() == edges),
+        "the {name} chart parses"
+    );
+}
+
 criterion_group!(benches, bench_parse);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(name) = std::env::var("PARSE_ONCE") {
+        parse_once(&name);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

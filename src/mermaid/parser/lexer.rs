@@ -21,7 +21,11 @@
 //! a longest-match or grammar-driven tokenizer would disagree with mermaid
 //! on the corpus. Before the rules, a look at the first byte (or, for links,
 //! the character after the blanks and head) skips rules that cannot match,
-//! which changes nothing but the cost.
+//! which changes nothing but the cost. In the initial and text states the
+//! commonest tokens (plain words, blanks, newlines, a link after a blank,
+//! openers, label text) are taken by `shortcut`s that first rule out every
+//! earlier rule; a test lexes random token soup with and without them and
+//! requires the same tokens.
 //!
 //! All matching is on `&str` slices taken with `str::get`, so a token can
 //! never end inside a character, and no rule recurses: the scan is linear.
@@ -219,7 +223,7 @@ impl DirIndex {
     }
 
     fn is_empty(&self) -> bool {
-        self.kinds.iter().all(Vec::is_empty)
+        self.all.is_empty()
     }
 
     /// The direction token starting at `p`, if a `direction XX` follows on
@@ -275,6 +279,37 @@ fn find_direction(text: &str, from: usize) -> Option<usize> {
     None
 }
 
+/// Whether a word (a maximal run of `\w`) is one a rule before NODE_STRING
+/// may take: the `\b` keywords, and `accTitle`, `accDescr`, `call`,
+/// `click`, `href`, `flowchart`, which those rules need followed by a
+/// non-word character.
+fn is_keyword_word(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"accTitle"
+            | b"accDescr"
+            | b"call"
+            | b"style"
+            | b"default"
+            | b"linkStyle"
+            | b"interpolate"
+            | b"classDef"
+            | b"class"
+            | b"href"
+            | b"click"
+            | b"graph"
+            | b"flowchart"
+            | b"subgraph"
+            | b"end"
+            | b"v"
+    )
+}
+
+/// The characters that end a `text`-state run: `[^\[\]\(\)\{\}\|\"]+`.
+fn is_text_stop(c: u8) -> bool {
+    matches!(c, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'|' | b'"')
+}
+
 /// The scanner.
 pub(crate) struct Lexer<'a> {
     text: &'a str,
@@ -291,6 +326,9 @@ pub(crate) struct Lexer<'a> {
     next_at: Option<usize>,
     next_at_dead: bool,
     last_open: usize,
+    /// Whether [`Lexer::shortcut`] may answer before the rules (off only in
+    /// the test that checks it agrees with them).
+    shortcuts: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -309,6 +347,16 @@ impl<'a> Lexer<'a> {
             next_at: None,
             next_at_dead: false,
             last_open: 0,
+            shortcuts: true,
+        }
+    }
+
+    /// A scanner that always runs mermaid's rules one by one.
+    #[cfg(test)]
+    fn without_shortcuts(text: &'a str) -> Self {
+        Lexer {
+            shortcuts: false,
+            ..Lexer::new(text)
         }
     }
 
@@ -363,6 +411,17 @@ impl<'a> Lexer<'a> {
 
     /// The next token.
     pub fn next(&mut self) -> Result<Tok, LexError> {
+        let p = self.pos;
+        // The initial state is never pushed: one entry means we are in it.
+        if self.shortcuts
+            && self.stack.len() == 1
+            && !self.done
+            && let Some(&b0) = self.b.get(p)
+            && let Some((t, e)) = self.shortcut(p, b0)
+        {
+            self.pos = e;
+            return Ok(Tok { t, s: p, e, aux: 0 });
+        }
         loop {
             let p = self.pos;
             if self.done {
@@ -632,9 +691,7 @@ impl<'a> Lexer<'a> {
             return Ok(Step::Token(T::LinkTarget, e));
         }
         // Rules 55 … 59: `.*direction\s+XX[^\n]*`.
-        if !self.dirs.is_empty()
-            && let Some((d, e)) = self.dirs.query(p)
-        {
+        if let Some((d, e)) = self.direction_at(p) {
             return Ok(Step::Token(T::Direction(d), e));
         }
         if let Some(e) = self.link_id(p) {
@@ -659,44 +716,133 @@ impl<'a> Lexer<'a> {
         if let Some((e, t)) = simple {
             return Ok(Step::Token(t, e));
         }
+        Ok(self.links_then_rest(p, b0))
+    }
+
+    /// Rules 69 … 120 of the initial state.
+    fn links_then_rest(&mut self, p: usize, b0: u8) -> Step {
         // Rules 69 … 78: links, in order. All start with blanks and an
         // optional head; the next character rules out most of them.
         let Some(lc) = self.text.get(p..).and_then(rules::link_char) else {
-            return Ok(self.after_links(p, b0));
+            return self.after_links(p, b0);
         };
         if lc == b'-' {
             if let Some(e) = self.end(p, rules::solid_link('-')) {
-                return Ok(Step::Token(T::Link, e));
+                return Step::Token(T::Link, e);
             }
             if let Some(e) = self.end(p, rules::start_link("--")) {
                 self.push(St::EdgeText);
-                return Ok(Step::Token(T::StartLink, e));
+                return Step::Token(T::StartLink, e);
             }
         }
         if lc == b'=' {
             if let Some(e) = self.end(p, rules::solid_link('=')) {
-                return Ok(Step::Token(T::Link, e));
+                return Step::Token(T::Link, e);
             }
             if let Some(e) = self.end(p, rules::start_link("==")) {
                 self.push(St::ThickEdgeText);
-                return Ok(Step::Token(T::StartLink, e));
+                return Step::Token(T::StartLink, e);
             }
         }
         if matches!(lc, b'-' | b'.') {
             if let Some(e) = self.end(p, rules::dotted_link) {
-                return Ok(Step::Token(T::Link, e));
+                return Step::Token(T::Link, e);
             }
             if let Some(e) = self.end(p, rules::dotted_start) {
                 self.push(St::DottedEdgeText);
-                return Ok(Step::Token(T::StartLink, e));
+                return Step::Token(T::StartLink, e);
             }
         }
         if lc == b'~'
             && let Some(e) = self.end(p, rules::invisible_link)
         {
-            return Ok(Step::Token(T::Link, e));
+            return Step::Token(T::Link, e);
         }
-        Ok(self.after_links(p, b0))
+        self.after_links(p, b0)
+    }
+
+    /// The tokens most of a large diagram is made of (a plain word, a run
+    /// of spaces, a run of newlines, a link after a blank), recognised from
+    /// the bytes without trying every rule in turn. `None` whenever a rule
+    /// before the one that would take the token might match here (a
+    /// keyword, a `direction` line, an edge id, a link, which starts with
+    /// blanks or an `x`/`o` head): the rules then decide, so the token is
+    /// always the one they produce.
+    fn shortcut(&mut self, p: usize, b0: u8) -> Option<(T, usize)> {
+        let run =
+            |from: usize, x: u8| from + self.b[from..].iter().take_while(|&&c| c == x).count();
+        // After blanks or newlines, what may start a link (or other blanks).
+        let link_may_follow = |c: u8| {
+            !c.is_ascii_graphic() || matches!(c, b'-' | b'=' | b'.' | b'~' | b'x' | b'o' | b'<')
+        };
+        match b0 {
+            b'A'..=b'Z' | b'a'..=b'z' => {
+                let w = p + self.b[p..]
+                    .iter()
+                    .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+                    .count();
+                if is_keyword_word(&self.b[p..w]) || (matches!(b0, b'x' | b'o') && w == p + 1) {
+                    return None;
+                }
+                if self.direction_at(p).is_some() || self.link_id(p).is_some() {
+                    return None;
+                }
+                let e = if rules::ends_node_string(self.at(w)) {
+                    w
+                } else {
+                    self.end(p, rules::node_string)?
+                };
+                Some((T::NodeString, e))
+            }
+            b' ' => {
+                if self.direction_at(p).is_some() {
+                    return None;
+                }
+                let e = run(p, b' ');
+                let c = self.at(e);
+                if matches!(c, b'-' | b'=' | b'.' | b'~') {
+                    // No keyword or edge id starts with a blank: the link
+                    // rules are the next that can match (` --> `).
+                    return match self.links_then_rest(p, b0) {
+                        Step::Token(t, e) => Some((t, e)),
+                        _ => None,
+                    };
+                }
+                if link_may_follow(c) {
+                    return None;
+                }
+                Some((T::Space, e))
+            }
+            // Openers (and `|` after a link): no rule before the bracket
+            // rules matches at one, except a `direction` line. (Not `>`: an
+            // edge id may start with it.)
+            b'[' | b'(' | b'{' | b'|' => {
+                if self.direction_at(p).is_some() {
+                    return None;
+                }
+                match self.after_links(p, b0) {
+                    Step::Token(t, e) => Some((t, e)),
+                    _ => None,
+                }
+            }
+            // A `direction` line never starts at a newline (`.` stops there).
+            b'\n' => {
+                let e = run(p, b'\n');
+                if link_may_follow(self.at(run(e, b' '))) {
+                    return None;
+                }
+                Some((T::Newline, e))
+            }
+            _ => None,
+        }
+    }
+
+    /// Rules 55 … 59 at `p`: the direction and end of the token.
+    fn direction_at(&mut self, p: usize) -> Option<(Direction, usize)> {
+        if self.dirs.is_empty() {
+            return None;
+        }
+        self.dirs.query(p)
     }
 
     /// Rules 81 … 120 of the initial state.
@@ -793,13 +939,27 @@ impl<'a> Lexer<'a> {
 
     /// The `text` state (inside `[…]`, `(…)`, `{…}`, `|…|`, `>…]`).
     fn text_state(&mut self, p: usize) -> Step {
+        let b0 = self.at(p);
+        if self.shortcuts && b0.is_ascii_graphic() && !is_text_stop(b0) && b0 != b'~' {
+            // Not a quote, a bracket or an invisible link (`\s*~~~`): only
+            // the text rule can match. Scanning bytes is scanning characters
+            // here, as every stop character is ASCII.
+            let run = self.b[p..]
+                .iter()
+                .take_while(|&&c| !is_text_stop(c))
+                .count();
+            return Step::Token(T::Text, p + run);
+        }
         if let Some(step) = self.quotes(p) {
             return step;
         }
-        if let Some(e) = self.end(p, rules::invisible_link) {
+        // `\s*~~~` needs a blank or `~` first.
+        if (!b0.is_ascii_graphic() || b0 == b'~')
+            && let Some(e) = self.end(p, rules::invisible_link)
+        {
             return Step::Token(T::Link, e);
         }
-        match self.at(p) {
+        match b0 {
             b'(' | b'[' | b'{' => return self.brackets(p),
             b']' | b')' | b'|' | b'}' => {
                 let closer = self.rule(
@@ -975,6 +1135,109 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Every token (or the error) a scanner produces.
+    fn all(mut lx: Lexer<'_>) -> Vec<Result<Tok, usize>> {
+        let mut out = Vec::new();
+        loop {
+            match lx.next() {
+                Ok(t) if t.t == T::Done => return out,
+                Ok(t) => out.push(Ok(t)),
+                Err(e) => {
+                    out.push(Err(e.at));
+                    return out;
+                }
+            }
+        }
+    }
+
+    fn assert_shortcuts_agree(text: &str) {
+        assert_eq!(
+            all(Lexer::new(text)),
+            all(Lexer::without_shortcuts(text)),
+            "shortcut tokens differ from the rules' on {text:?}"
+        );
+    }
+
+    #[test]
+    fn shortcuts_agree_with_the_rules() {
+        // Pieces chosen to sit on every edge of the shortcuts: keywords and
+        // their prefixes, link heads after words and blanks, `direction`
+        // lines, edge ids, brackets, non-ASCII, tabs.
+        const PIECES: [&str; 48] = [
+            "A",
+            "svc12",
+            "x",
+            "o",
+            "xo",
+            "v",
+            "vv",
+            "end",
+            "endpoint",
+            "end.x",
+            "style",
+            "styles",
+            "class",
+            "classDef",
+            "click",
+            "call",
+            "href",
+            "graph",
+            "flowchart",
+            "flowchart-elk",
+            "subgraph",
+            "default",
+            "accTitle",
+            "accDescr",
+            "_self",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\n\n",
+            "\n  ",
+            "-->",
+            "---",
+            "--",
+            "-.",
+            ".-",
+            "==>",
+            "~~~",
+            "-",
+            "=",
+            "|",
+            "[",
+            "]",
+            "(",
+            ")",
+            "e1@",
+            "@{ a: b }",
+            "direction LR",
+        ];
+        const MORE: [&str; 15] = [
+            "\"", ":::", ";", "&", ",", "é", "1", "a-b", "a=b", ":", "{", "}", ">", "[|", "\u{a0}",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut text = String::from("flowchart LR\n");
+            for _ in 0..12 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let i = (state % (PIECES.len() + MORE.len()) as u64) as usize;
+                text.push_str(PIECES.get(i).unwrap_or_else(|| &MORE[i - PIECES.len()]));
+            }
+            text.push('\n');
+            assert_shortcuts_agree(&text);
+        }
+        for fixed in [
+            "graph TD\nA --> B\n  direction LR\nsubgraph s\n  x-->o\nend\n",
+            "graph TD\nA[Orders 1] -->|Paid| B(View)\nB --- C{Valid?}\n",
+            "graph TD\nA e1@--> B\ne1@{ animate: true }\nclick A call f()\n",
+        ] {
+            assert_shortcuts_agree(fixed);
+        }
     }
 
     #[test]

@@ -544,20 +544,24 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
 
     /// The token's span without surrounding blanks (link tokens carry them).
     fn trimmed_span(&self, t: &Tok) -> Span {
-        let b = self.text.as_bytes();
-        let blank = |i: usize| b.get(i).is_some_and(|&c| c <= b' ' || c >= 0x80);
-        if t.s >= t.e || (!blank(t.s) && !blank(t.e - 1)) {
-            return self.span(t.s, t.e);
+        self.trimmed(t).span
+    }
+
+    /// The token's text and span without surrounding blanks; the span of
+    /// the whole token when it is all blanks.
+    fn trimmed(&self, t: &Tok) -> IdV<'a> {
+        let raw = self.text_of(t);
+        let text = trim_blanks(raw);
+        if text.is_empty() {
+            return IdV {
+                span: self.span(t.s, t.e),
+                text,
+            };
         }
-        let raw = &self.text[t.s..t.e];
-        let trimmed = trim_blanks(raw);
-        let lead = trimmed.as_ptr() as usize - raw.as_ptr() as usize;
-        let trail = raw.len() - lead - trimmed.len();
-        let (s, e) = (t.s + lead, t.e - trail);
-        if s >= e {
-            self.span(t.s, t.e)
-        } else {
-            self.span(s, e)
+        let s = t.s + (text.as_ptr() as usize - raw.as_ptr() as usize);
+        IdV {
+            span: self.span(s, s + text.len()),
+            text,
         }
     }
 
@@ -668,12 +672,16 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
     /// Moves comments/directives that precede source offset `before` into
     /// the current container.
     fn flush_trivia(&mut self, before: usize) {
-        while let Some(item) = self.next_trivia.take() {
-            if item.span().start >= before {
-                self.next_trivia = Some(item);
-                return;
+        // Looked at in place: moving an `Item` out and back per statement
+        // costs more than the check.
+        while self
+            .next_trivia
+            .as_ref()
+            .is_some_and(|item| item.span().start < before)
+        {
+            if let Some(item) = self.next_trivia.take() {
+                self.sink.trivia(item);
             }
-            self.sink.trivia(item);
             self.next_trivia = self.trivia.next();
         }
     }
@@ -1240,7 +1248,6 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
     }
 
     fn link(&mut self) -> PResult<LinkV<'a>> {
-        let first = self.cur;
         let id = if self.cur.t == T::LinkId {
             let t = self.cur;
             let span = self.span(t.s, t.e.saturating_sub(1));
@@ -1252,11 +1259,11 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
         } else {
             None
         };
-        let (start, arrow_tok, label, end) = match self.cur.t {
+        let (start, arrow, label, end) = match self.cur.t {
             T::Link => {
-                let arrow = self.cur;
+                let arrow = self.trimmed(&self.cur);
                 self.bump()?;
-                let mut end = self.trimmed_span(&arrow).end;
+                let mut end = arrow.span.end;
                 let label = if self.cur.t == T::Pipe {
                     let open = self.cur;
                     self.bump()?;
@@ -1277,13 +1284,10 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
                 let open = self.cur;
                 self.bump()?;
                 let label = self.edge_inline_label(&open)?;
-                let arrow = self.cur;
+                let arrow = self.trimmed(&self.cur);
                 self.bump()?;
-                let start = IdV {
-                    span: self.trimmed_span(&open),
-                    text: trim_blanks(self.text_of(&open)),
-                };
-                let end = self.trimmed_span(&arrow).end;
+                let start = self.trimmed(&open);
+                let end = arrow.span.end;
                 (
                     Some(start),
                     arrow,
@@ -1292,10 +1296,6 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
                 )
             }
             _ => return Err(self.unexpected("a link (`-->`, `---`, …) after the edge id")),
-        };
-        let arrow = IdV {
-            span: self.trimmed_span(&arrow_tok),
-            text: trim_blanks(self.text_of(&arrow_tok)),
         };
         let Some((edge_type, stroke, length)) = destruct_link(arrow.text, start.map(|s| s.text))
         else {
@@ -1312,7 +1312,9 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
             return Err(self.fail(d));
         };
         let (arrow_start, arrow_end) = arrows_of(edge_type);
-        let s = id.map_or(self.trimmed_span(&first).start, |i| i.span.start);
+        // Without an edge id the link starts where its first token does.
+        let first = id.or(start).unwrap_or(arrow);
+        let s = first.span.start;
         Ok(LinkV {
             span: Span::new(s, end.max(s)),
             id,

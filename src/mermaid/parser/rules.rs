@@ -192,6 +192,13 @@ pub(crate) fn starts_node_string(b: u8) -> bool {
     b.is_ascii() && (plain_node_char(b as char) || b == b'-' || b == b'=')
 }
 
+/// Whether a NODE_STRING that reached this byte ends before it (the byte
+/// is neither a plain node character nor a `-` or `=` item).
+#[inline]
+pub(crate) fn ends_node_string(b: u8) -> bool {
+    !starts_node_string(b)
+}
+
 /// Rule 105: `([A-Za-z0-9!"#$%&'*+.`?\\_/]|-(?=[^>\-.])|=(?!=))+`.
 #[inline]
 pub(crate) fn node_string(i: &str) -> R<'_> {

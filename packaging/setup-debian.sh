@@ -11,13 +11,23 @@
 # a missing or old cargo is reported instead.
 set -euo pipefail
 
-# Debian packages, one per line; add the GUI's libraries here when it lands
-# (list in shared/GUI-STACK.md).
+# Debian packages, one per line.
 APT_PACKAGES=(
 	ca-certificates # cargo fetching crates over HTTPS
-	gcc             # the linker rustc drives, and crates that build C (criterion's alloca)
+	gcc             # the linker rustc drives, and crates that build C (SQLite for rusqlite)
 	libc6-dev       # crt files and libc headers for that linker
+	# The window: eframe opens these at run time (dlopen), none is needed to build.
+	libx11-6 libx11-xcb1 libxcb1 libxcursor1 libxi6 libxrandr2
+	libxkbcommon0 libxkbcommon-x11-0 libwayland-client0
+	libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libegl-mesa0 # OpenGL, software (llvmpipe) when there is no GPU
+	fonts-dejavu-core # the font SVG/PNG export renders labels with
 )
+
+# `setup-debian.sh --screenshot-tools` also installs what packaging/screenshot.sh
+# needs to run the window on a virtual display and capture it.
+if [[ ${1:-} == --screenshot-tools ]]; then
+	APT_PACKAGES+=(xvfb xauth x11-apps imagemagick xdotool)
+fi
 
 # Oldest toolchain that builds the crate (`rust-version` in Cargo.toml).
 MIN_RUST=1.95

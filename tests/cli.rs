@@ -64,6 +64,11 @@ fn run_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut child = Command::new(BIN)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // Headless on any machine: with a display, no subcommand would open
+        // the designer window instead of checking.
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -317,10 +322,11 @@ fn long_lines_are_cut_around_the_caret() {
 }
 
 #[test]
-fn no_subcommand_checks_the_built_in_seed() {
+fn no_subcommand_without_a_display_checks_the_built_in_seed() {
     let run = run(&[]);
     run.assert_code(0);
     assert!(!run.stdout.trim().is_empty(), "{}", run.describe());
+    assert!(run.stderr.contains("no display"), "{}", run.describe());
 }
 
 #[test]

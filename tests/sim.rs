@@ -1051,3 +1051,171 @@ fn simulate_shows_sink_state_cqrs_and_the_rebuild_invariant() {
     );
     assert!(v["cqrs"]["staleness_us"]["p99_us"].is_u64());
 }
+
+/// Scenarios read from `%% eda:scenario` lines, and the behaviour they
+/// switch on: bursts, per-instance concurrency, bounded queues with
+/// backpressure, reactions.
+mod scenario_lines {
+    use super::graph;
+    use eda_studio::sim::{Check, Engine, SimError, VirtualTime, load_scenario};
+
+    /// Builds an engine from diagram text carrying its own scenario.
+    fn engine(text: &str, seed: u64) -> Result<Engine, SimError> {
+        let g = graph(text);
+        let s = load_scenario(text, &g).unwrap_or_else(|d| panic!("{}", d.render("t.mmd", text)));
+        Engine::new(&g, s, seed)
+    }
+
+    fn one_queue(lines: &str) -> Engine {
+        let text = format!(
+            "flowchart LR\nP[Order Service] -->|Tick| EB[Kafka]\nEB --> C[Consumer]\n%% eda:scenario partitions = 1\n%% eda:scenario C.service = const 1ms\n{lines}"
+        );
+        engine(&text, 3).expect("builds")
+    }
+
+    #[test]
+    fn same_file_same_seed_same_hash() {
+        let text = format!(
+            "{}\n%% eda:scenario Producer1.burst = 3000/s for 100ms every 1s\n%% eda:scenario Consumer1.concurrency = 1\n%% eda:scenario Consumer2.queue = 5 shed\n%% eda:scenario fault crash Consumer1 at 1s for 500ms\n",
+            eda_studio::SEED_DIAGRAM.trim_end()
+        );
+        let run = |seed| {
+            let mut e = engine(&text, seed).expect("builds");
+            e.run_until(VirtualTime::from_secs(3));
+            e
+        };
+        let (a, b, c) = (run(4), run(4), run(5));
+        assert_eq!(a.run_hash(), b.run_hash(), "seed 4");
+        assert_eq!(a.summary(), b.summary(), "seed 4");
+        assert_ne!(a.run_hash(), c.run_hash());
+        let inv = a.invariants_after_drain(600_000_000);
+        assert!(!inv.any_violated(), "{inv:?}");
+        assert_eq!(inv.nothing_lost, Check::Held, "seed 4: {inv:?}");
+    }
+
+    #[test]
+    fn shed_drops_at_the_bound_and_throttle_holds_back() {
+        // 2000/s into a consumer doing 1000/s, bounded at 10 waiting.
+        let mut shed = one_queue(
+            "%% eda:scenario P.rate = 2000/s constant\n%% eda:scenario C.queue = 10 shed\n",
+        );
+        shed.run_until(VirtualTime::from_secs(2));
+        let p = shed.component_metrics("P").expect("P");
+        assert!((1_900..2_100).contains(&p.shed), "{p:?}");
+        assert_eq!(
+            p.events_out + p.shed,
+            4_000,
+            "every arrival appended or shed"
+        );
+        assert_eq!(p.throttled_us, 0);
+        let lag = shed.partition_lags("C").expect("C")[0].lag;
+        assert!(lag <= 10, "{lag}");
+
+        let mut throttle = one_queue(
+            "%% eda:scenario P.rate = 2000/s constant\n%% eda:scenario C.queue = 10 throttle\n",
+        );
+        throttle.run_until(VirtualTime::from_secs(2));
+        let summary = throttle.summary();
+        let p = summary.components.iter().find(|c| c.key == "P").expect("P");
+        assert_eq!(p.shed, 0);
+        assert!(
+            (1_900..2_050).contains(&p.events_out),
+            "the producer slowed to the consumer's pace: {p:?}"
+        );
+        assert!(
+            p.throttled_us > 900_000,
+            "blocked about half the time: {p:?}"
+        );
+        let lag = throttle.partition_lags("C").expect("C")[0].lag;
+        assert!(lag <= 10, "{lag}");
+        assert!(throttle.drain(VirtualTime::from_secs(10)));
+        assert_eq!(throttle.invariants().nothing_lost, Check::Held);
+    }
+
+    #[test]
+    fn concurrency_caps_records_in_service_per_instance() {
+        // Four partitions of 375/s each; 1 ms per record. One record at a
+        // time per instance serves 1000/s of the 1500/s; no cap serves all.
+        let run = |concurrency: u32| {
+            let text = format!(
+                "flowchart LR\nP[Order Service] -->|Tick| EB[Kafka]\nEB --> C[Consumer]\n%% eda:scenario partitions = 4\n%% eda:scenario P.rate = 1500/s\n%% eda:scenario C.service = const 1ms\n%% eda:scenario C.concurrency = {concurrency}\n%% eda:scenario fault crash C at 1s for 100ms\n"
+            );
+            let mut e = engine(&text, 2).expect("builds");
+            e.run_until(VirtualTime::from_secs(3));
+            e
+        };
+        let capped = run(1);
+        let served = capped.component_metrics("C").expect("C").events_in;
+        assert!((2_750..=3_000).contains(&served), "{served}");
+        let free = run(0);
+        let all = free.component_metrics("C").expect("C").events_in;
+        assert!(
+            all + 20 >= free.events_produced(),
+            "{all} of {}",
+            free.events_produced()
+        );
+        // A waiting partition is never stranded, crash or not.
+        let mut capped = capped;
+        assert!(capped.drain(VirtualTime::from_secs(60)));
+        assert_eq!(capped.invariants().nothing_lost, Check::Held);
+        assert_eq!(capped.invariants().per_key_order, Check::Held);
+    }
+
+    const SAGA: &str = "flowchart LR
+    P[Order Service] -->|OrderPlaced| B[[Kafka]]
+    B -->|OrderPlaced| S{{Order Saga}}:::saga
+    S -->|ReserveStock| B
+    B -->|ReserveStock| I[Inventory Worker]:::consumer
+    I -->|StockReserved| B
+    B -->|StockReserved| S
+    S -->|ChargePayment| B
+    B -->|ChargePayment| Pay[Payment Worker]:::consumer
+";
+
+    #[test]
+    fn reactions_publish_per_applied_event_and_loops_are_refused() {
+        let text = format!(
+            "{SAGA}%% eda:scenario P.rate = 500/s\n%% eda:scenario S.on = OrderPlaced -> ReserveStock\n%% eda:scenario I.on = ReserveStock -> StockReserved 50%\n%% eda:scenario S.on = StockReserved -> ChargePayment\n"
+        );
+        let mut e = engine(&text, 1).expect("builds");
+        e.run_until(VirtualTime::from_secs(4));
+        assert!(e.drain(VirtualTime::from_secs(60)));
+        let count = |name: &str| -> u64 {
+            e.topics().iter().find(|t| t.name() == name).map_or(0, |t| {
+                t.partitions().iter().map(|p| p.high_watermark().0).sum()
+            })
+        };
+        let (placed, reserve, reserved, charge) = (
+            count("OrderPlaced"),
+            count("ReserveStock"),
+            count("StockReserved"),
+            count("ChargePayment"),
+        );
+        assert_eq!(reserve, placed, "one command per order, after the drain");
+        assert!(
+            (0.45..0.55).contains(&(reserved as f64 / reserve as f64)),
+            "{reserved}/{reserve}"
+        );
+        assert_eq!(charge, reserved);
+        assert_eq!(e.component_metrics("Pay").expect("Pay").events_in, charge);
+        assert!(!e.invariants().any_violated());
+
+        let looped = format!(
+            "{SAGA}%% eda:scenario S.on = OrderPlaced -> ReserveStock\n%% eda:scenario I.on = ReserveStock -> StockReserved\n%% eda:scenario S.on = StockReserved -> ReserveStock\n"
+        );
+        match engine(&looped, 1) {
+            Err(SimError::Reaction(m)) => assert!(m.contains("loop"), "{m}"),
+            other => panic!("a loop must be refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bursts_show_in_the_bus_throughput() {
+        let text = "flowchart LR\nP[Order Service] -->|Tick| EB[Kafka]\nEB --> C[Consumer]\n%% eda:scenario P.rate = 100/s\n%% eda:scenario P.burst = 5000/s for 100ms every 1s\n";
+        let mut e = engine(text, 8).expect("builds");
+        e.run_until(VirtualTime::from_secs(10));
+        // 10 × (0.9 s × 100 + 0.1 s × 5000) = 5,900 expected.
+        let n = e.events_produced();
+        assert!((5_500..6_300).contains(&n), "{n}");
+    }
+}

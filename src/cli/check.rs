@@ -2,7 +2,7 @@
 //! (components by role with the reason, event types, warnings).
 //!
 //! Exit codes: 0 when the diagram loads (warnings allowed), 1 on a parse
-//! error or an error finding; 2 (from `main`) when the file cannot be read.
+//! error, a malformed `%% eda:scenario` line or an error finding; 2 (from `main`) when the file cannot be read.
 
 use super::{Source, emit};
 use anyhow::Result;
@@ -32,6 +32,16 @@ pub fn run(file: Option<&Path>, json: bool) -> Result<ExitCode> {
         }
     };
     let graph = ArchGraph::from_flowchart(&chart);
+    // The `%% eda:scenario` lines must read too: `simulate` would refuse them.
+    if let Err(diagnostic) = eda_studio::sim::load_scenario(&source.text, &graph) {
+        if json {
+            let value = diagnostic.to_json(&source.name, &source.text);
+            emit(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+        } else {
+            eprint!("{}", diagnostic.render(&source.name, &source.text));
+        }
+        return Ok(ExitCode::from(1));
+    }
     let report = Report::new(&graph, &source.name, &source.text);
     let out = if json {
         format!("{}\n", serde_json::to_string_pretty(&report)?)

@@ -1,8 +1,10 @@
 //! Subcommand implementations; `anyhow` lives here and in `main.rs` only.
 
 pub mod check;
+pub mod export;
 pub mod fmt;
 pub mod parse;
+pub mod replay;
 pub mod simulate;
 mod source;
 

@@ -1,6 +1,7 @@
 //! `eda-studio simulate`: run a diagram headless in the simulation engine
-//! with its default scenario, then print a summary per component (events
-//! in/out, lag at the end, end-to-end latency p50/p99, retries, dead
+//! with the scenario of its `%% eda:scenario` lines, then print a summary
+//! per component (events in, throughput per virtual second, events out,
+//! lag at the end, end-to-end latency p50/p95/p99, retries, dead
 //! letters, duplicates applied, rebalances), one line per sink with its
 //! state (lowest stock, orders by status, documents indexed,
 //! notifications sent, warehouse aggregates), the CQRS figures (commands
@@ -10,6 +11,10 @@
 //! and the run hash, or with `--json` the whole
 //! [`RunSummary`](eda_studio::sim::RunSummary).
 //!
+//! With `--record FILE` the run is also written to an SQLite recording
+//! (see [`eda_studio::record`]); `eda-studio replay FILE` reads it back.
+//! On a terminal, a progress bar on standard error shows virtual time.
+//!
 //! Exit codes: 0 after a run; 1 when the diagram does not parse or cannot
 //! be simulated, or when an invariant was violated (the summary is still
 //! printed); 2 (from `main`) when the file cannot be read. The wall
@@ -17,14 +22,21 @@
 //! for the same file, duration and seed.
 
 use super::{Source, emit};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use eda_studio::mermaid::parse_flowchart;
 use eda_studio::model::ArchGraph;
+use eda_studio::record::{Recorder, RunInfo};
 use eda_studio::sim::{Check, Engine, OrderStatus, RunSummary, Scenario, SinkReport, VirtualTime};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// Slices a run is cut into: the progress bar moves and the recording
+/// takes a snapshot at the end of each.
+const SLICES: u64 = 100;
 
 /// How long a copy of the finished run may take to drain when checking
 /// that nothing was lost: one virtual hour.
@@ -63,9 +75,30 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     Ok(us.round() as u64)
 }
 
-/// Runs `file` (`-` for standard input; the built-in seed diagram when
-/// `None`) for `duration_us` of virtual time with `seed`.
-pub fn run(file: Option<&Path>, seed: u64, duration_us: u64, json: bool) -> Result<ExitCode> {
+/// What `simulate` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The diagram (`-` for standard input; the built-in seed when `None`).
+    pub file: Option<&'a Path>,
+    /// The seed.
+    pub seed: u64,
+    /// Virtual time to simulate.
+    pub duration_us: u64,
+    /// Print JSON.
+    pub json: bool,
+    /// Write a recording here.
+    pub record: Option<&'a Path>,
+}
+
+/// Runs the diagram for `duration_us` of virtual time with `seed`.
+pub fn run(options: Options<'_>) -> Result<ExitCode> {
+    let Options {
+        file,
+        seed,
+        duration_us,
+        json,
+        record,
+    } = options;
     let source = match file {
         Some(path) => Source::read(path)?,
         None => Source::seed(),
@@ -78,7 +111,14 @@ pub fn run(file: Option<&Path>, seed: u64, duration_us: u64, json: bool) -> Resu
         }
     };
     let graph = ArchGraph::from_flowchart(&chart);
-    let scenario = Scenario::default_for(&graph);
+    // The file's `%% eda:scenario` lines over the diagram's default.
+    let scenario: Scenario = match eda_studio::sim::load_scenario(&source.text, &graph) {
+        Ok(scenario) => scenario,
+        Err(diagnostic) => {
+            eprint!("{}", diagnostic.render(&source.name, &source.text));
+            return Ok(ExitCode::from(1));
+        }
+    };
     let mut engine = match Engine::new(&graph, scenario, seed) {
         Ok(engine) => engine,
         Err(err) => {
@@ -86,15 +126,57 @@ pub fn run(file: Option<&Path>, seed: u64, duration_us: u64, json: bool) -> Resu
             return Ok(ExitCode::from(1));
         }
     };
+    let mut recorder = match record {
+        Some(path) => {
+            let info = RunInfo {
+                source_name: &source.name,
+                diagram: &source.text,
+                duration_us,
+            };
+            let mut r = Recorder::create(path, info, &mut engine)
+                .with_context(|| format!("cannot record to {}", path.display()))?;
+            r.snapshot(&mut engine)?;
+            Some(r)
+        }
+        None => None,
+    };
+    let bar = progress_bar(duration_us);
     let started = Instant::now();
-    engine.run_until(VirtualTime::from_us(duration_us));
-    let wall = started.elapsed().as_secs_f64();
+    for i in 1..=SLICES {
+        // The last slice ends exactly at the duration.
+        let t = if i == SLICES {
+            duration_us
+        } else {
+            duration_us / SLICES * i
+        };
+        engine.run_until(VirtualTime::from_us(t));
+        if let Some(r) = &mut recorder {
+            r.collect(&mut engine)?;
+            if i < SLICES {
+                r.snapshot(&mut engine)?;
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.set_position(engine.now().as_us() / 1000);
+            bar.set_message(format!("{} events", engine.events_produced()));
+        }
+    }
     let mut summary = engine.summary();
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     // The run stops mid-flight; drain a copy to check that nothing is lost
     // and that projections rebuilt from the store equal the live ones.
     let drained = engine.invariants_after_drain(DRAIN_LIMIT_US);
     summary.invariants.nothing_lost = drained.nothing_lost;
     summary.invariants.projection_rebuild = drained.projection_rebuild;
+    let finishing = Instant::now();
+    let stats = match recorder {
+        Some(r) => Some(r.finish(&mut engine, &summary)?),
+        None => None,
+    };
+    let record_wall = wall + finishing.elapsed().as_secs_f64();
     let out = if json {
         format!("{}\n", serde_json::to_string_pretty(&summary)?)
     } else {
@@ -109,6 +191,17 @@ pub fn run(file: Option<&Path>, seed: u64, duration_us: u64, json: bool) -> Resu
         summary.events_produced as f64 / wall.max(1e-9),
         deliveries / wall.max(1e-9),
     );
+    if let (Some(stats), Some(path)) = (stats, record) {
+        eprintln!(
+            "eda-studio: recorded {} events, {} snapshots in {} transactions to {} ({} bytes; {:.0} events/s with the simulation)",
+            stats.events,
+            stats.snapshots,
+            stats.transactions,
+            path.display(),
+            stats.file_bytes,
+            stats.events as f64 / record_wall.max(1e-9)
+        );
+    }
     if violated {
         eprintln!("eda-studio: an invariant was violated (see the summary)");
         return Ok(ExitCode::from(1));
@@ -116,8 +209,23 @@ pub fn run(file: Option<&Path>, seed: u64, duration_us: u64, json: bool) -> Resu
     Ok(ExitCode::SUCCESS)
 }
 
+/// A progress bar over virtual milliseconds, on standard error, only when
+/// it is a terminal.
+fn progress_bar(duration_us: u64) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(duration_us / 1000), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{bar:40}] {pos}/{len} virtual ms, {msg}, {elapsed}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
 /// The readable summary: a table of components, then the totals and hash.
-fn render_text(name: &str, s: &RunSummary) -> String {
+pub(super) fn render_text(name: &str, s: &RunSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -132,15 +240,18 @@ fn render_text(name: &str, s: &RunSummary) -> String {
         .max()
         .unwrap_or(0)
         .max("component".len());
+    let seconds = s.now_us as f64 / 1e6;
     let _ = writeln!(
         out,
-        "{:<key_width$}  {:<15}  {:>10}  {:>10}  {:>8}  {:>10}  {:>10}  {:>8}  {:>6}  {:>6}  {:>6}",
+        "{:<key_width$}  {:<15}  {:>10}  {:>9}  {:>10}  {:>8}  {:>10}  {:>10}  {:>10}  {:>8}  {:>6}  {:>6}  {:>6}",
         "component",
         "role",
         "in",
+        "in/s",
         "out",
         "lag",
         "e2e p50 ms",
+        "e2e p95 ms",
         "e2e p99 ms",
         "retries",
         "dlq",
@@ -150,10 +261,15 @@ fn render_text(name: &str, s: &RunSummary) -> String {
     for c in &s.components {
         let dash = || "-".to_string();
         let lag = c.lag.map_or_else(dash, |l| l.to_string());
-        let (p50, p99) = c
-            .end_to_end_us
-            .filter(|l| l.count > 0)
-            .map_or_else(|| (dash(), dash()), |l| (ms(l.p50_us), ms(l.p99_us)));
+        let [p50, p95, p99] = c.end_to_end_us.filter(|l| l.count > 0).map_or_else(
+            || [dash(), dash(), dash()],
+            |l| [l.p50_us, l.p95_us, l.p99_us].map(ms),
+        );
+        let rate = if seconds > 0.0 {
+            format!("{:.1}", c.events_in as f64 / seconds)
+        } else {
+            dash()
+        };
         let counters = c.delivery.map(|d| {
             [
                 d.retries,
@@ -167,13 +283,15 @@ fn render_text(name: &str, s: &RunSummary) -> String {
             counters.unwrap_or_else(|| [dash(), dash(), dash(), dash()]);
         let _ = writeln!(
             out,
-            "{:<key_width$}  {:<15}  {:>10}  {:>10}  {:>8}  {:>10}  {:>10}  {:>8}  {:>6}  {:>6}  {:>6}",
+            "{:<key_width$}  {:<15}  {:>10}  {:>9}  {:>10}  {:>8}  {:>10}  {:>10}  {:>10}  {:>8}  {:>6}  {:>6}  {:>6}",
             c.key,
             c.role.title(),
             c.events_in,
+            rate,
             c.events_out,
             lag,
             p50,
+            p95,
             p99,
             retries,
             dlq,

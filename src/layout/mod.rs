@@ -9,6 +9,19 @@
 //!
 //! Coordinates are logical pixels, y growing downwards, the same space for
 //! the canvas (before zoom and pan) and for SVG export.
+//!
+//! - [`layered`] (`layered.rs`): the whole layered layout, in phases:
+//!   `rank.rs` (cycles, layers), `order.rs` (crossing reduction with groups
+//!   kept in blocks), `coord.rs` (positions across the layers, groups as
+//!   rigid columns), then layer stacking and routing.
+//! - [`with_positions`] (`pinned.rs`): keeps the user's saved centres.
+//! - [`LayoutOptions`], [`node_size`] (`size.rs`): spacing, text measuring
+//!   and box sizes; `geom.rs`: turning the top-down frame to LR/BT/RL,
+//!   clipping routes to outlines.
+//! - `shape.rs`: every Mermaid node outline, shared by canvas and export.
+//!
+//! Depends on the model and the Mermaid AST's shape names only; never on
+//! egui, the simulation or the export.
 
 use std::collections::BTreeMap;
 
@@ -16,12 +29,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ComponentId, ConnectionId, GroupId};
 
-/// A point in layout space.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Point {
-    pub x: f32,
-    pub y: f32,
-}
+pub mod shape;
+
+/// A point in layout space (defined beside the saved positions in the
+/// model, which stores them, so that `model` never imports `layout`).
+pub use crate::model::Point;
 
 /// An axis-aligned rectangle given by its minimum and maximum corners.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -52,4 +64,110 @@ pub struct Layout {
     pub groups: BTreeMap<GroupId, Rect>,
     /// The box enclosing everything.
     pub bounds: Rect,
+}
+
+mod coord;
+mod geom;
+mod layered;
+mod order;
+mod pinned;
+mod rank;
+mod size;
+
+pub use layered::layered;
+pub use pinned::with_positions;
+pub use size::{LayoutOptions, TextMeasure, node_size};
+
+impl Rect {
+    /// The rectangle of `width × height` centred on `center`.
+    pub fn from_center_size(center: Point, width: f32, height: f32) -> Self {
+        Rect {
+            min: Point::new(center.x - width / 2.0, center.y - height / 2.0),
+            max: Point::new(center.x + width / 2.0, center.y + height / 2.0),
+        }
+    }
+
+    /// Horizontal extent.
+    pub fn width(&self) -> f32 {
+        self.max.x - self.min.x
+    }
+
+    /// Vertical extent.
+    pub fn height(&self) -> f32 {
+        self.max.y - self.min.y
+    }
+
+    /// The centre.
+    pub fn center(&self) -> Point {
+        Point::new(
+            (self.min.x + self.max.x) / 2.0,
+            (self.min.y + self.max.y) / 2.0,
+        )
+    }
+
+    /// Whether `other` lies inside this rectangle (edges may touch).
+    pub fn contains_rect(&self, other: &Rect) -> bool {
+        self.min.x <= other.min.x
+            && self.min.y <= other.min.y
+            && other.max.x <= self.max.x
+            && other.max.y <= self.max.y
+    }
+
+    /// Whether `p` lies inside this rectangle or on its edge.
+    pub fn contains(&self, p: Point) -> bool {
+        self.min.x <= p.x && p.x <= self.max.x && self.min.y <= p.y && p.y <= self.max.y
+    }
+
+    /// Whether the two rectangles share interior area (touching edges do not
+    /// count).
+    pub fn overlaps(&self, other: &Rect) -> bool {
+        self.min.x < other.max.x
+            && other.min.x < self.max.x
+            && self.min.y < other.max.y
+            && other.min.y < self.max.y
+    }
+
+    /// The smallest rectangle enclosing both.
+    pub fn union(&self, other: &Rect) -> Rect {
+        Rect {
+            min: Point::new(self.min.x.min(other.min.x), self.min.y.min(other.min.y)),
+            max: Point::new(self.max.x.max(other.max.x), self.max.y.max(other.max.y)),
+        }
+    }
+
+    /// This rectangle grown by `d` on every side.
+    pub fn expand(&self, d: f32) -> Rect {
+        Rect {
+            min: Point::new(self.min.x - d, self.min.y - d),
+            max: Point::new(self.max.x + d, self.max.y + d),
+        }
+    }
+}
+
+impl NodeGeom {
+    /// The box the shape is drawn in.
+    pub fn rect(&self) -> Rect {
+        Rect::from_center_size(self.center, self.width, self.height)
+    }
+}
+
+/// Where an edge's label goes on its route: the point halfway along it (the
+/// layered layout reserves room for the label about there). `None` for an
+/// empty route.
+pub fn label_anchor(route: &[Point]) -> Option<Point> {
+    let seg_len = |a: &Point, b: &Point| ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt();
+    let total: f32 = route.windows(2).map(|w| seg_len(&w[0], &w[1])).sum();
+    let mut left = total / 2.0;
+    for w in route.windows(2) {
+        let l = seg_len(&w[0], &w[1]);
+        if l >= left && l > 0.0 {
+            let t = left / l;
+            return Some(Point::new(
+                w[0].x + (w[1].x - w[0].x) * t,
+                w[0].y + (w[1].y - w[0].y) * t,
+            ));
+        }
+        left -= l;
+    }
+    route.first().copied()
 }

@@ -293,6 +293,10 @@ pub struct DiagramMeta {
     pub acc_title: Option<String>,
     /// `accDescr:`
     pub acc_descr: Option<String>,
+    /// What the file holds that the model does not interpret (comments,
+    /// frontmatter, `click` statements, …), kept for saving; see
+    /// [`super::file`]. Empty unless the model came from [`super::file::open`].
+    pub extras: super::file::FileExtras,
 }
 
 /// What went wrong with a model edit.
@@ -376,7 +380,22 @@ pub fn check_key(key: &str) -> Result<(), ModelError> {
     if RESERVED_KEYS.contains(&key) {
         return invalid("it is a Mermaid keyword");
     }
+    if !crate::mermaid::is_plain_id(key) && !reads_back_as_id(key) {
+        return invalid(
+            "Mermaid would read part of it as a keyword (`end-…`, `1class`, `_self`, …)",
+        );
+    }
     Ok(())
+}
+
+/// Whether `key`, written where a saved file writes ids (a declaration
+/// with a class, both ends of a link), parses back as that one node.
+/// [`crate::mermaid::is_plain_id`] is a quick yes for ordinary ids; this
+/// settles the rest (`classifier`, `Dé`, …) with the parser itself.
+fn reads_back_as_id(key: &str) -> bool {
+    let text = format!("flowchart TB\n{key}[x]:::c\n{key} --> {key}\nclass {key} d\n");
+    crate::mermaid::parse_flowchart(&text)
+        .is_ok_and(|chart| chart.nodes.len() == 1 && chart.nodes[0].id == key)
 }
 
 /// The architecture: components and connections in a petgraph
@@ -1412,6 +1431,15 @@ mod tests {
         assert_eq!(g.unique_key("New Consumer!"), "NewConsumer");
         assert_eq!(g.unique_key(""), "Node");
         assert_eq!(g.unique_key("end"), "Nodeend");
+        for bad in ["end-x", "1class", "_self"] {
+            assert!(
+                matches!(check_key(bad), Err(ModelError::InvalidKey { .. })),
+                "{bad}"
+            );
+        }
+        for good in ["classifier", "Dé", "endpoint", "svc-pay"] {
+            assert_eq!(check_key(good), Ok(()), "{good}");
+        }
     }
 
     #[test]

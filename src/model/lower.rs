@@ -29,6 +29,7 @@ impl ArchGraph {
             title: chart.title.clone(),
             acc_title: chart.acc_title.clone(),
             acc_descr: chart.acc_descr.clone(),
+            ..DiagramMeta::default()
         };
         for node in &chart.nodes {
             if !g.keys.contains_key(&node.id) {
@@ -121,6 +122,9 @@ fn lower_groups(g: &mut ArchGraph, chart: &Flowchart) {
             classes: s.classes.clone(),
             span: Some(s.span),
         });
+        if !s.metadata.is_empty() {
+            g.meta.extras.group_metadata.insert(id, s.metadata.clone());
+        }
         by_key.insert(s.id.as_str(), id);
         lowered.push((id, s));
     }

@@ -10,13 +10,20 @@
 //! - [`ArchGraph::from_flowchart`] (`lower.rs`): Mermaid → model.
 //! - [`validate`], [`render_limits`] (`validate.rs`): topology warnings.
 //! - [`Report`] (`report.rs`): what `eda-studio check` prints.
+//! - [`file`], [`write`], [`positions`]: the designer's saved file: open a
+//!   `.mmd` with its positions and scenario lines ([`file::open`]), save
+//!   the model back as Mermaid ([`write::to_mermaid`]).
 
+pub mod file;
 mod graph;
 mod infer;
 mod lower;
+pub mod positions;
+pub use positions::Point;
 mod report;
 mod role;
 mod validate;
+pub mod write;
 
 /// A component's Mermaid attributes the model carries but does not interpret.
 pub use crate::mermaid::NodeAttrs;

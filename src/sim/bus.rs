@@ -13,9 +13,9 @@
 //! a later slice).
 
 use super::clock::VirtualTime;
+use super::history::ChunkLog;
 use super::scenario::Payload;
 use serde::Serialize;
-use std::collections::VecDeque;
 use std::fmt;
 
 /// A position in a partition's log.
@@ -111,11 +111,12 @@ pub struct Record {
 
 /// A partition's log: the records still retained, the low watermark (the
 /// offset of the first retained record) and the high watermark (the offset
-/// the next record gets).
+/// the next record gets). The records live in a [`ChunkLog`], so a
+/// snapshot of the engine shares them instead of copying them.
 #[derive(Debug, Clone, Default)]
 pub struct PartitionLog {
     low: u64,
-    records: VecDeque<Record>,
+    records: ChunkLog<Record>,
 }
 
 impl PartitionLog {
@@ -153,17 +154,17 @@ impl PartitionLog {
     /// Appends a record and returns its offset.
     pub(crate) fn append(&mut self, record: Record) -> Offset {
         let offset = self.high_watermark();
-        self.records.push_back(record);
+        self.records.push(record);
         offset
     }
 
     /// Drops every record below `offset`; returns how many were dropped.
     pub(crate) fn trim_below(&mut self, offset: Offset) -> usize {
-        let mut dropped = 0;
-        while self.low < offset.0 && self.records.pop_front().is_some() {
-            self.low += 1;
-            dropped += 1;
-        }
+        let wanted = offset.0.saturating_sub(self.low);
+        let dropped =
+            usize::try_from(wanted).map_or(self.records.len(), |n| n.min(self.records.len()));
+        self.records.trim_front(dropped);
+        self.low += dropped as u64;
         dropped
     }
 

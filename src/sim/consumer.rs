@@ -28,6 +28,7 @@
 //! seed diagram, 1000 virtual seconds).
 
 use super::clock::VirtualTime;
+use super::history::ChunkLog;
 use super::scenario::GroupParams;
 use super::state::{Applied, KeyMap};
 use serde::Serialize;
@@ -67,6 +68,26 @@ pub(crate) struct Group {
     /// Whether it writes to a read-views sink (it measures staleness).
     pub read_views: bool,
     pub counters: DeliveryCounters,
+    /// Records in service (or waiting to be retried) per instance, when
+    /// `params.concurrency` caps them.
+    pub slots_busy: Vec<u32>,
+    /// Per instance, the workers waiting for a free slot, first come first served.
+    pub slot_waiters: Vec<VecDeque<u32>>,
+    /// What it publishes when it applies a record (sagas, relays, upcasters).
+    pub reactions: Vec<Reaction>,
+}
+
+/// A group publishing one event of topic `out` per applied record of topic
+/// `on`, with probability `probability` (engine-internal).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reaction {
+    pub on: u32,
+    pub out: u32,
+    pub probability: f64,
+    /// Metric slots of the reacting component and of the bus it publishes to.
+    pub component: u32,
+    pub bus: u32,
+    pub schema: super::scenario::Schema,
 }
 
 /// What went wrong with a delivery that was dead-lettered.
@@ -193,8 +214,8 @@ pub struct EventStore {
     versions: KeyMap<u32>,
     max_streams: usize,
     untracked: u64,
-    /// Chunks of [`LOG_CHUNK`] events: growing never copies what is kept.
-    log: Vec<Vec<Applied>>,
+    /// Shared by snapshots of the engine: cloning copies no full chunk.
+    log: ChunkLog<Applied>,
     log_len: usize,
     max_log: usize,
     log_dropped: u64,
@@ -225,14 +246,7 @@ impl EventStore {
     #[inline]
     pub fn append_event(&mut self, event: Applied) -> (u64, u64) {
         if self.log_len < self.max_log {
-            match self.log.last_mut() {
-                Some(chunk) if chunk.len() < LOG_CHUNK => chunk.push(event),
-                _ => {
-                    let mut chunk = Vec::with_capacity(LOG_CHUNK);
-                    chunk.push(event);
-                    self.log.push(chunk);
-                }
-            }
+            self.log.push(event);
             self.log_len += 1;
         } else {
             self.log_dropped += 1;
@@ -242,7 +256,7 @@ impl EventStore {
 
     /// The events kept, in order of global position (the n-th has position n).
     pub fn log(&self) -> impl Iterator<Item = &Applied> + '_ {
-        self.log.iter().flatten()
+        self.log.iter()
     }
 
     /// How many events are kept.
@@ -293,9 +307,6 @@ impl EventStore {
         self.untracked
     }
 }
-
-/// Events per chunk of an event store's log.
-const LOG_CHUNK: usize = 1 << 14;
 
 /// Per-group counts of what delivery went through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -422,6 +433,8 @@ pub(crate) struct Worker {
     pub replay_below: u64,
     /// The order check: the offset the next finish must have.
     pub expect_next: u64,
+    /// Whether it is queued for a slot of its instance (concurrency cap).
+    pub waiting_slot: bool,
 }
 
 impl Worker {
@@ -448,6 +461,7 @@ impl Worker {
             applied: OffsetSet::default(),
             replay_below: start,
             expect_next: start,
+            waiting_slot: false,
         }
     }
 

@@ -45,6 +45,9 @@ pub enum SimError {
         /// [`super::Limits::max_pending_controls`].
         limit: usize,
     },
+    /// A reaction (a group publishing when it applies an event) cannot be wired.
+    #[error("scenario reaction: {0}")]
+    Reaction(String),
     /// A fault or control input cannot be applied.
     #[error("fault `{fault}` refused: {reason}")]
     FaultRefused {

@@ -37,6 +37,12 @@ pub struct ComponentMetrics {
     pub events_out: u64,
     /// Records a producer could not append because the bus was full.
     pub rejected: u64,
+    /// Records a producer dropped because a consumer queue was full
+    /// (backpressure policy `shed`).
+    pub shed: u64,
+    /// Virtual µs a producer spent blocked by a full consumer queue
+    /// (backpressure policy `throttle`).
+    pub throttled_us: u64,
     /// Service time per record (consumer groups).
     pub processing_us: Histogram,
     /// Append → processing done, per record (consumer groups).
@@ -52,6 +58,8 @@ impl ComponentMetrics {
             events_in: 0,
             events_out: 0,
             rejected: 0,
+            shed: 0,
+            throttled_us: 0,
             processing_us: Histogram::new(),
             end_to_end_us: Histogram::new(),
         }
@@ -193,6 +201,10 @@ pub struct ComponentSummary {
     pub events_out: u64,
     /// Appends refused because the bus was full.
     pub rejected: u64,
+    /// Records shed because a consumer queue was full.
+    pub shed: u64,
+    /// Virtual µs blocked by a full consumer queue.
+    pub throttled_us: u64,
     /// Total lag of its group at the end, if it is a consumer group.
     pub lag: Option<u64>,
     /// Service time percentiles (consumer groups).

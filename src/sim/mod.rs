@@ -44,6 +44,10 @@
 //!   rebuilt from the store equals the live one (drained runs) — checked
 //!   as the run goes, reported in the summary.
 //! - [`Engine`] (`world.rs`): builds all of the above and runs the loop.
+//! - Time travel (`history/`): [`History`] records a run with snapshots
+//!   (clones of the engine whose append-only logs share their chunks) and
+//!   answers the state at any virtual time; [`Engine::set_tap`] hands every
+//!   published record to a recorder.
 //!
 //! # Rules
 //! Must not use wall-clock time, threads, tokio or egui, and must not
@@ -59,14 +63,23 @@
 //! ids, event-store streams, the fault log.
 //!
 //! # Not yet (later slices of the engine issue)
-//! No snapshots (of the event store or of the engine), no per-consumer
-//! concurrency beyond one record per partition (the command handler has
-//! its own), no bursts, no backpressure (a full bus rejects appends; the
-//! handler sheds beyond its queue), no replay or recordings, and the
-//! scenario (fault schedule and CQRS rates included) is not yet read from
-//! the diagram file. Only the first gateway → command handler pair is
-//! driven as a CQRS path; its events share one topic (the handler's edge
-//! to the bus).
+//! No snapshots of an aggregate in the event store. Only the first
+//! gateway → command handler pair is driven as a CQRS path; its events
+//! share one topic (the handler's edge to the bus). Reactions (a group
+//! publishing when it applies an event) draw each output independently.
+//!
+//! # Scenario, bursts, concurrency, backpressure, reactions
+//! The scenario is read from the diagram's `%% eda:scenario` lines
+//! (`scenario_text.rs`, [`load_scenario`]) over [`Scenario::default_for`].
+//! Sources may burst ([`Burst`]); a group may cap the records each
+//! instance serves at once (`concurrency`, a FIFO of waiting partitions
+//! per instance) and bound its queue per partition ([`QueueBound`]): the
+//! producers feeding it then shed (counted) or throttle (a blocking send:
+//! the record is held and offered again every millisecond; throttled time
+//! is counted); the command handler's publishes are not subject to these
+//! bounds (it has its own queue). A group with reactions
+//! ([`ReactionSpec`]) publishes an event per record it applies; reactions
+//! may not loop.
 
 mod bus;
 mod clock;
@@ -75,11 +88,13 @@ mod cqrs;
 mod error;
 mod fault;
 mod histogram;
+mod history;
 mod invariants;
 mod metrics;
 mod producer;
 mod rng;
 mod scenario;
+mod scenario_text;
 mod scheduler;
 mod state;
 mod world;
@@ -95,6 +110,7 @@ pub use cqrs::{CommandKind, CqrsCounters, CqrsSummary, HANDLER_SOURCE};
 pub use error::SimError;
 pub use fault::{Fault, FaultRecord, ScheduledFault};
 pub use histogram::{Histogram, LatencySummary};
+pub use history::{Control, ControlRecord, History, HistoryOptions, Published};
 pub use invariants::{Check, InvariantReport};
 pub use metrics::{
     ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, RunHash, RunSummary, Series,
@@ -102,9 +118,13 @@ pub use metrics::{
 };
 pub use rng::SimRng;
 pub use scenario::{
-    Arrival, Backoff, CqrsSpec, DEFAULT_PARTITIONS, DEFAULT_RATE_PER_S, GroupParams, KeyDist,
-    KeySpace, Limits, Payload, Retention, RetryPolicy, Scenario, Schema, ServiceTime, SourceSpec,
-    default_event_type,
+    Arrival, Backoff, Backpressure, Burst, CqrsSpec, DEFAULT_PARTITIONS, DEFAULT_RATE_PER_S,
+    GroupParams, KeyDist, KeySpace, Limits, Payload, QueueBound, ReactionSpec, Retention,
+    RetryPolicy, Scenario, Schema, ServiceTime, SourceSpec, default_event_type,
+};
+pub use scenario_text::{
+    SCENARIO_TAG, ScenarioLine, load_scenario, replace_scenario_lines, scenario_from_document,
+    scenario_lines,
 };
 pub use scheduler::{QueueFull, Scheduler};
 pub use state::{

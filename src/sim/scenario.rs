@@ -54,6 +54,8 @@ pub struct Limits {
     /// projections (72 bytes each: the default 2 M events are 144 MB); later ones are
     /// counted, not kept.
     pub max_store_events: usize,
+    /// Largest per-instance concurrency of a group.
+    pub max_concurrency: u32,
 }
 
 impl Default for Limits {
@@ -74,6 +76,7 @@ impl Default for Limits {
             max_attempts: 100,
             max_sink_entries: 1 << 20,
             max_store_events: 1 << 21,
+            max_concurrency: 4096,
         }
     }
 }
@@ -99,6 +102,33 @@ impl Arrival {
     pub fn rate_per_s(&self) -> f64 {
         match *self {
             Arrival::Poisson { rate_per_s } | Arrival::Constant { rate_per_s } => rate_per_s,
+        }
+    }
+}
+
+/// Bursts on top of a source's arrival process: during the first
+/// `length_us` of every `every_us` (from time zero) the source emits at
+/// `rate_per_s` instead of its base rate, with the same kind of process.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Burst {
+    /// Events per virtual second during a burst.
+    pub rate_per_s: f64,
+    /// How long each burst lasts.
+    pub length_us: u64,
+    /// Time from the start of one burst to the start of the next (> `length_us`).
+    pub every_us: u64,
+}
+
+impl Burst {
+    /// Whether `t` falls in a burst, and when the current phase (burst or
+    /// quiet) ends.
+    #[inline]
+    pub fn phase(&self, t: u64) -> (bool, u64) {
+        let start = t - t % self.every_us;
+        if t - start < self.length_us {
+            (true, start + self.length_us)
+        } else {
+            (false, start.saturating_add(self.every_us))
         }
     }
 }
@@ -341,10 +371,31 @@ pub struct SourceSpec {
     pub event_type: String,
     /// When events are emitted.
     pub arrival: Arrival,
+    /// Bursts on top of `arrival`, if any.
+    pub burst: Option<Burst>,
     /// Which keys.
     pub keys: KeySpace,
     /// Which fields.
     pub schema: Schema,
+}
+
+/// A consumer group publishing in reaction to what it applies: each record
+/// of type `on` it applies makes it publish one `emit` event (same key)
+/// to `bus` with probability `probability`. A component's publishing edge
+/// of type `emit` is then a reaction, no longer an independent source.
+/// Reactions must not form a loop of event types (checked at build).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReactionSpec {
+    /// The reacting group's component (Mermaid id).
+    pub component: String,
+    /// The event type (topic) it reacts to.
+    pub on: String,
+    /// The event type it publishes.
+    pub emit: String,
+    /// The bus it publishes to.
+    pub bus: String,
+    /// Chance of publishing per applied record (0 ≤ p ≤ 1).
+    pub probability: f64,
 }
 
 /// The wait before the next attempt at a record that failed.
@@ -426,6 +477,34 @@ pub struct GroupParams {
     /// Records processed between offset commits (like a poll batch); a
     /// worker also commits whenever it catches up. 1 = commit every record.
     pub commit_every: u32,
+    /// Records one instance processes at once, over all the partitions it
+    /// owns; 0 = no cap (each partition is served on its own, one record
+    /// at a time).
+    pub concurrency: u32,
+    /// The bound on records waiting per partition for this group, and
+    /// what producers do when it is reached; `None` = unbounded.
+    pub queue: Option<QueueBound>,
+}
+
+/// A bounded consumer queue: at most `capacity` records appended but not
+/// yet finished, per partition, for one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QueueBound {
+    /// Records waiting per partition, at most (≥ 1).
+    pub capacity: u32,
+    /// What a producer does when its record would exceed it.
+    pub policy: Backpressure,
+}
+
+/// What a producer does when a consumer's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backpressure {
+    /// Drop the record (counted as shed by the producer).
+    Shed,
+    /// Hold the record and stop producing until there is room again
+    /// (a blocking send: arrivals pause, throttled time is counted).
+    Throttle,
 }
 
 impl Default for GroupParams {
@@ -438,6 +517,8 @@ impl Default for GroupParams {
             retry: RetryPolicy::default(),
             idempotent: false,
             commit_every: 1,
+            concurrency: 0,
+            queue: None,
         }
     }
 }
@@ -588,6 +669,9 @@ pub struct Scenario {
     pub faults: Vec<ScheduledFault>,
     /// The CQRS command path, if the diagram has one.
     pub cqrs: Option<CqrsSpec>,
+    /// Groups publishing in reaction to what they apply (sagas, relays,
+    /// upcasters); none by default.
+    pub reactions: Vec<ReactionSpec>,
 }
 
 /// Events per second of each source in the default scenario.
@@ -608,6 +692,7 @@ impl Scenario {
             retention: Retention::UntilConsumed,
             faults: Vec::new(),
             cqrs: None,
+            reactions: Vec::new(),
         }
     }
 
@@ -664,6 +749,7 @@ impl Scenario {
                 arrival: Arrival::Poisson {
                     rate_per_s: DEFAULT_RATE_PER_S,
                 },
+                burst: None,
                 keys: KeySpace::default(),
             });
         }
@@ -707,6 +793,19 @@ impl Scenario {
             if src.keys.count == 0 {
                 return Err(out_of_range(&what("keys.count"), 0, "≥ 1"));
             }
+            if let Some(b) = src.burst {
+                let r = b.rate_per_s;
+                if !(r.is_finite() && r > 0.0 && r <= 1e6) {
+                    return Err(out_of_range(&what("burst.rate_per_s"), r, "0 < rate ≤ 1e6"));
+                }
+                if b.length_us == 0 || b.every_us <= b.length_us {
+                    return Err(out_of_range(
+                        &what("burst"),
+                        format!("{} µs every {} µs", b.length_us, b.every_us),
+                        "0 < length < every",
+                    ));
+                }
+            }
             if let KeyDist::Zipf { exponent } = src.keys.dist {
                 if !(exponent.is_finite() && exponent > 0.0 && exponent <= 10.0) {
                     return Err(out_of_range(&what("keys.exponent"), exponent, "0 < s ≤ 10"));
@@ -749,6 +848,16 @@ impl Scenario {
         if let Some(c) = &self.cqrs {
             c.validate(l)?;
         }
+        for r in &self.reactions {
+            let p = r.probability;
+            if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+                return Err(out_of_range(
+                    &format!("reaction {}: {} -> {}", r.component, r.on, r.emit),
+                    p,
+                    "0 ≤ p ≤ 1",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -787,6 +896,22 @@ fn validate_delivery(name: &str, g: &GroupParams, l: &Limits) -> Result<(), SimE
             &format!("{name}: retry.backoff"),
             format!("{:?}", g.retry.backoff),
             "delays ≤ 1 h, 1 ≤ factor ≤ 1000, initial ≤ max",
+        ));
+    }
+    if g.concurrency > l.max_concurrency {
+        return Err(out_of_range(
+            &format!("{name}: concurrency"),
+            g.concurrency,
+            format!("0..={} (0 = no cap)", l.max_concurrency),
+        ));
+    }
+    if let Some(q) = g.queue
+        && (q.capacity == 0 || q.capacity as usize > l.max_queued_records)
+    {
+        return Err(out_of_range(
+            &format!("{name}: queue"),
+            q.capacity,
+            format!("1..={}", l.max_queued_records),
         ));
     }
     if g.commit_every == 0 || g.commit_every > l.max_commit_every {

@@ -13,6 +13,7 @@ use super::consumer::{
 use super::cqrs::{self, CqrsSummary, HANDLER_SOURCE, Handler, Outcome};
 use super::error::SimError;
 use super::fault::{Fault, FaultRecord, ScheduledFault};
+use super::history::Published;
 use super::invariants::{Check, InvariantReport, Violations};
 use super::metrics::{
     ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, RunHash, RunSummary, Series,
@@ -20,7 +21,9 @@ use super::metrics::{
 };
 use super::producer::Source;
 use super::rng::{SimRng, to_us};
-use super::scenario::{GroupParams, KeySampler, Limits, Retention, Scenario, consuming_nodes};
+use super::scenario::{
+    Backpressure, GroupParams, KeySampler, Limits, Retention, Scenario, consuming_nodes,
+};
 use super::state::{Applied, SinkKind, SinkState, SinkSummary};
 use crate::model::{ArchGraph, ComponentId, Role};
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +52,10 @@ enum Action {
 const TAG_FAILED: u64 = 1 << 62;
 const TAG_DEAD: u64 = 1 << 61;
 const TAG_CONTROL: u64 = 1 << 60;
+const TAG_SHED: u64 = 1 << 59;
+
+/// How often a producer blocked by a full consumer queue looks again.
+const THROTTLE_POLL_US: u64 = 1_000;
 
 /// A deterministic discrete-event simulation of one architecture.
 ///
@@ -97,6 +104,12 @@ pub struct Engine {
     sink_overflow: Vec<u64>,
     /// The CQRS command path, if the scenario has one.
     handler: Option<Handler>,
+    /// Per topic: whether a subscribed group bounds its queue (producers
+    /// then check it before appending).
+    bounded_topics: Vec<bool>,
+    /// Records published since the last [`Engine::take_published`], when
+    /// tapped (recordings read every event, even those trimmed later).
+    tap: Option<Vec<Published>>,
 }
 
 impl Engine {
@@ -148,10 +161,26 @@ impl Engine {
                 bus: slot[&bus],
                 topic,
                 arrival: spec.arrival,
+                burst: spec.burst,
                 keys: KeySampler::new(&spec.keys),
                 schema: spec.schema,
                 emitted: 0,
+                held: None,
+                throttled_since: None,
             });
+        }
+        // Reactions publish to topics of their own.
+        let mut reaction_wiring = Vec::new();
+        for spec in &scenario.reactions {
+            let from = resolve(&spec.component)?;
+            let bus = resolve(&spec.bus)?;
+            if graph.component(bus).map(|c| c.role) != Some(Role::Bus) {
+                return Err(SimError::NotABus {
+                    source_key: spec.component.clone(),
+                    bus: spec.bus.clone(),
+                });
+            }
+            reaction_wiring.push((from, bus, add_topic(bus, &spec.emit)));
         }
         let mut cqrs_wiring = None;
         if let Some(spec) = &scenario.cqrs {
@@ -242,6 +271,15 @@ impl Engine {
             );
             groups.push(group);
         }
+
+        wire_reactions(
+            &scenario,
+            &reaction_wiring,
+            &mut groups,
+            &topic_keys,
+            |id| slot[&id],
+            graph,
+        )?;
 
         // Sink states: one per component some group writes to, its kind
         // from its label.
@@ -349,7 +387,10 @@ impl Engine {
             sink_slots,
             sink_overflow,
             handler,
+            tap: None,
+            bounded_topics: Vec::new(),
         };
+        engine.update_bounded_topics();
         let added: BTreeSet<&str> = schedule
             .iter()
             .filter_map(|f| match &f.fault {
@@ -396,6 +437,19 @@ impl Engine {
         }
         self.now = self.now.max(t);
         steps
+    }
+
+    /// Recomputes which topics have a subscriber with a bounded queue.
+    fn update_bounded_topics(&mut self) {
+        self.bounded_topics = self
+            .topics
+            .iter()
+            .map(|t| {
+                t.subscriptions
+                    .iter()
+                    .any(|&(g, _)| self.groups[g as usize].params.queue.is_some())
+            })
+            .collect();
     }
 
     /// Stops every source: no record is produced from now on.
@@ -714,12 +768,15 @@ impl Engine {
             if worker.instance != i {
                 continue;
             }
-            worker.abandon();
+            let was_busy = worker.abandon();
             lost += worker.position - worker.committed;
             worker.position = worker.committed;
             worker.expect_next = worker.committed;
             worker.since_commit = 0;
             worker.instance = UNOWNED;
+            if was_busy {
+                self.free_slot(g, i);
+            }
         }
         self.groups[g].counters.redelivered += lost;
         self.rebalance(g);
@@ -749,15 +806,21 @@ impl Engine {
                 } else {
                     live[o as usize]
                 };
-                if self.workers[w as usize].instance != new {
-                    if self.workers[w as usize].instance != UNOWNED {
-                        self.workers[w as usize].abandon();
+                let old = self.workers[w as usize].instance;
+                if old != new {
+                    if old != UNOWNED {
+                        if self.workers[w as usize].abandon() {
+                            self.free_slot(g, old);
+                        }
                         self.commit(w);
                     }
                     self.workers[w as usize].instance = new;
                 }
                 w += 1;
             }
+        }
+        for i in 0..self.groups[g].slots_busy.len() as u32 {
+            self.wake(g, i);
         }
         for w in self.group_workers(g) {
             self.try_start(w);
@@ -770,7 +833,8 @@ impl Engine {
         let now = self.now;
         let high = self.high(&self.workers[w as usize]);
         let worker = &mut self.workers[w as usize];
-        worker.abandon();
+        let was_busy = worker.abandon();
+        let i = worker.instance;
         worker.integrate(now, high);
         worker.replay_below = worker.replay_below.max(worker.applied.end());
         worker.position = target;
@@ -784,6 +848,10 @@ impl Engine {
         self.groups[g].skipped += skipped;
         let (t, p) = (worker.topic, worker.partition);
         self.trim(t, p);
+        if was_busy {
+            self.free_slot(g, i);
+            self.wake(g, i);
+        }
         self.try_start(w);
     }
 
@@ -834,6 +902,7 @@ impl Engine {
             &self.scenario.limits,
         );
         self.groups.push(group);
+        self.update_bounded_topics();
         self.series.add_series(Series {
             component: name.to_string(),
             metric: "lag",
@@ -856,13 +925,70 @@ impl Engine {
         }
         let now = self.now;
         let src = &mut self.sources[s as usize];
-        let key = src.keys.sample(&mut self.rng);
-        let payload = src.schema.generate(key, &mut self.rng);
+        let (key, payload) = match src.held.take() {
+            Some(held) => held,
+            None => {
+                let key = src.keys.sample(&mut self.rng);
+                let payload = src.schema.generate(key, &mut self.rng);
+                src.emitted += 1;
+                (key, payload)
+            }
+        };
         let (component, bus, t) = (src.component, src.bus, src.topic);
-        src.emitted += 1;
-        let next = src.next_arrival(now, &mut self.rng);
+        if self.bounded_topics[t as usize] {
+            match self.full_queue(t, key) {
+                Some(Backpressure::Throttle) => {
+                    // A blocking send: hold the record, look again shortly.
+                    let src = &mut self.sources[s as usize];
+                    src.held = Some((key, payload));
+                    src.throttled_since.get_or_insert(now);
+                    push(
+                        &mut self.queue,
+                        now.plus_us(THROTTLE_POLL_US),
+                        Action::Emit(s),
+                    );
+                    return;
+                }
+                Some(Backpressure::Shed) => {
+                    self.metrics[component as usize].shed += 1;
+                    self.hash.add(TAG_SHED | u64::from(s));
+                    let next = self.sources[s as usize].next_arrival(now, &mut self.rng);
+                    push(&mut self.queue, next, Action::Emit(s));
+                    return;
+                }
+                None => {
+                    if let Some(since) = self.sources[s as usize].throttled_since.take() {
+                        self.metrics[component as usize].throttled_us += now.since_us(since);
+                    }
+                }
+            }
+        }
+        let next = self.sources[s as usize].next_arrival(now, &mut self.rng);
         push(&mut self.queue, next, Action::Emit(s));
         self.publish(t, key, payload, s, component, bus);
+    }
+
+    /// The backpressure policy of a group whose queue for `key`'s partition
+    /// of topic `t` is full (`throttle` wins over `shed`), if any is.
+    fn full_queue(&self, t: u32, key: u64) -> Option<Backpressure> {
+        let topic = &self.topics[t as usize];
+        let p = partition_for(key, topic.partitions.len() as u32).0;
+        let high = topic.partitions[p as usize].high_watermark().0;
+        let mut full = None;
+        for &(g, base) in &topic.subscriptions {
+            if let Some(q) = self.groups[g as usize].params.queue {
+                let waiting = high - self.workers[(base + p) as usize].position;
+                if waiting >= u64::from(q.capacity) {
+                    full = match (full, q.policy) {
+                        (Some(Backpressure::Throttle), _) | (_, Backpressure::Throttle) => {
+                            Some(Backpressure::Throttle)
+                        }
+                        _ => Some(Backpressure::Shed),
+                    };
+                }
+            }
+        }
+        full
     }
 
     /// Appends a record of `key` to topic `t` for `source` (published by
@@ -916,6 +1042,9 @@ impl Engine {
                 poisoned,
             });
             self.queued_records += 1;
+        }
+        if self.tap.is_some() {
+            self.tap_published(t, p, key, payload, source);
         }
         self.produced += 1;
         self.metrics[component as usize].events_out += 1;
@@ -1062,7 +1191,63 @@ impl Engine {
         {
             return;
         }
+        if self.groups[worker.group as usize].params.concurrency > 0 && !self.take_slot(w) {
+            return;
+        }
         self.begin_attempt(w);
+    }
+
+    /// Takes a slot of the worker's instance for a new record, or queues
+    /// the worker for one (concurrency-capped groups only).
+    fn take_slot(&mut self, w: u32) -> bool {
+        let worker = &mut self.workers[w as usize];
+        let (g, i) = (worker.group as usize, worker.instance as usize);
+        let grp = &mut self.groups[g];
+        if grp.slots_busy.len() <= i {
+            grp.slots_busy.resize(i + 1, 0);
+            grp.slot_waiters
+                .resize(i + 1, std::collections::VecDeque::new());
+        }
+        if grp.slots_busy[i] < grp.params.concurrency {
+            grp.slots_busy[i] += 1;
+            worker.waiting_slot = false;
+            true
+        } else {
+            if !worker.waiting_slot {
+                worker.waiting_slot = true;
+                grp.slot_waiters[i].push_back(w);
+            }
+            false
+        }
+    }
+
+    /// Gives back a slot of instance `i` of group `g`.
+    fn free_slot(&mut self, g: usize, i: u32) {
+        let grp = &mut self.groups[g];
+        if grp.params.concurrency > 0
+            && let Some(n) = grp.slots_busy.get_mut(i as usize)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Starts waiting workers of instance `i` of group `g` while it has free slots.
+    fn wake(&mut self, g: usize, i: u32) {
+        loop {
+            let grp = &mut self.groups[g];
+            let cap = grp.params.concurrency;
+            let Some(busy) = grp.slots_busy.get(i as usize).copied() else {
+                return;
+            };
+            if busy >= cap {
+                return;
+            }
+            let Some(next) = grp.slot_waiters[i as usize].pop_front() else {
+                return;
+            };
+            self.workers[next as usize].waiting_slot = false;
+            self.try_start(next);
+        }
     }
 
     /// Starts one attempt at the record at the worker's position.
@@ -1164,12 +1349,12 @@ impl Engine {
         let seen_before = worker.applied.contains(offset);
         let replay = offset < worker.replay_below;
 
+        // Three words, not six: (topic, partition, group) and (offset,
+        // key) are folded first — as distinguishing, half the hashing.
         self.hash.add(now.0);
-        self.hash.add(u64::from(t));
-        self.hash.add(u64::from(p));
-        self.hash.add(offset);
-        self.hash.add(record.key);
-        self.hash.add(u64::from(g));
+        self.hash
+            .add((u64::from(t) << 40) ^ (u64::from(p) << 20) ^ u64::from(g));
+        self.hash.add(offset ^ record.key.rotate_left(32));
         self.deliveries += 1;
 
         if let Some(n) = group.processed_by_instance.get_mut(instance as usize) {
@@ -1177,6 +1362,7 @@ impl Engine {
         }
         let idempotent = group.params.idempotent;
         let apply = !(idempotent && group.dedupe.contains(record.event_id));
+        let react = apply && !group.reactions.is_empty();
         if !apply {
             group.counters.deduped += 1;
         } else {
@@ -1229,7 +1415,25 @@ impl Engine {
         m.processing_us.record(service_us);
         m.end_to_end_us.record(sojourn_us);
         self.metrics[topic.bus as usize].events_out += 1;
+        if react {
+            self.react(g, t, record.key);
+        }
         self.finish(w, offset);
+    }
+
+    /// Group `g` applied a record of topic `t` with `key`: it publishes
+    /// what its reactions to `t` say (same key, a payload of the output
+    /// type's schema).
+    #[cold]
+    fn react(&mut self, g: u32, t: u32, key: u64) {
+        for i in 0..self.groups[g as usize].reactions.len() {
+            let r = self.groups[g as usize].reactions[i];
+            if r.on != t || (r.probability < 1.0 && self.rng.open01() >= r.probability) {
+                continue;
+            }
+            let payload = r.schema.generate(key, &mut self.rng);
+            self.publish(r.out, key, payload, REACTION_SOURCE, r.component, r.bus);
+        }
     }
 
     /// The record at `offset` is done with (applied or dead-lettered):
@@ -1253,10 +1457,16 @@ impl Engine {
         worker.busy = false;
         worker.attempt = 0;
         worker.since_commit += 1;
-        let every = self.groups[worker.group as usize].params.commit_every;
+        let (g, i) = (worker.group as usize, worker.instance);
+        let every = self.groups[g].params.commit_every;
         let worker = &self.workers[w as usize];
         if worker.since_commit >= every || worker.position >= self.high(worker) {
             self.commit(w);
+        }
+        if self.groups[g].params.concurrency > 0 {
+            // Waiting partitions first, then this one again (FIFO, no starvation).
+            self.free_slot(g, i);
+            self.wake(g, i);
         }
         self.try_start(w);
     }
@@ -1344,6 +1554,54 @@ impl Engine {
     /// Actions waiting in the scheduler.
     pub fn pending_actions(&self) -> usize {
         self.queue.len()
+    }
+
+    /// When the next pending action is due (`None` when nothing is pending).
+    pub fn next_time(&self) -> Option<VirtualTime> {
+        self.queue.peek_time()
+    }
+
+    /// Starts (`true`) or stops keeping every record published, for
+    /// [`Engine::take_published`]. Off by default: it costs a copy per record.
+    pub fn set_tap(&mut self, on: bool) {
+        self.tap = on.then(|| self.tap.take().unwrap_or_default());
+    }
+
+    /// Moves the records published since the last call (while tapped) to `into`.
+    pub fn take_published(&mut self, into: &mut Vec<Published>) {
+        if let Some(tap) = &mut self.tap {
+            into.append(tap);
+        }
+    }
+
+    /// Keeps the record just published on `t/p` for the tap.
+    #[cold]
+    fn tap_published(
+        &mut self,
+        t: u32,
+        p: u32,
+        key: u64,
+        payload: super::scenario::Payload,
+        source: u32,
+    ) {
+        let log = &self.topics[t as usize].partitions[p as usize];
+        let offset = log.high_watermark().0.saturating_sub(1);
+        let record = log.get(Offset(offset)).copied().unwrap_or(Record {
+            key,
+            produced_at: self.now,
+            source,
+            payload,
+            event_id: self.produced,
+            poisoned: false,
+        });
+        if let Some(tap) = &mut self.tap {
+            tap.push(Published {
+                topic: t,
+                partition: p,
+                offset,
+                record,
+            });
+        }
     }
 
     /// Records retained on the bus (appended, not yet committed by every group).
@@ -1463,6 +1721,16 @@ impl Engine {
                     events_in: m.events_in,
                     events_out: m.events_out,
                     rejected: m.rejected,
+                    shed: m.shed,
+                    throttled_us: m.throttled_us
+                        + self
+                            .sources
+                            .iter()
+                            .filter(|s| s.component == i as u32)
+                            .filter_map(|s| s.throttled_since)
+                            .map(|t| self.now.since_us(t))
+                            .max()
+                            .unwrap_or(0),
                     lag: g.map(|g| self.group_lag(g)),
                     processing_us: g.map(|_| m.processing_us.summary()),
                     end_to_end_us: g.map(|_| m.end_to_end_us.summary()),
@@ -1779,6 +2047,87 @@ fn push(queue: &mut super::scheduler::Scheduler<Action>, t: VirtualTime, a: Acti
     );
 }
 
+/// `Record::source` of an event a group published in reaction.
+pub(crate) const REACTION_SOURCE: u32 = u32::MAX - 1;
+
+/// Attaches the scenario's reactions to their groups (`wiring[i]`: the
+/// reacting component, its bus and the output topic of reaction `i`) and
+/// refuses a loop of event types, which would publish forever.
+fn wire_reactions(
+    scenario: &Scenario,
+    wiring: &[(ComponentId, ComponentId, u32)],
+    groups: &mut [Group],
+    topic_keys: &[(ComponentId, String)],
+    slot: impl Fn(ComponentId) -> u32,
+    graph: &ArchGraph,
+) -> Result<(), SimError> {
+    let mut edges: BTreeSet<(u32, u32)> = BTreeSet::new();
+    for (spec, &(from, bus, out)) in scenario.reactions.iter().zip(wiring) {
+        let key = graph.key_of(from);
+        let Some(grp) = groups.iter_mut().find(|g| g.name == key) else {
+            return Err(SimError::Reaction(format!(
+                "`{key}` reads no bus, so it cannot react to `{}`",
+                spec.on
+            )));
+        };
+        let Some(on) = grp
+            .topics
+            .iter()
+            .copied()
+            .find(|&t| topic_keys[t as usize].1 == spec.on)
+        else {
+            return Err(SimError::Reaction(format!(
+                "`{key}` does not read `{}`",
+                spec.on
+            )));
+        };
+        edges.insert((on, out));
+        grp.reactions.push(super::consumer::Reaction {
+            on,
+            out,
+            probability: spec.probability,
+            component: slot(from),
+            bus: slot(bus),
+            schema: super::scenario::Schema::for_event_type(&spec.emit),
+        });
+    }
+    // Kahn's algorithm over the event types reactions connect.
+    let mut indegree: BTreeMap<u32, usize> = BTreeMap::new();
+    for &(a, b) in &edges {
+        indegree.entry(a).or_insert(0);
+        *indegree.entry(b).or_insert(0) += 1;
+    }
+    let mut ready: Vec<u32> = indegree
+        .iter()
+        .filter(|&(_, &d)| d == 0)
+        .map(|(&t, _)| t)
+        .collect();
+    let mut done = 0;
+    while let Some(t) = ready.pop() {
+        done += 1;
+        for &(_, b) in edges.range((t, 0)..=(t, u32::MAX)) {
+            if let Some(d) = indegree.get_mut(&b) {
+                *d -= 1;
+                if *d == 0 {
+                    ready.push(b);
+                }
+            }
+        }
+    }
+    if done < indegree.len() {
+        let looped: Vec<&str> = indegree
+            .iter()
+            .filter(|&(_, &d)| d > 0)
+            .map(|(&t, _)| topic_keys[t as usize].1.as_str())
+            .collect();
+        return Err(SimError::Reaction(format!(
+            "reactions form a loop through {}: every event would cause another forever",
+            looped.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// What a new group is made from.
 struct GroupSpec<'a> {
     component: u32,
@@ -1840,6 +2189,9 @@ fn build_group(
         read_views: false,
         skipped: 0,
         counters: DeliveryCounters::default(),
+        slots_busy: Vec::new(),
+        slot_waiters: Vec::new(),
+        reactions: Vec::new(),
     }
 }
 

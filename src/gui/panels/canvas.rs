@@ -1,0 +1,903 @@
+//! The canvas: draws the diagram (subgraph containers, edges, nodes) with
+//! the shared shape geometry (`layout::shape`), and turns pointer input
+//! into selection changes, live drags and [`Command`]s.
+//!
+//! Drawn with egui's painter rather than egui_graphs' `GraphView`: the
+//! canvas must cull off-screen items, drop detail when zoomed out, draw
+//! subgraph containers under their members and stay idle when nothing
+//! changes, and `GraphView` repaints every frame and draws every node.
+//!
+//! Reads the document; changes only positions during a drag (recorded as
+//! one undo step when the drag ends) and its own view state.
+
+use crate::export::style::role_icon;
+use crate::gui::command::{Command, Edit};
+use crate::gui::document::{Document, node_size};
+use crate::gui::look::node_look;
+use crate::gui::panels::palette::PaletteDrop;
+use crate::gui::theme::Theme;
+use crate::layout::shape::{Outline, PathCmd, ShapeGeometry, ShapeKind, boundary_point};
+use crate::layout::{NodeGeom, Point};
+use crate::mermaid::{Arrow, Stroke as LineStroke};
+use crate::model::{ComponentId, ConnectionId, GroupId};
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Vec2,
+    pos2, vec2,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What is selected on the canvas.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// Selected components.
+    pub nodes: BTreeSet<ComponentId>,
+    /// Selected connections.
+    pub edges: BTreeSet<ConnectionId>,
+}
+
+impl Selection {
+    /// Whether nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.edges.is_empty()
+    }
+
+    /// Deselects everything.
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+        self.edges.clear();
+    }
+
+    /// Drops ids that no longer exist in `doc`.
+    pub fn retain_existing(&mut self, doc: &Document) {
+        self.nodes.retain(|id| doc.graph.component(*id).is_some());
+        self.edges.retain(|id| doc.graph.connection(*id).is_some());
+    }
+}
+
+/// Maps layout space to the screen: `screen = origin + layout · zoom`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transform {
+    /// Where the layout origin is on the screen.
+    pub origin: Pos2,
+    /// Screen points per layout unit.
+    pub zoom: f32,
+}
+
+impl Transform {
+    /// Layout → screen.
+    pub fn to_screen(&self, p: Pos2) -> Pos2 {
+        self.origin + p.to_vec2() * self.zoom
+    }
+
+    /// Screen → layout.
+    pub fn to_layout(&self, s: Pos2) -> Pos2 {
+        ((s - self.origin) / self.zoom).to_pos2()
+    }
+
+    /// A layout rectangle on the screen.
+    pub fn rect_to_screen(&self, r: Rect) -> Rect {
+        Rect::from_min_max(self.to_screen(r.min), self.to_screen(r.max))
+    }
+}
+
+/// A drag in progress.
+#[derive(Debug, Clone)]
+enum Drag {
+    /// Moving nodes; their positions when the drag began.
+    Nodes { start: Vec<(ComponentId, Pos2)> },
+    /// Rubber-band selection from this screen point.
+    Box { from: Pos2, additive: bool },
+    /// Drawing a new connection from this component.
+    Connect { from: ComponentId },
+}
+
+/// The canvas's view state: camera, selection, gesture in progress.
+#[derive(Debug)]
+pub struct CanvasState {
+    /// Screen points per layout unit.
+    pub zoom: f32,
+    /// Offset of the layout origin from the canvas centre, in screen points.
+    pub pan: Vec2,
+    /// Fit the diagram into view on the next frame.
+    pub fit_pending: bool,
+    /// What is selected.
+    pub selection: Selection,
+    /// The component being renamed inline, and the text typed so far.
+    pub rename: Option<(ComponentId, String)>,
+    /// The transform of the last frame drawn (tests use it to find nodes).
+    pub transform: Transform,
+    /// The canvas's screen rectangle in the last frame.
+    pub rect: Rect,
+    /// Items drawn in the last frame (after culling), for the status bar.
+    pub drawn: usize,
+    drag: Option<Drag>,
+}
+
+impl Default for CanvasState {
+    fn default() -> Self {
+        CanvasState {
+            zoom: 1.0,
+            pan: Vec2::ZERO,
+            fit_pending: true,
+            selection: Selection::default(),
+            rename: None,
+            transform: Transform {
+                origin: Pos2::ZERO,
+                zoom: 1.0,
+            },
+            rect: Rect::NOTHING,
+            drawn: 0,
+            drag: None,
+        }
+    }
+}
+
+/// Smallest and largest zoom.
+const ZOOM_RANGE: std::ops::RangeInclusive<f32> = 0.02..=4.0;
+/// Pointer distance (screen points) within which an edge counts as hit.
+const EDGE_HIT: f32 = 6.0;
+/// Radius of the connection handle on a hovered node.
+const HANDLE_RADIUS: f32 = 6.0;
+
+impl CanvasState {
+    /// Zooms by `factor` keeping the screen point `anchor` still.
+    pub fn zoom_by(&mut self, factor: f32, anchor: Pos2) {
+        let new_zoom = (self.zoom * factor).clamp(*ZOOM_RANGE.start(), *ZOOM_RANGE.end());
+        let center = self.rect.center();
+        let layout_at = self.transform.to_layout(anchor);
+        self.zoom = new_zoom;
+        // Keep `layout_at` under `anchor`: anchor = center + pan + layout_at * zoom.
+        self.pan = anchor - center - layout_at.to_vec2() * new_zoom;
+        self.transform = Transform {
+            origin: center + self.pan,
+            zoom: new_zoom,
+        };
+    }
+
+    /// Zooms and pans so `bounds` (layout space) fills the canvas.
+    fn fit(&mut self, bounds: Option<Rect>) {
+        let Some(b) = bounds else {
+            self.zoom = 1.0;
+            self.pan = Vec2::ZERO;
+            return;
+        };
+        let b = b.expand(30.0);
+        let avail = self.rect.size();
+        let zoom = (avail.x / b.width().max(1.0)).min(avail.y / b.height().max(1.0));
+        self.zoom = zoom.clamp(*ZOOM_RANGE.start(), 1.5);
+        self.pan = -b.center().to_vec2() * self.zoom;
+    }
+
+    /// Where component `id`'s centre is on the screen in the last frame.
+    pub fn screen_pos(&self, doc: &Document, id: ComponentId) -> Pos2 {
+        self.transform.to_screen(doc.position(id))
+    }
+}
+
+/// Per-frame geometry of one node, in layout space.
+struct NodeFrame {
+    id: ComponentId,
+    geom: NodeGeom,
+    shape: ShapeGeometry,
+    rect: Rect,
+}
+
+fn point(p: Pos2) -> Point {
+    Point { x: p.x, y: p.y }
+}
+
+fn pos(p: Point) -> Pos2 {
+    pos2(p.x, p.y)
+}
+
+/// Draws the canvas in the remaining space of `ui` and handles its input.
+pub fn canvas_ui(
+    ui: &mut egui::Ui,
+    doc: &mut Document,
+    state: &mut CanvasState,
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    let (rect, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+    state.rect = rect;
+    if state.fit_pending && rect.width() > 10.0 {
+        state.fit(doc.bounds());
+        state.fit_pending = false;
+    }
+    state.transform = Transform {
+        origin: rect.center() + state.pan,
+        zoom: state.zoom,
+    };
+
+    let nodes = node_frames(doc);
+    let index: BTreeMap<ComponentId, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+    let groups = group_rects(doc);
+
+    handle_view_input(ui, &response, state);
+    handle_pointer(ui, &response, doc, state, &nodes, &groups, theme, commands);
+    if let Some(item) = response.dnd_release_payload::<PaletteDrop>()
+        && let Some(p) = ui.input(|i| i.pointer.interact_pos())
+    {
+        commands.push(Command::AddComponent(item.0, state.transform.to_layout(p)));
+    }
+
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, CornerRadius::ZERO, theme.canvas_bg);
+    let t = state.transform;
+    let mut drawn = 0;
+    let visible = t.to_layout(rect.min);
+    let visible = Rect::from_min_max(visible, t.to_layout(rect.max)).expand(20.0);
+    for (gid, grect) in &groups {
+        if grect.intersects(visible) {
+            draw_group(&painter, doc, *gid, *grect, t, theme);
+            drawn += 1;
+        }
+    }
+    let detailed = t.zoom >= theme.detail_zoom;
+    let mut labels: Vec<(Pos2, &str)> = Vec::new();
+    for c in doc.graph.connections() {
+        let (Some(&a), Some(&b)) = (index.get(&c.from), index.get(&c.to)) else {
+            continue;
+        };
+        let (a, b) = (&nodes[a], &nodes[b]);
+        if !a.rect.union(b.rect).intersects(visible) {
+            continue;
+        }
+        let selected = state.selection.edges.contains(&c.id);
+        if let Some(mid) = draw_edge(&painter, c, a, b, t, theme, selected)
+            && detailed
+            && !c.label.is_empty()
+        {
+            labels.push((mid, &c.label));
+        }
+        drawn += 1;
+    }
+    let hovered = response
+        .hover_pos()
+        .and_then(|p| hit_node(&nodes, t.to_layout(p)));
+    for n in &nodes {
+        if !n.rect.intersects(visible) {
+            continue;
+        }
+        let selected = state.selection.nodes.contains(&n.id);
+        draw_node(&painter, doc, n, t, theme, selected, detailed);
+        drawn += 1;
+    }
+    // Labels go over nodes, as Mermaid draws them.
+    let font = FontId::proportional(theme.edge_font_size * t.zoom);
+    for (mid, text) in labels {
+        let galley = painter.layout_no_wrap(text.to_string(), font.clone(), theme.ink);
+        let r = Rect::from_center_size(mid, galley.size() + vec2(6.0, 2.0));
+        painter.rect_filled(r, CornerRadius::same(2), theme.edge_label_bg);
+        painter.galley(r.min + vec2(3.0, 1.0), galley, theme.ink);
+    }
+    state.drawn = drawn;
+    if let Some(id) = hovered
+        && let Some(n) = index.get(&id).map(|&i| &nodes[i])
+        && state.drag.is_none()
+    {
+        let h = handle_pos(n, t);
+        painter.circle(
+            h,
+            HANDLE_RADIUS,
+            theme.canvas_bg,
+            Stroke::new(1.5, theme.connect),
+        );
+    }
+    match &state.drag {
+        Some(Drag::Box { from, .. }) => {
+            if let Some(p) = response.interact_pointer_pos() {
+                let r = Rect::from_two_pos(*from, p);
+                painter.rect(
+                    r,
+                    CornerRadius::ZERO,
+                    theme.selection_fill,
+                    Stroke::new(1.0, theme.selection),
+                    StrokeKind::Inside,
+                );
+            }
+        }
+        Some(Drag::Connect { from }) => {
+            if let (Some(p), Some(n)) = (
+                response.interact_pointer_pos(),
+                index.get(from).map(|&i| &nodes[i]),
+            ) {
+                painter.line_segment(
+                    [t.to_screen(n.rect.center()), p],
+                    Stroke::new(2.0, theme.connect),
+                );
+            }
+        }
+        _ => {}
+    }
+    rename_ui(ui, doc, state, &nodes, &index, commands);
+    zoom_buttons_ui(ui, rect, commands);
+}
+
+/// Zoom in, zoom out and fit, in the canvas's top-right corner.
+fn zoom_buttons_ui(ui: &mut egui::Ui, rect: Rect, commands: &mut Vec<Command>) {
+    let area = Rect::from_min_size(rect.right_top() + vec2(-118.0, 8.0), vec2(110.0, 24.0));
+    ui.scope_builder(
+        egui::UiBuilder::new()
+            .max_rect(area)
+            .layout(egui::Layout::left_to_right(egui::Align::Center)),
+        |ui| {
+            if ui
+                .button(" + ")
+                .on_hover_text("Zoom in (+, Ctrl+wheel)")
+                .clicked()
+            {
+                commands.push(Command::Zoom(1.25));
+            }
+            if ui
+                .button(" − ")
+                .on_hover_text("Zoom out (-, Ctrl+wheel)")
+                .clicked()
+            {
+                commands.push(Command::Zoom(0.8));
+            }
+            if ui
+                .button("Fit")
+                .on_hover_text("Fit the diagram (F)")
+                .clicked()
+            {
+                commands.push(Command::Fit);
+            }
+        },
+    );
+}
+
+fn node_frames(doc: &Document) -> Vec<NodeFrame> {
+    doc.graph
+        .components()
+        .map(|c| {
+            let size = node_size(c);
+            let center = doc.position(c.id);
+            let geom = NodeGeom {
+                center: point(center),
+                width: size.x,
+                height: size.y,
+            };
+            let shape = ShapeKind::of(c.shape.as_ref()).geometry(&geom);
+            NodeFrame {
+                id: c.id,
+                geom,
+                shape,
+                rect: Rect::from_center_size(center, size),
+            }
+        })
+        .collect()
+}
+
+/// Each group's container in layout space, outermost first (drawn first).
+fn group_rects(doc: &Document) -> Vec<(GroupId, Rect)> {
+    let mut rects: Vec<(GroupId, Rect)> = crate::gui::document::group_rects(doc)
+        .into_iter()
+        .map(|(g, r)| (g, Rect::from_min_max(pos(r.min), pos(r.max))))
+        .collect();
+    rects.reverse();
+    rects
+}
+
+fn handle_pos(n: &NodeFrame, t: Transform) -> Pos2 {
+    t.to_screen(pos2(n.rect.max.x, n.rect.center().y))
+}
+
+fn hit_node(nodes: &[NodeFrame], p: Pos2) -> Option<ComponentId> {
+    nodes
+        .iter()
+        .rev()
+        .find(|n| {
+            n.rect.contains(p) && n.shape.outline.contains(point(p))
+                || n.rect.shrink(4.0).contains(p)
+        })
+        .map(|n| n.id)
+}
+
+fn hit_edge(
+    doc: &Document,
+    nodes: &[NodeFrame],
+    index: &BTreeMap<ComponentId, usize>,
+    t: Transform,
+    s: Pos2,
+) -> Option<ConnectionId> {
+    doc.graph.connections().find_map(|c| {
+        let a = &nodes[*index.get(&c.from)?];
+        let b = &nodes[*index.get(&c.to)?];
+        let (p, q) = edge_ends(a, b);
+        let d = distance_to_segment(s, t.to_screen(p), t.to_screen(q));
+        (d <= EDGE_HIT).then_some(c.id)
+    })
+}
+
+fn hit_group_title(groups: &[(GroupId, Rect)], p: Pos2, theme: &Theme) -> Option<GroupId> {
+    groups.iter().rev().find_map(|(g, r)| {
+        let band = Rect::from_min_max(r.min, pos2(r.max.x, r.min.y + theme.group_title_height));
+        band.contains(p).then_some(*g)
+    })
+}
+
+fn group_members(doc: &Document, g: GroupId, out: &mut BTreeSet<ComponentId>, depth: usize) {
+    let Some(group) = doc.graph.group(g) else {
+        return;
+    };
+    if depth > 64 {
+        return;
+    }
+    out.extend(group.members.iter().copied());
+    for child in &group.groups {
+        group_members(doc, *child, out, depth + 1);
+    }
+}
+
+fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
+    let ab = b - a;
+    let len2 = ab.length_sq();
+    if len2 < 1e-6 {
+        return p.distance(a);
+    }
+    let t = ((p - a).dot(ab) / len2).clamp(0.0, 1.0);
+    p.distance(a + ab * t)
+}
+
+/// Zoom (Ctrl+wheel, pinch) and pan (wheel, middle or right drag).
+fn handle_view_input(ui: &egui::Ui, response: &egui::Response, state: &mut CanvasState) {
+    if let Some(p) = response.hover_pos() {
+        let (zoom, scroll) = ui.input(|i| (i.zoom_delta(), i.smooth_scroll_delta));
+        if zoom != 1.0 {
+            state.zoom_by(zoom, p);
+        } else if scroll != Vec2::ZERO {
+            state.pan += scroll;
+        }
+    }
+    if response.dragged_by(egui::PointerButton::Middle)
+        || response.dragged_by(egui::PointerButton::Secondary)
+    {
+        state.pan += response.drag_delta();
+    }
+    state.transform = Transform {
+        origin: state.rect.center() + state.pan,
+        zoom: state.zoom,
+    };
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle_pointer(
+    ui: &egui::Ui,
+    response: &egui::Response,
+    doc: &mut Document,
+    state: &mut CanvasState,
+    nodes: &[NodeFrame],
+    groups: &[(GroupId, Rect)],
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    let t = state.transform;
+    let modifiers = ui.input(|i| i.modifiers);
+    let index: BTreeMap<ComponentId, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+
+    if response.drag_started_by(egui::PointerButton::Primary)
+        && let Some(press) = ui.input(|i| i.pointer.press_origin())
+    {
+        let lp = t.to_layout(press);
+        let on_handle = nodes
+            .iter()
+            .rev()
+            .find(|n| handle_pos(n, t).distance(press) <= HANDLE_RADIUS + 2.0)
+            .map(|n| n.id);
+        let hit = hit_node(nodes, lp);
+        state.drag = if let Some(from) = on_handle.or(hit.filter(|_| modifiers.shift)) {
+            Some(Drag::Connect { from })
+        } else if let Some(id) = hit {
+            if !state.selection.nodes.contains(&id) {
+                if !modifiers.command {
+                    state.selection.clear();
+                }
+                state.selection.nodes.insert(id);
+            }
+            Some(Drag::Nodes {
+                start: start_positions(doc, &state.selection.nodes),
+            })
+        } else if let Some(g) = hit_group_title(groups, lp, theme) {
+            let mut members = BTreeSet::new();
+            group_members(doc, g, &mut members, 0);
+            state.selection.clear();
+            state.selection.nodes = members;
+            Some(Drag::Nodes {
+                start: start_positions(doc, &state.selection.nodes),
+            })
+        } else {
+            Some(Drag::Box {
+                from: press,
+                additive: modifiers.command,
+            })
+        };
+    }
+
+    if response.dragged_by(egui::PointerButton::Primary)
+        && let Some(Drag::Nodes { start }) = &state.drag
+    {
+        let delta = response.drag_delta() / t.zoom;
+        // egui reports every dragged frame, also with no movement: skip those.
+        if delta != Vec2::ZERO {
+            for (id, _) in start {
+                if let Some(p) = doc.positions.get_mut(id) {
+                    *p += delta;
+                }
+            }
+        }
+    }
+
+    if response.drag_stopped() {
+        match state.drag.take() {
+            Some(Drag::Nodes { start }) => {
+                let moved = start
+                    .iter()
+                    .any(|(id, p)| doc.positions.get(id).is_some_and(|q| q != p));
+                if moved {
+                    commands.push(Command::Record(Edit::Move(start)));
+                }
+            }
+            Some(Drag::Box { from, additive }) => {
+                if let Some(to) = response.interact_pointer_pos() {
+                    let r = Rect::from_two_pos(t.to_layout(from), t.to_layout(to));
+                    if !additive {
+                        state.selection.clear();
+                    }
+                    for n in nodes {
+                        if r.intersects(n.rect) {
+                            state.selection.nodes.insert(n.id);
+                        }
+                    }
+                }
+            }
+            Some(Drag::Connect { from }) => {
+                if let Some(to) = response
+                    .interact_pointer_pos()
+                    .and_then(|p| hit_node(nodes, t.to_layout(p)))
+                    && to != from
+                {
+                    commands.push(Command::Edit(Edit::Connect {
+                        from,
+                        to,
+                        label: String::new(),
+                    }));
+                }
+            }
+            None => {}
+        }
+    }
+
+    if response.double_clicked()
+        && let Some(p) = response.interact_pointer_pos()
+        && let Some(id) = hit_node(nodes, t.to_layout(p))
+    {
+        let label = doc
+            .graph
+            .component(id)
+            .map(|c| c.label.clone())
+            .unwrap_or_default();
+        state.rename = Some((id, label));
+        state.selection.clear();
+        state.selection.nodes.insert(id);
+    } else if response.clicked()
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        let lp = t.to_layout(p);
+        if let Some(id) = hit_node(nodes, lp) {
+            if modifiers.command {
+                if !state.selection.nodes.remove(&id) {
+                    state.selection.nodes.insert(id);
+                }
+            } else {
+                state.selection.clear();
+                state.selection.nodes.insert(id);
+            }
+        } else if let Some(e) = hit_edge(doc, nodes, &index, t, p) {
+            if !modifiers.command {
+                state.selection.clear();
+            }
+            state.selection.edges.insert(e);
+        } else if !modifiers.command {
+            state.selection.clear();
+        }
+        response.request_focus();
+    }
+}
+
+fn start_positions(doc: &Document, ids: &BTreeSet<ComponentId>) -> Vec<(ComponentId, Pos2)> {
+    ids.iter().map(|id| (*id, doc.position(*id))).collect()
+}
+
+/// The inline label editor over a node being renamed.
+fn rename_ui(
+    ui: &mut egui::Ui,
+    doc: &Document,
+    state: &mut CanvasState,
+    nodes: &[NodeFrame],
+    index: &BTreeMap<ComponentId, usize>,
+    commands: &mut Vec<Command>,
+) {
+    let Some((id, text)) = &mut state.rename else {
+        return;
+    };
+    let Some(n) = index.get(id).map(|&i| &nodes[i]) else {
+        state.rename = None;
+        return;
+    };
+    let r = state.transform.rect_to_screen(n.rect);
+    let r = Rect::from_center_size(r.center(), vec2(r.width().max(160.0), 24.0));
+    let edit = egui::TextEdit::singleline(text).id_salt("rename");
+    let resp = ui.put(r, edit);
+    if !resp.has_focus() && !resp.lost_focus() {
+        resp.request_focus();
+    }
+    let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
+    let escape = ui.input(|i| i.key_pressed(egui::Key::Escape));
+    if escape {
+        state.rename = None;
+    } else if resp.lost_focus() || enter {
+        let id = *id;
+        let label = text.trim().to_string();
+        state.rename = None;
+        let unchanged = doc.graph.component(id).is_some_and(|c| c.label == label);
+        if !label.is_empty() && !unchanged {
+            commands.push(Command::Edit(Edit::SetLabel(id, label)));
+        }
+    }
+}
+
+// ----- drawing -----------------------------------------------------------
+
+fn draw_group(
+    painter: &egui::Painter,
+    doc: &Document,
+    g: GroupId,
+    r: Rect,
+    t: Transform,
+    theme: &Theme,
+) {
+    let Some(group) = doc.graph.group(g) else {
+        return;
+    };
+    let s = t.rect_to_screen(r);
+    painter.rect(
+        s,
+        CornerRadius::same(4),
+        theme.group_fill,
+        Stroke::new(1.0, theme.group_stroke),
+        StrokeKind::Inside,
+    );
+    if t.zoom >= theme.detail_zoom {
+        painter.text(
+            pos2(
+                s.center().x,
+                s.min.y + theme.group_title_height * t.zoom / 2.0,
+            ),
+            Align2::CENTER_CENTER,
+            &group.title,
+            FontId::proportional(theme.node_font_size * t.zoom),
+            theme.ink,
+        );
+    }
+}
+
+fn edge_ends(a: &NodeFrame, b: &NodeFrame) -> (Pos2, Pos2) {
+    let p = boundary_point(&a.shape.outline, b.geom.center);
+    let q = boundary_point(&b.shape.outline, a.geom.center);
+    (pos(p), pos(q))
+}
+
+/// Draws one connection; returns where its label goes.
+fn draw_edge(
+    painter: &egui::Painter,
+    c: &crate::model::Connection,
+    a: &NodeFrame,
+    b: &NodeFrame,
+    t: Transform,
+    theme: &Theme,
+    selected: bool,
+) -> Option<Pos2> {
+    let color = if selected {
+        theme.selection
+    } else {
+        theme.edge
+    };
+    let width = match c.stroke {
+        LineStroke::Thick => theme.thick_edge_width,
+        _ => theme.edge_width,
+    } * t.zoom.clamp(0.5, 2.0);
+    if a.id == b.id {
+        // A self-loop: a small circle on the node's top-right corner.
+        let corner = t.to_screen(pos2(a.rect.max.x, a.rect.min.y));
+        painter.circle_stroke(corner, 12.0 * t.zoom, Stroke::new(width, color));
+        return Some(corner + vec2(0.0, -12.0 * t.zoom));
+    }
+    let (p, q) = edge_ends(a, b);
+    let (p, q) = (t.to_screen(p), t.to_screen(q));
+    let stroke = Stroke::new(width, color);
+    let dir = (q - p).normalized();
+    let size = theme.arrow_size * t.zoom.clamp(0.4, 2.0);
+    // Stop the line short of a marker so the arrow tip stays sharp.
+    let inset = |arrow: Arrow| {
+        if arrow == Arrow::None {
+            0.0
+        } else {
+            size * 0.8
+        }
+    };
+    let (lp, lq) = (p + dir * inset(c.arrow_start), q - dir * inset(c.arrow_end));
+    match c.stroke {
+        LineStroke::Dotted => {
+            painter.extend(Shape::dashed_line(&[lp, lq], stroke, 3.0, 4.0));
+        }
+        LineStroke::Invisible => {
+            if selected {
+                painter.extend(Shape::dashed_line(
+                    &[lp, lq],
+                    Stroke::new(1.0, color),
+                    2.0,
+                    6.0,
+                ));
+            }
+        }
+        _ => {
+            painter.line_segment([lp, lq], stroke);
+        }
+    }
+    if c.stroke != LineStroke::Invisible {
+        draw_marker(painter, c.arrow_end, q, dir, size, color, width);
+        draw_marker(painter, c.arrow_start, p, -dir, size, color, width);
+    }
+    Some(p + (q - p) * 0.5)
+}
+
+/// Draws an end marker whose tip is at `tip`, the edge arriving along `dir`.
+fn draw_marker(
+    painter: &egui::Painter,
+    arrow: Arrow,
+    tip: Pos2,
+    dir: Vec2,
+    size: f32,
+    color: Color32,
+    width: f32,
+) {
+    let normal = dir.rot90();
+    match arrow {
+        Arrow::None => {}
+        Arrow::Arrow => {
+            let back = tip - dir * size;
+            painter.add(Shape::convex_polygon(
+                vec![tip, back + normal * size * 0.5, back - normal * size * 0.5],
+                color,
+                Stroke::NONE,
+            ));
+        }
+        Arrow::Circle => {
+            painter.circle_filled(tip - dir * size * 0.4, size * 0.4, color);
+        }
+        Arrow::Cross => {
+            let c = tip - dir * size * 0.5;
+            let a = (dir + normal) * size * 0.35;
+            let b = (dir - normal) * size * 0.35;
+            let s = Stroke::new(width.max(1.5), color);
+            painter.line_segment([c - a, c + a], s);
+            painter.line_segment([c - b, c + b], s);
+        }
+    }
+}
+
+fn draw_node(
+    painter: &egui::Painter,
+    doc: &Document,
+    n: &NodeFrame,
+    t: Transform,
+    theme: &Theme,
+    selected: bool,
+    detailed: bool,
+) {
+    let Some(c) = doc.graph.component(n.id) else {
+        return;
+    };
+    let look = node_look(&doc.graph, c, theme);
+    let stroke_color = if selected {
+        theme.selection
+    } else {
+        look.stroke
+    };
+    let width = if selected {
+        2.5
+    } else {
+        look.stroke_width * t.zoom.clamp(0.5, 2.0)
+    };
+    let stroke = Stroke::new(width, stroke_color);
+    if !detailed {
+        // Zoomed far out: a filled box says enough and costs one quad.
+        painter.rect_filled(t.rect_to_screen(n.rect), CornerRadius::ZERO, look.fill);
+        return;
+    }
+    let geometry = &n.shape;
+    if look.dash.is_some() {
+        // Dashed outline: fill without a stroke, then the outline in dashes.
+        paint_outline(painter, &geometry.outline, t, look.fill, Stroke::NONE, true);
+        let mut pts: Vec<Pos2> = geometry
+            .outline
+            .flatten()
+            .into_iter()
+            .map(|p| t.to_screen(pos(p)))
+            .collect();
+        if let Some(first) = pts.first().copied() {
+            pts.push(first);
+        }
+        painter.extend(Shape::dashed_line(&pts, stroke, 5.0 * t.zoom, 3.0 * t.zoom));
+    } else {
+        paint_outline(painter, &geometry.outline, t, look.fill, stroke, true);
+    }
+    for d in &geometry.decorations {
+        paint_outline(painter, d, t, Color32::TRANSPARENT, stroke, false);
+    }
+    let center = t.to_screen(n.rect.center());
+    painter.text(
+        center,
+        Align2::CENTER_CENTER,
+        &c.label,
+        FontId::proportional(theme.node_font_size * t.zoom),
+        look.text,
+    );
+    if t.zoom >= 0.6 {
+        // The role icon in the top-left corner, drawn as the export draws it.
+        let min = n.rect.min + vec2(4.0, 4.0);
+        let r = crate::layout::Rect {
+            min: point(min),
+            max: point(min + vec2(12.0, 12.0)),
+        };
+        let icon_stroke = Stroke::new(1.2 * t.zoom.min(2.0), look.accent);
+        for o in role_icon(c.role, r) {
+            paint_outline(painter, &o, t, Color32::TRANSPARENT, icon_stroke, false);
+        }
+    }
+}
+
+fn paint_outline(
+    painter: &egui::Painter,
+    outline: &Outline,
+    t: Transform,
+    fill: Color32,
+    stroke: Stroke,
+    closed: bool,
+) {
+    match outline {
+        Outline::RoundedRect { rect, radius } => {
+            let r = Rect::from_min_max(pos(rect.min), pos(rect.max));
+            let radius = (radius * t.zoom).clamp(0.0, 255.0) as u8;
+            painter.rect(
+                t.rect_to_screen(r),
+                CornerRadius::same(radius),
+                fill,
+                stroke,
+                StrokeKind::Middle,
+            );
+        }
+        Outline::Ellipse { center, rx, ry } => {
+            let c = t.to_screen(pos(*center));
+            painter.add(Shape::ellipse_filled(c, vec2(*rx, *ry) * t.zoom, fill));
+            painter.add(Shape::ellipse_stroke(c, vec2(*rx, *ry) * t.zoom, stroke));
+        }
+        Outline::Polygon(_) | Outline::Path(_) => {
+            let open_path =
+                matches!(outline, Outline::Path(cmds) if !cmds.contains(&PathCmd::Close));
+            let points: Vec<Pos2> = outline
+                .flatten()
+                .into_iter()
+                .map(|p| t.to_screen(pos(p)))
+                .collect();
+            if closed && !open_path {
+                painter.add(Shape::convex_polygon(points, fill, stroke));
+            } else {
+                painter.add(Shape::line(points, stroke));
+            }
+        }
+    }
+}

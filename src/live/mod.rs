@@ -1,0 +1,474 @@
+//! The live driver: runs a simulation [`Engine`] on a tokio runtime off the
+//! UI thread, paced against wall-clock time × speed, and publishes
+//! [`Frame`]s of what the UI draws.
+//!
+//! The UI talks to it through a [`LiveHandle`]: commands go over a bounded
+//! channel with `try_send` (the UI never waits for the engine), frames come
+//! back through a watch channel (the UI reads the latest, never a backlog),
+//! and a repaint callback tells the UI a new frame is there.
+//!
+//! This module owns pacing and the command loop only. Simulation rules stay
+//! in [`crate::sim`]: every command is one of the engine's control inputs.
+//! It must not depend on egui.
+
+mod frame;
+
+pub use frame::{ComponentFrame, Frame, RunState};
+
+use crate::model::ArchGraph;
+use crate::sim::{Engine, Fault, History, HistoryOptions, Scenario, SimError, VirtualTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// How fast virtual time runs against wall-clock time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// Virtual seconds per wall-clock second (0.1 ..= 1000).
+    Factor(f64),
+    /// As fast as the engine goes.
+    Max,
+}
+
+impl Speed {
+    /// The slowest pace the driver accepts.
+    pub const MIN_FACTOR: f64 = 0.1;
+    /// The fastest paced (non-Max) speed.
+    pub const MAX_FACTOR: f64 = 1000.0;
+
+    fn clamped(self) -> Speed {
+        match self {
+            Speed::Factor(f) if f.is_finite() => {
+                Speed::Factor(f.clamp(Self::MIN_FACTOR, Self::MAX_FACTOR))
+            }
+            Speed::Factor(_) => Speed::Factor(1.0),
+            Speed::Max => Speed::Max,
+        }
+    }
+}
+
+/// What the UI asks the driver to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Start or continue advancing virtual time.
+    Run,
+    /// Stop advancing virtual time.
+    Pause,
+    /// While paused: process exactly one action of the engine.
+    StepEvent,
+    /// While paused: advance virtual time by this many microseconds.
+    StepBy(u64),
+    /// Change the pace.
+    SetSpeed(Speed),
+    /// Rebuild the engine from the start, with this seed (or the same).
+    Reset { seed: Option<u64> },
+    /// Replace the diagram and scenario (after an edit) and reset.
+    Load {
+        graph: Box<ArchGraph>,
+        scenario: Box<Scenario>,
+    },
+    /// Apply a control input now (crash, restart, slow, fail, poison, …).
+    Fault(Fault),
+    /// Show the run as it was at this virtual time (µs), from the
+    /// history's snapshots; pauses the run. Frames then describe that
+    /// moment until [`Command::Live`] or [`Command::Run`].
+    Seek(u64),
+    /// Return from a past moment to the latest one.
+    Live,
+    /// Stop the driver.
+    Shutdown,
+}
+
+/// Why a command could not be queued.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SendError {
+    /// The driver has not taken the previous commands yet; try again next frame.
+    #[error("the simulation is busy; command not queued")]
+    Full,
+    /// The driver has stopped.
+    #[error("the simulation driver has stopped")]
+    Stopped,
+}
+
+/// Why the driver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The engine refused the diagram or scenario.
+    #[error(transparent)]
+    Engine(#[from] SimError),
+    /// No thread for the driver.
+    #[error("cannot start the simulation thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Commands the driver buffers before `send` reports [`SendError::Full`].
+const COMMAND_BUFFER: usize = 256;
+/// Wall-clock time between frames.
+const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+/// Engine work per tick before the driver looks at its commands again.
+const WORK_BUDGET: Duration = Duration::from_millis(12);
+/// Engine actions between clock reads inside one tick (roughly).
+const ACTIONS_PER_CHECK: u64 = 2048;
+/// The longest slice of virtual time run between clock reads.
+const MAX_SLICE_US: u64 = 1_000_000;
+/// How far behind wall-clock pacing may fall before it is forgiven (the
+/// engine could not keep up; virtual time then runs slower rather than
+/// trying to catch up in one burst).
+const MAX_BEHIND: Duration = Duration::from_millis(250);
+
+/// The UI's end of a running driver. Dropping it stops the driver.
+pub struct LiveHandle {
+    commands: mpsc::Sender<Command>,
+    frames: watch::Receiver<Arc<Frame>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveHandle {
+    /// Builds the engine from `graph`, `scenario` and `seed` and starts the
+    /// driver, paused at time zero, on its own thread with a current-thread
+    /// tokio runtime. `repaint` is called after each new frame.
+    pub fn start(
+        graph: ArchGraph,
+        scenario: Scenario,
+        seed: u64,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> Result<LiveHandle, StartError> {
+        let engine = Engine::new(&graph, scenario.clone(), seed)?;
+        let first = Arc::new(Frame::capture(
+            &engine,
+            RunState::Paused,
+            Speed::Factor(1.0),
+            0,
+        ));
+        let history = History::new(engine, HistoryOptions::default());
+        let (commands, rx) = mpsc::channel(COMMAND_BUFFER);
+        let (frames_tx, frames) = watch::channel(first);
+        let driver = Driver {
+            graph,
+            scenario,
+            history,
+            viewing: None,
+            state: RunState::Paused,
+            speed: Speed::Factor(1.0),
+            frames: frames_tx,
+            seq: 0,
+            repaint: Box::new(repaint),
+            error: None,
+            pace: None,
+            slice_us: 1_000,
+            measured: Throughput::default(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("eda-live".into())
+            .spawn(move || driver.run_on_runtime(rx))
+            .map_err(StartError::Thread)?;
+        Ok(LiveHandle {
+            commands,
+            frames,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a command without waiting.
+    pub fn send(&self, command: Command) -> Result<(), SendError> {
+        self.commands.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Stopped,
+        })
+    }
+
+    /// The latest frame.
+    pub fn frame(&self) -> Arc<Frame> {
+        self.frames.borrow().clone()
+    }
+
+    /// Whether a frame newer than the last one read with
+    /// [`LiveHandle::frame_if_new`] is waiting.
+    pub fn has_new_frame(&self) -> bool {
+        self.frames.has_changed().unwrap_or(false)
+    }
+
+    /// The latest frame if it is new since the last call.
+    pub fn frame_if_new(&mut self) -> Option<Arc<Frame>> {
+        match self.frames.has_changed() {
+            Ok(true) => Some(self.frames.borrow_and_update().clone()),
+            _ => None,
+        }
+    }
+
+    /// Blocks (for tests and the CLI, never the UI) until a frame satisfies
+    /// `pred` or `timeout` passes; returns the last frame seen either way.
+    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&Frame) -> bool) -> Arc<Frame> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let frame = self.frames.borrow_and_update().clone();
+            if pred(&frame) || Instant::now() >= deadline {
+                return frame;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for LiveHandle {
+    fn drop(&mut self) {
+        // A full buffer still stops the driver: it exits when the channel closes.
+        let _ = self.commands.try_send(Command::Shutdown);
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.commands, closed));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Wall-clock anchor of paced running: virtual `vt0` was reached at `wall0`.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    wall0: Instant,
+    vt0: u64,
+}
+
+/// Deliveries per wall-clock second, measured over the last second.
+#[derive(Debug, Default)]
+struct Throughput {
+    since: Option<(Instant, u64)>,
+    per_s: f64,
+}
+
+impl Throughput {
+    fn update(&mut self, deliveries: u64, running: bool) {
+        let now = Instant::now();
+        if !running {
+            self.since = None;
+            self.per_s = 0.0;
+            return;
+        }
+        match self.since {
+            None => self.since = Some((now, deliveries)),
+            Some((t0, d0)) => {
+                let dt = now.duration_since(t0).as_secs_f64();
+                if dt >= 0.5 {
+                    self.per_s = deliveries.saturating_sub(d0) as f64 / dt;
+                    self.since = Some((now, deliveries));
+                }
+            }
+        }
+    }
+}
+
+struct Driver {
+    graph: ArchGraph,
+    scenario: Scenario,
+    /// The run, recorded with snapshots so any past moment can be shown.
+    history: History,
+    /// The past moment being shown, if not the latest.
+    viewing: Option<u64>,
+    state: RunState,
+    speed: Speed,
+    frames: watch::Sender<Arc<Frame>>,
+    seq: u64,
+    repaint: Box<dyn Fn() + Send + Sync>,
+    error: Option<String>,
+    pace: Option<Pace>,
+    /// Virtual microseconds run between clock reads (adapted to the load).
+    slice_us: u64,
+    measured: Throughput,
+}
+
+impl Driver {
+    fn run_on_runtime(self, commands: mpsc::Receiver<Command>) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                let mut driver = self;
+                driver.error = Some(format!("cannot start the tokio runtime: {e}"));
+                driver.publish();
+                return;
+            }
+        };
+        runtime.block_on(self.run(commands));
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut ticks = tokio::time::interval(FRAME_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None | Some(Command::Shutdown) => return,
+                    Some(command) => {
+                        self.apply(command);
+                        // Take everything queued before drawing again.
+                        while let Ok(more) = commands.try_recv() {
+                            if matches!(more, Command::Shutdown) {
+                                return;
+                            }
+                            self.apply(more);
+                        }
+                        self.publish();
+                    }
+                },
+                _ = ticks.tick(), if self.state == RunState::Running => {
+                    self.advance();
+                    self.publish();
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::Run => {
+                self.back_to_live();
+                if self.state != RunState::Finished {
+                    self.state = RunState::Running;
+                    self.pace = None;
+                }
+            }
+            Command::Pause => {
+                if self.state == RunState::Running {
+                    self.state = RunState::Paused;
+                }
+            }
+            Command::StepEvent => {
+                self.back_to_live();
+                if self.state != RunState::Running && self.history.step().is_none() {
+                    self.state = RunState::Finished;
+                }
+            }
+            Command::StepBy(us) => {
+                self.back_to_live();
+                if self.state != RunState::Running {
+                    let target = self.history.head().now().as_us().saturating_add(us);
+                    self.history.run_until(VirtualTime::from_us(target));
+                }
+            }
+            Command::SetSpeed(speed) => {
+                self.speed = speed.clamped();
+                self.pace = None;
+            }
+            Command::Reset { seed } => {
+                let seed = seed.unwrap_or(self.history.head().seed());
+                self.rebuild(seed);
+            }
+            Command::Load { graph, scenario } => {
+                self.graph = *graph;
+                self.scenario = *scenario;
+                let seed = self.history.head().seed();
+                self.rebuild(seed);
+            }
+            Command::Fault(fault) => {
+                self.back_to_live();
+                if let Err(e) = self.history.apply(fault) {
+                    self.error = Some(e.to_string());
+                }
+            }
+            Command::Seek(us) => {
+                if self.state == RunState::Running {
+                    self.state = RunState::Paused;
+                }
+                self.viewing = Some(us.min(self.history.head().now().as_us()));
+            }
+            Command::Live => self.back_to_live(),
+            Command::Shutdown => {}
+        }
+    }
+
+    fn back_to_live(&mut self) {
+        if self.viewing.take().is_some() {
+            self.history.forget_cursor();
+        }
+    }
+
+    fn rebuild(&mut self, seed: u64) {
+        match Engine::new(&self.graph, self.scenario.clone(), seed) {
+            Ok(engine) => {
+                self.history = History::new(engine, HistoryOptions::default());
+                self.viewing = None;
+                self.state = RunState::Paused;
+                self.pace = None;
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// Runs the engine toward where wall-clock pacing says virtual time
+    /// should be, for at most [`WORK_BUDGET`].
+    fn advance(&mut self) {
+        let started = Instant::now();
+        let target = match self.speed {
+            Speed::Max => u64::MAX,
+            Speed::Factor(f) => {
+                let now = self.history.head().now().as_us();
+                let pace = *self.pace.get_or_insert(Pace {
+                    wall0: started,
+                    vt0: now,
+                });
+                let elapsed = started.duration_since(pace.wall0);
+                let target = pace.vt0 + (elapsed.as_secs_f64() * f * 1e6) as u64;
+                let behind_us = target.saturating_sub(now);
+                if behind_us as f64 > MAX_BEHIND.as_secs_f64() * f * 1e6 {
+                    // Forgive a backlog the engine cannot work off: pacing
+                    // restarts from here, one frame's worth ahead.
+                    self.pace = Some(Pace {
+                        wall0: started,
+                        vt0: now,
+                    });
+                    now + (FRAME_INTERVAL.as_secs_f64() * f * 1e6) as u64
+                } else {
+                    target
+                }
+            }
+        };
+        loop {
+            let head = self.history.head();
+            if head.pending_actions() == 0 {
+                self.state = RunState::Finished;
+                return;
+            }
+            let now = head.now().as_us();
+            if now >= target {
+                return;
+            }
+            let slice_end = now.saturating_add(self.slice_us).min(target);
+            let steps = self.history.run_until(VirtualTime::from_us(slice_end));
+            // Keep each slice near ACTIONS_PER_CHECK actions so the clock
+            // is read often enough to honour the budget, but not per action.
+            if steps > 2 * ACTIONS_PER_CHECK {
+                self.slice_us = (self.slice_us / 2).max(1);
+            } else if steps < ACTIONS_PER_CHECK / 2 {
+                self.slice_us = self.slice_us.saturating_mul(2).min(MAX_SLICE_US);
+            }
+            if started.elapsed() >= WORK_BUDGET {
+                return;
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        self.seq += 1;
+        let head_us = self.history.head().now().as_us();
+        let deliveries = self.history.head().deliveries();
+        self.measured
+            .update(deliveries, self.state == RunState::Running);
+        let engine = match self.viewing {
+            Some(t) => self.history.seek(VirtualTime::from_us(t)),
+            None => self.history.head(),
+        };
+        let mut frame = Frame::capture(engine, self.state, self.speed, self.seq);
+        frame.head_us = head_us;
+        frame.viewing_past = self.viewing.is_some();
+        frame.deliveries_per_wall_s = self.measured.per_s;
+        frame.error = self.error.clone();
+        self.frames.send_replace(Arc::new(frame));
+        (self.repaint)();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,233 @@
+//! Run recordings: a simulation run written to an SQLite file that anyone
+//! can open with `sqlite3`, and read back to replay the run exactly.
+//!
+//! # What it owns
+//! - [`Recorder`] (`write.rs`): taps an [`Engine`](crate::sim::Engine)'s
+//!   published records and writes them, with snapshots of every
+//!   component's state and metric samples, from a writer thread, one
+//!   transaction (one sync) per batch of events — never per event.
+//! - [`Recording`] (`read.rs`): opens a file, refuses anything that is
+//!   not an intact eda-studio recording with a clear [`RecordError`],
+//!   rebuilds the engine from the recorded diagram and seed, and replays
+//!   it into a [`History`](crate::sim::History), checking the run hash at
+//!   every recorded snapshot.
+//!
+//! Must not hold GUI state or depend on `gui`, `cli` or `live`.
+//!
+//! # Schema (version 1; one run per file)
+//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 1,
+//! so a foreign SQLite file is told apart at once. Journal: WAL with
+//! `synchronous = FULL`: each batch is one transaction and one fsync; a
+//! process killed mid-write (even by SIGKILL) leaves every committed
+//! batch readable and the rest rolled back.
+//!
+//! ```sql
+//! runs(id, source_name, diagram, scenario_json, seed, duration_us,
+//!      engine_version, status,            -- 'recording' or 'complete'
+//!      run_hash, events, deliveries,      -- set when complete
+//!      summary_json, created_at)          -- the final RunSummary as JSON
+//! topics(id, name, event_type, partitions)
+//! events(event_id PRIMARY KEY, time_us, topic_id, partition_no,
+//!        log_offset, key, payload)        -- payload: JSON with a "schema" field
+//! snapshots(id, time_us, events, deliveries, run_hash, state_json)
+//!                                         -- per group lag, committed offsets, DLQ;
+//!                                         -- per sink its state in brief
+//! metric_samples(time_us, component, metric, value)
+//!                                         -- at each snapshot: events_in, events_out,
+//!                                         -- lag and dlq per component
+//! event_log                               -- VIEW: events with time_s, topic name,
+//!                                         -- event type and payload fields' schema
+//! ```
+//!
+//! For example: `sqlite3 run.sqlite "select topic, count(*) from event_log
+//! group by topic"`, or `select time_us, value from metric_samples where
+//! component = 'Consumer1' and metric = 'lag'`.
+//!
+//! # Replay
+//! The engine is deterministic, so the diagram, scenario and seed are the
+//! run: [`Recording::replay`] re-executes it and proves it did so exactly
+//! by comparing the run hash with the one recorded at each snapshot and at
+//! the end. Snapshots in the file are readable state summaries for
+//! `sqlite3` users and checkpoints for that proof; the in-memory
+//! [`History`](crate::sim::History) holds the restorable ones.
+
+mod read;
+mod write;
+
+pub use read::{Recording, RunRow, SnapshotRow, Status, Verified};
+pub use write::{RecordStats, Recorder, RunInfo};
+
+use std::path::PathBuf;
+
+/// `PRAGMA application_id` of a recording: "EDA1".
+pub const APPLICATION_ID: i32 = 0x4544_4131;
+/// `PRAGMA user_version` of the schema this module writes and reads.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// The schema, created in the file's first transaction.
+const SCHEMA: &str = "
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    source_name TEXT NOT NULL,
+    diagram TEXT NOT NULL,
+    scenario_json TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    duration_us INTEGER NOT NULL,
+    engine_version TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('recording', 'complete')),
+    run_hash TEXT,
+    events INTEGER,
+    deliveries INTEGER,
+    summary_json TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE topics (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    partitions INTEGER NOT NULL
+);
+CREATE TABLE events (
+    event_id INTEGER PRIMARY KEY,
+    time_us INTEGER NOT NULL,
+    topic_id INTEGER NOT NULL REFERENCES topics(id),
+    partition_no INTEGER NOT NULL,
+    log_offset INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE snapshots (
+    id INTEGER PRIMARY KEY,
+    time_us INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL,
+    run_hash TEXT NOT NULL,
+    state_json TEXT NOT NULL
+);
+CREATE TABLE metric_samples (
+    time_us INTEGER NOT NULL,
+    component TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value INTEGER NOT NULL
+);
+CREATE VIEW event_log AS
+    SELECT e.event_id, e.time_us, e.time_us / 1e6 AS time_s, t.name AS topic,
+           t.event_type, e.partition_no, e.log_offset, e.key,
+           json_extract(e.payload, '$.schema') AS schema, e.payload
+    FROM events e JOIN topics t ON t.id = e.topic_id;
+";
+
+/// What can go wrong reading or writing a recording.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The file does not exist or cannot be read.
+    #[error("{path}: cannot open: {reason}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Not an SQLite database at all (random bytes, a text file, empty).
+    #[error("{path}: not an eda-studio recording (not an SQLite database)")]
+    NotSqlite {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An SQLite database, but not one this program wrote.
+    #[error(
+        "{path}: not an eda-studio recording (an SQLite database with application id {found:#x}, expected {APPLICATION_ID:#x})"
+    )]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// Its application id.
+        found: i32,
+    },
+    /// A recording of another schema version.
+    #[error(
+        "{path}: recording schema version {found}, this program reads version {SCHEMA_VERSION}"
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i32,
+    },
+    /// Truncated or damaged.
+    #[error("{path}: the recording is damaged ({detail}); it cannot be read")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite found.
+        detail: String,
+    },
+    /// A file that exists and is not a recording would be overwritten.
+    #[error("{path}: exists and is not an eda-studio recording; not overwriting it")]
+    WouldOverwrite {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The recorded diagram no longer builds the same run.
+    #[error("{path}: cannot replay: {reason}")]
+    Replay {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The replay left the recorded run.
+    #[error(
+        "{path}: the replay diverged from the recording at {time_us} us: run hash {replayed}, recorded {recorded}"
+    )]
+    Diverged {
+        /// The file.
+        path: PathBuf,
+        /// The snapshot's time.
+        time_us: u64,
+        /// The hash recorded.
+        recorded: String,
+        /// The hash replayed.
+        replayed: String,
+    },
+    /// Any other SQLite failure, with what was being done.
+    #[error("{path}: {doing}: {source}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        doing: &'static str,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The writer thread stopped (its error is reported instead when known).
+    #[error("{path}: the recording writer stopped unexpectedly")]
+    WriterGone {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Maps an SQLite error to [`RecordError`]: damage is [`RecordError::Corrupt`],
+/// "not a database" is [`RecordError::NotSqlite`], the rest keep `doing`.
+fn sqlite_error(path: &std::path::Path, doing: &'static str, e: rusqlite::Error) -> RecordError {
+    use rusqlite::ErrorCode;
+    let path = path.to_path_buf();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => RecordError::NotSqlite { path },
+        Some(ErrorCode::DatabaseCorrupt) => RecordError::Corrupt {
+            path,
+            detail: e.to_string(),
+        },
+        _ => RecordError::Sqlite {
+            path,
+            doing,
+            source: e,
+        },
+    }
+}
+
+/// The event type of a topic name (`Type@Bus` names carry their bus).
+fn event_type(topic: &str) -> &str {
+    topic.split('@').next().unwrap_or(topic)
+}

@@ -1,0 +1,407 @@
+//! Writing a recording: the engine's thread hands batches to a writer
+//! thread that owns the SQLite connection, so formatting and inserting
+//! overlap with simulating. Each batch is one transaction.
+
+use super::{APPLICATION_ID, RecordError, SCHEMA, SCHEMA_VERSION, event_type, sqlite_error};
+use crate::sim::{Engine, Published, RunSummary};
+use rusqlite::{Connection, OpenFlags, params};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+/// Events per transaction: large enough that the per-commit fsync is
+/// noise, small enough that a kill loses little.
+const BATCH_EVENTS: usize = 32 * 1024;
+
+/// Batches in flight between the engine and the writer (back-pressure:
+/// the engine waits when the disk is slower).
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// What the recording says about the run besides its events.
+#[derive(Debug, Clone, Copy)]
+pub struct RunInfo<'a> {
+    /// The diagram's file name (or `<seed>`, `<stdin>`).
+    pub source_name: &'a str,
+    /// The diagram's text: with the seed, the whole run.
+    pub diagram: &'a str,
+    /// Virtual time the run is meant to last.
+    pub duration_us: u64,
+}
+
+/// What a finished recording wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordStats {
+    /// Event rows.
+    pub events: u64,
+    /// Snapshot rows.
+    pub snapshots: u64,
+    /// Transactions committed.
+    pub transactions: u64,
+    /// Bytes of the file (with its WAL checkpointed).
+    pub file_bytes: u64,
+}
+
+/// A snapshot row, made on the engine's thread.
+struct SnapshotRow {
+    time_us: u64,
+    events: u64,
+    deliveries: u64,
+    run_hash: String,
+    state_json: String,
+    samples: Vec<(String, &'static str, u64)>,
+}
+
+enum Msg {
+    Events(Vec<Published>),
+    Snapshot(SnapshotRow),
+    Finish {
+        run_hash: String,
+        events: u64,
+        deliveries: u64,
+        summary_json: String,
+    },
+}
+
+/// Records one run into an SQLite file (see the module doc for the schema).
+///
+/// Create it before running the engine (it switches the engine's tap on),
+/// call [`Recorder::collect`] after each slice of the run and
+/// [`Recorder::snapshot`] at each moment worth keeping, then
+/// [`Recorder::finish`]. Dropping it without `finish` leaves a recording
+/// with status `recording` holding every batch sent so far.
+pub struct Recorder {
+    path: PathBuf,
+    tx: Option<SyncSender<Msg>>,
+    writer: Option<JoinHandle<Result<RecordStats, RecordError>>>,
+    pending: Vec<Published>,
+}
+
+impl Recorder {
+    /// Creates the file at `path` (replacing an earlier recording there,
+    /// but never any other file), writes the run's description and topics
+    /// in the first transaction, and taps `engine`.
+    pub fn create(
+        path: &Path,
+        info: RunInfo<'_>,
+        engine: &mut Engine,
+    ) -> Result<Recorder, RecordError> {
+        if path.exists() {
+            if super::Recording::open(path).is_err() {
+                return Err(RecordError::WouldOverwrite {
+                    path: path.to_path_buf(),
+                });
+            }
+            remove_with_sidecars(path)?;
+        }
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(|e| RecordError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let err = |doing| move |e| sqlite_error(path, doing, e);
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA application_id = {APPLICATION_ID};
+             PRAGMA user_version = {SCHEMA_VERSION};"
+        ))
+        .map_err(err("setting up the file"))?;
+        let scenario_json =
+            serde_json::to_string(engine.scenario()).map_err(|e| RecordError::Replay {
+                path: path.to_path_buf(),
+                reason: format!("the scenario does not serialize: {e}"),
+            })?;
+        let tx = conn
+            .transaction()
+            .map_err(err("starting the first transaction"))?;
+        tx.execute_batch(SCHEMA)
+            .map_err(err("creating the schema"))?;
+        tx.execute(
+            "INSERT INTO runs (id, source_name, diagram, scenario_json, seed, duration_us,
+                               engine_version, status, created_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 'recording', datetime('now'))",
+            params![
+                info.source_name,
+                info.diagram,
+                scenario_json,
+                engine.seed() as i64,
+                info.duration_us as i64,
+                env!("CARGO_PKG_VERSION"),
+            ],
+        )
+        .map_err(err("writing the run"))?;
+        for (i, t) in engine.topics().iter().enumerate() {
+            tx.execute(
+                "INSERT INTO topics (id, name, event_type, partitions) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    i as i64,
+                    t.name(),
+                    event_type(t.name()),
+                    t.partitions().len() as i64
+                ],
+            )
+            .map_err(err("writing the topics"))?;
+        }
+        tx.commit()
+            .map_err(err("committing the first transaction"))?;
+
+        engine.set_tap(true);
+        let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
+        let writer_path = path.to_path_buf();
+        let writer = std::thread::Builder::new()
+            .name("eda-record".into())
+            .spawn(move || write_loop(conn, &writer_path, rx))
+            .map_err(|e| RecordError::Open {
+                path: path.to_path_buf(),
+                reason: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Recorder {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            writer: Some(writer),
+            pending: Vec::with_capacity(BATCH_EVENTS),
+        })
+    }
+
+    /// Takes the records `engine` published since the last call; sends a
+    /// batch to the writer when enough have gathered.
+    pub fn collect(&mut self, engine: &mut Engine) -> Result<(), RecordError> {
+        engine.take_published(&mut self.pending);
+        if self.pending.len() >= BATCH_EVENTS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends what was collected and a snapshot of every component's state
+    /// now: a row of `snapshots` and rows of `metric_samples`.
+    pub fn snapshot(&mut self, engine: &mut Engine) -> Result<(), RecordError> {
+        engine.take_published(&mut self.pending);
+        self.flush()?;
+        let row = snapshot_row(engine);
+        self.send(Msg::Snapshot(row))
+    }
+
+    /// Sends the rest, a last snapshot and the run's hash and summary,
+    /// marks the run complete and waits for the writer.
+    pub fn finish(
+        mut self,
+        engine: &mut Engine,
+        summary: &RunSummary,
+    ) -> Result<RecordStats, RecordError> {
+        self.snapshot(engine)?;
+        let summary_json = serde_json::to_string(summary).map_err(|e| RecordError::Replay {
+            path: self.path.clone(),
+            reason: format!("the summary does not serialize: {e}"),
+        })?;
+        self.send(Msg::Finish {
+            run_hash: format!("{:016x}", engine.run_hash()),
+            events: engine.events_produced(),
+            deliveries: engine.deliveries(),
+            summary_json,
+        })?;
+        engine.set_tap(false);
+        self.tx = None;
+        self.join()
+    }
+
+    fn flush(&mut self) -> Result<(), RecordError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_EVENTS));
+        self.send(Msg::Events(batch))
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<(), RecordError> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(msg).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The writer stopped: its error says why.
+        self.tx = None;
+        match self.join() {
+            Err(e) => Err(e),
+            Ok(_) => Err(RecordError::WriterGone {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
+    fn join(&mut self) -> Result<RecordStats, RecordError> {
+        let gone = || RecordError::WriterGone {
+            path: self.path.clone(),
+        };
+        match self.writer.take() {
+            Some(handle) => handle.join().map_err(|_| gone())?,
+            None => Err(gone()),
+        }
+    }
+}
+
+/// Removes a recording and its WAL and shared-memory files.
+fn remove_with_sidecars(path: &Path) -> Result<(), RecordError> {
+    let mut names = vec![path.to_path_buf()];
+    for ext in ["-wal", "-shm"] {
+        let mut s = path.as_os_str().to_owned();
+        s.push(ext);
+        names.push(PathBuf::from(s));
+    }
+    for p in names {
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(RecordError::Open {
+                    path: p,
+                    reason: format!("cannot replace it: {e}"),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The state of every component now, as a snapshot row.
+fn snapshot_row(engine: &Engine) -> SnapshotRow {
+    let mut samples = Vec::new();
+    for m in engine.metrics() {
+        samples.push((m.key.clone(), "events_in", m.events_in));
+        samples.push((m.key.clone(), "events_out", m.events_out));
+    }
+    let groups: Vec<serde_json::Value> = engine
+        .group_names()
+        .map(|g| {
+            let parts = engine.partition_lags(g).unwrap_or_default();
+            let lag: u64 = parts.iter().map(|p| p.lag).sum();
+            let dlq = engine.dead_letters(g).map_or(0, |d| d.len);
+            samples.push((g.to_string(), "lag", lag));
+            samples.push((g.to_string(), "dlq", dlq));
+            json!({
+                "group": g,
+                "lag": lag,
+                "dlq": dlq,
+                "committed": parts
+                    .iter()
+                    .map(|p| json!({"topic": p.topic, "partition": p.partition, "committed": p.committed, "high": p.high_watermark}))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let state = json!({
+        "groups": groups,
+        "sinks": engine.sink_summaries(),
+    });
+    SnapshotRow {
+        time_us: engine.now().as_us(),
+        events: engine.events_produced(),
+        deliveries: engine.deliveries(),
+        run_hash: format!("{:016x}", engine.run_hash()),
+        state_json: state.to_string(),
+        samples,
+    }
+}
+
+/// The writer thread: one transaction per message, until the channel
+/// closes or a write fails.
+fn write_loop(
+    mut conn: Connection,
+    path: &Path,
+    rx: Receiver<Msg>,
+) -> Result<RecordStats, RecordError> {
+    let err = |doing| move |e| sqlite_error(path, doing, e);
+    let mut stats = RecordStats {
+        events: 0,
+        snapshots: 0,
+        transactions: 1,
+        file_bytes: 0,
+    };
+    let mut payload = String::with_capacity(128);
+    for msg in rx {
+        let tx = conn.transaction().map_err(err("starting a transaction"))?;
+        match msg {
+            Msg::Events(batch) => {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO events (event_id, time_us, topic_id, partition_no, log_offset, key, payload)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )
+                    .map_err(err("preparing the event insert"))?;
+                for p in &batch {
+                    payload.clear();
+                    let r = &p.record;
+                    // Payload is plain data: serializing it cannot fail.
+                    if let Ok(text) = serde_json::to_string(&r.payload) {
+                        payload.push_str(&text);
+                    }
+                    insert
+                        .execute(params![
+                            r.event_id as i64,
+                            r.produced_at.as_us() as i64,
+                            i64::from(p.topic),
+                            i64::from(p.partition),
+                            p.offset as i64,
+                            r.key as i64,
+                            payload,
+                        ])
+                        .map_err(err("writing events"))?;
+                }
+                stats.events += batch.len() as u64;
+            }
+            Msg::Snapshot(row) => {
+                tx.execute(
+                    "INSERT INTO snapshots (time_us, events, deliveries, run_hash, state_json)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        row.time_us as i64,
+                        row.events as i64,
+                        row.deliveries as i64,
+                        row.run_hash,
+                        row.state_json
+                    ],
+                )
+                .map_err(err("writing a snapshot"))?;
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO metric_samples (time_us, component, metric, value) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(err("preparing the sample insert"))?;
+                for (component, metric, value) in &row.samples {
+                    insert
+                        .execute(params![
+                            row.time_us as i64,
+                            component,
+                            metric,
+                            *value as i64
+                        ])
+                        .map_err(err("writing metric samples"))?;
+                }
+                stats.snapshots += 1;
+            }
+            Msg::Finish {
+                run_hash,
+                events,
+                deliveries,
+                summary_json,
+            } => {
+                tx.execute(
+                    "UPDATE runs SET status = 'complete', run_hash = ?1, events = ?2,
+                                     deliveries = ?3, summary_json = ?4 WHERE id = 1",
+                    params![run_hash, events as i64, deliveries as i64, summary_json],
+                )
+                .map_err(err("marking the run complete"))?;
+            }
+        }
+        tx.commit().map_err(err("committing"))?;
+        stats.transactions += 1;
+    }
+    // Fold the WAL into the file so that a lone .sqlite file is complete.
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .map_err(err("checkpointing the WAL"))?;
+    drop(conn);
+    stats.file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    Ok(stats)
+}

@@ -1,0 +1,339 @@
+//! The designer driven through its UI with egui_kittest, headless: the
+//! flows of a user building a diagram, saving it and opening it again.
+//!
+//! The canvas draws shapes, not widgets, so nodes are found by the screen
+//! position the app reports for them; menu items, palette entries and text
+//! fields are found through accessibility, by role and label.
+
+use eda_studio::gui::Options;
+use eda_studio::gui::app::EdaApp;
+use eda_studio::gui::document::Document;
+use egui::{Event, Key, Modifiers, Pos2, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use std::collections::BTreeMap;
+
+fn harness() -> Harness<'static, EdaApp> {
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .with_step_dt(1.0 / 30.0)
+        .with_max_steps(20)
+        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
+    h.run_steps(3);
+    h
+}
+
+/// Drags with the primary button from `from` to `to` in `steps` moves.
+fn drag(h: &mut Harness<'_, EdaApp>, from: Pos2, to: Pos2) {
+    h.hover_at(from);
+    h.run_steps(1);
+    h.drag_at(from);
+    h.run_steps(1);
+    let steps = 8;
+    for i in 1..=steps {
+        h.hover_at(from + (to - from) * (i as f32 / steps as f32));
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+}
+
+fn click_at(h: &mut Harness<'_, EdaApp>, at: Pos2) {
+    h.hover_at(at);
+    h.run_steps(1);
+    h.drag_at(at);
+    h.drop_at(at);
+    h.run_steps(1);
+}
+
+fn center(h: &Harness<'_, EdaApp>, key: &str) -> Pos2 {
+    h.state()
+        .node_screen_pos(key)
+        .unwrap_or_else(|| panic!("no component {key}"))
+}
+
+fn positions_by_key(doc: &Document) -> BTreeMap<String, Pos2> {
+    doc.positions
+        .iter()
+        .filter_map(|(id, p)| Some((doc.graph.component(*id)?.key.clone(), *p)))
+        .collect()
+}
+
+#[test]
+fn build_a_consumer_save_and_reopen_the_same_diagram() {
+    let mut h = harness();
+    let components = h.state().doc.graph.component_count();
+
+    // Drag the bus 120 points to the right: one undo step.
+    let eb = center(&h, "EB");
+    let eb_layout = h.state().doc.position(
+        h.state()
+            .doc
+            .graph
+            .id_of("EB")
+            .unwrap_or_else(|| panic!("EB")),
+    );
+    drag(&mut h, eb, eb + vec2(120.0, 0.0));
+    let moved = h.state().doc.position(
+        h.state()
+            .doc
+            .graph
+            .id_of("EB")
+            .unwrap_or_else(|| panic!("EB")),
+    );
+    let zoom = h.state().canvas.zoom;
+    assert!(
+        (moved.x - eb_layout.x) * zoom > 60.0,
+        "the bus moved {} points",
+        (moved.x - eb_layout.x) * zoom
+    );
+    assert!(h.state().history.can_undo());
+
+    // Drag a consumer from the palette onto empty canvas below the diagram.
+    let button = h.get_by_label_contains("Consumer").rect().center();
+    let canvas = h.state().canvas.rect;
+    let drop = Pos2::new(canvas.center().x, canvas.max.y - 60.0);
+    drag(&mut h, button, drop);
+    assert_eq!(
+        h.state().doc.graph.component_count(),
+        components + 1,
+        "palette drop adds one"
+    );
+    let key = h
+        .state()
+        .doc
+        .graph
+        .components()
+        .last()
+        .map(|c| c.key.clone())
+        .unwrap_or_default();
+    let new_id = h
+        .state()
+        .doc
+        .graph
+        .id_of(&key)
+        .unwrap_or_else(|| panic!("{key}"));
+    assert_eq!(
+        h.state().doc.graph.component(new_id).map(|c| c.role),
+        Some(eda_studio::model::Role::Consumer)
+    );
+
+    // Connect the bus to it: drag from the bus's connection handle.
+    let eb_rect = h
+        .state()
+        .node_screen_rect("EB")
+        .unwrap_or_else(|| panic!("EB"));
+    let handle = Pos2::new(eb_rect.max.x, eb_rect.center().y);
+    let edges = h.state().doc.graph.connection_count();
+    let target = center(&h, &key);
+    drag(&mut h, handle, target);
+    assert_eq!(
+        h.state().doc.graph.connection_count(),
+        edges + 1,
+        "a connection was drawn"
+    );
+    let eb_id = h
+        .state()
+        .doc
+        .graph
+        .id_of("EB")
+        .unwrap_or_else(|| panic!("EB"));
+    assert!(h.state().doc.graph.downstream(eb_id).contains(&new_id));
+
+    // Rename it: double-click, select all, type, Enter.
+    let at = center(&h, &key);
+    click_at(&mut h, at);
+    click_at(&mut h, at);
+    h.run_steps(1);
+    assert!(
+        h.state().canvas.rename.is_some(),
+        "double-click opens the rename field"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.event(Event::Text("Billing Consumer".into()));
+    h.run_steps(1);
+    h.key_press(Key::Enter);
+    h.run_steps(2);
+    let label = |h: &Harness<'_, EdaApp>| {
+        h.state()
+            .doc
+            .graph
+            .component(new_id)
+            .map(|c| c.label.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(label(&h), "Billing Consumer");
+
+    // Undo the rename, redo it.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_ne!(label(&h), "Billing Consumer", "undo reverts the rename");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
+    h.run_steps(1);
+    assert_eq!(label(&h), "Billing Consumer", "redo renames again");
+
+    // Save through Ctrl+S and the typed-path prompt (no native dialog here).
+    let dir = std::env::temp_dir().join(format!("eda-gui-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("built.mmd");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run_steps(2);
+    h.event(Event::Text(path.display().to_string()));
+    h.run_steps(1);
+    h.get_by_label("OK").click();
+    h.run_steps(2);
+    assert!(
+        !h.state().doc.is_dirty(),
+        "saved: {:?}",
+        h.state().ui.status
+    );
+
+    // Reopen: the same model and the same positions.
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let reopened =
+        Document::from_text(&text, Some(path.clone())).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(reopened.to_text(), h.state().doc.to_text(), "same model");
+    let (a, b) = (
+        positions_by_key(&reopened),
+        positions_by_key(&h.state().doc),
+    );
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, p) in &a {
+        assert!((b[k] - *p).length() < 0.1, "{k}: {p:?} vs {:?}", b[k]);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_broken_source_edit_shows_a_diagnostic_and_keeps_the_canvas() {
+    let mut h = harness();
+    h.state_mut().ui.show_source = true;
+    h.run_steps(2);
+    let before = h.state().doc.to_text();
+    let count = h.state().doc.graph.component_count();
+    let editor = h.get_by_role(egui::accesskit::Role::MultilineTextInput);
+    editor.focus();
+    h.run_steps(1);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::End);
+    h.event(Event::Text("\nBroken --> [oops\n".into()));
+    // Past the debounce.
+    h.run_steps(15);
+    let error = h.state().source.error_line().unwrap_or_default();
+    assert!(error.contains(":"), "a file:line:col diagnostic: {error:?}");
+    let shown = h
+        .get_all_by_label_contains(&error[..error.len().min(20)])
+        .count()
+        > 0;
+    assert!(shown, "the diagnostic is on screen");
+    assert_eq!(h.state().doc.graph.component_count(), count, "canvas kept");
+    assert_eq!(h.state().doc.to_text(), before, "model kept");
+
+    // Fixing the text applies it.
+    h.key_press(Key::Backspace);
+    for _ in 0.."Broken --> [oops\n".len() {
+        h.key_press(Key::Backspace);
+    }
+    h.event(Event::Text("\nFixed --> EB\n".into()));
+    h.run_steps(15);
+    assert!(
+        h.state().source.error.is_none(),
+        "{:?}",
+        h.state().source.error_line()
+    );
+    assert!(
+        h.state().doc.graph.id_of("Fixed").is_some(),
+        "the fixed text reached the canvas"
+    );
+}
+
+#[test]
+fn pasting_mermaid_imports_it_with_fresh_ids() {
+    let mut h = harness();
+    let count = h.state().doc.graph.component_count();
+    h.event(Event::Paste(
+        "flowchart LR\nEB[Another bus] --> X[Sink]\n".into(),
+    ));
+    h.run_steps(2);
+    let g = &h.state().doc.graph;
+    assert_eq!(g.component_count(), count + 2);
+    assert!(
+        g.id_of("EB2").is_some(),
+        "EB was taken, so the pasted one is EB2"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_eq!(
+        h.state().doc.graph.component_count(),
+        count,
+        "paste is one undo step"
+    );
+}
+
+#[test]
+fn opening_a_broken_file_keeps_the_document_and_shows_the_error() {
+    let mut h = harness();
+    let dir = std::env::temp_dir().join(format!("eda-gui-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("broken.mmd");
+    std::fs::write(&path, "flowchart TD\nA --> B\nC --> [\n").unwrap_or_else(|e| panic!("{e}"));
+    let before = h.state().doc.to_text();
+    h.state_mut()
+        .send(eda_studio::gui::command::Command::Open(path.clone()));
+    h.run_steps(2);
+    assert_eq!(h.state().doc.to_text(), before);
+    assert!(h.state().ui.show_source);
+    let error = h.state().source.error_line().unwrap_or_default();
+    assert!(error.contains("broken.mmd:3:"), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn click_a_node_delete_it_and_undo() {
+    let mut h = harness();
+    let count = h.state().doc.graph.component_count();
+    let at = center(&h, "Email");
+    click_at(&mut h, at);
+    let email = h.state().doc.graph.id_of("Email");
+    assert!(email.is_some_and(|id| h.state().canvas.selection.nodes.contains(&id)));
+    h.key_press(Key::Delete);
+    h.run_steps(1);
+    assert_eq!(h.state().doc.graph.component_count(), count - 1);
+    assert!(h.state().doc.graph.id_of("Email").is_none());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert_eq!(h.state().doc.graph.component_count(), count);
+    assert_eq!(
+        h.state().doc.graph.id_of("Email"),
+        email,
+        "undo restores the same id"
+    );
+}
+
+#[test]
+fn new_with_unsaved_changes_asks_first() {
+    let mut h = harness();
+    let at = center(&h, "ES");
+    drag(&mut h, at, at + vec2(60.0, 40.0));
+    assert!(h.state().doc.is_dirty());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::N);
+    h.run_steps(2);
+    assert!(
+        h.state().doc.graph.component_count() > 0,
+        "nothing lost before the answer"
+    );
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(
+        h.state().doc.graph.component_count() > 0,
+        "cancel keeps the diagram"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::N);
+    h.run_steps(2);
+    h.get_by_label("Discard").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().doc.graph.component_count(),
+        0,
+        "discard starts afresh"
+    );
+}

@@ -337,3 +337,120 @@ fn new_with_unsaved_changes_asks_first() {
         "discard starts afresh"
     );
 }
+
+/// Runs UI frames (with short sleeps, so the driver thread gets its turn)
+/// until the latest simulation frame satisfies `pred`, for at most 5 s.
+fn wait_for_frame(
+    h: &mut Harness<'_, EdaApp>,
+    what: &str,
+    pred: impl Fn(&eda_studio::live::Frame) -> bool,
+) -> std::sync::Arc<eda_studio::live::Frame> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        h.run_steps(1);
+        if let Some(frame) = h.state().run.frame.clone()
+            && pred(&frame)
+        {
+            return frame;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}; last frame: {:?}",
+            h.state()
+                .run
+                .frame
+                .as_ref()
+                .map(|f| (f.seq, f.now_us, f.state))
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn run_pause_step_and_speed_drive_the_live_simulation() {
+    use eda_studio::live::{RunState, Speed};
+    let mut h = harness();
+    assert!(h.state().run.frame.is_none(), "nothing runs before Run");
+
+    // Two steps of 100 ms from time zero, paused.
+    h.get_by_label("+100 ms").click();
+    let f = wait_for_frame(&mut h, "the first 100 ms step", |f| f.now_us > 0);
+    assert_eq!(f.now_us, 100_000);
+    assert_eq!(f.state, RunState::Paused);
+    h.get_by_label("+100 ms").click();
+    let f = wait_for_frame(&mut h, "the second step", |f| f.now_us > 100_000);
+    assert_eq!(f.now_us, 200_000, "a step advances exactly 100 ms");
+
+    // One event: the engine does one action; a new frame comes back.
+    let before = f.seq;
+    h.get_by_label("Step").click();
+    let f = wait_for_frame(&mut h, "the one-event step", |f| f.seq > before);
+    assert!(f.now_us >= 200_000);
+
+    // Faster, then run: virtual time advances on its own.
+    h.get_by_label("Speed").click();
+    h.run_steps(1);
+    h.get_by_label("100×").click();
+    let f = wait_for_frame(&mut h, "speed 100×", |f| f.speed == Speed::Factor(100.0));
+    let start = f.now_us;
+    h.get_by_label("Run").click();
+    let f = wait_for_frame(&mut h, "time to advance while running", |f| {
+        f.state == RunState::Running && f.now_us > start + 200_000
+    });
+    assert!(f.deliveries > 0, "events flow: {f:?}");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        h.ctx.has_requested_repaint(),
+        "a running simulation asks for repaints"
+    );
+
+    // Space pauses; time then stands still.
+    h.key_press(Key::Space);
+    let paused = wait_for_frame(&mut h, "pause", |f| f.state == RunState::Paused);
+    for _ in 0..10 {
+        h.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let later = h
+        .state()
+        .run
+        .frame
+        .clone()
+        .unwrap_or_else(|| panic!("a frame"));
+    assert_eq!(later.now_us, paused.now_us, "paused time stands still");
+    // Paused, the driver sends nothing: no repaint is asked for.
+    h.hover_at(Pos2::new(5.0, 880.0));
+    h.run_steps(3);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        !h.ctx.has_requested_repaint(),
+        "an idle paused window does not repaint"
+    );
+
+    // The badges show the frame's numbers.
+    h.run_steps(1);
+    let app = h.state();
+    let frame = app.run.frame.clone().unwrap_or_else(|| panic!("a frame"));
+    assert!(!app.canvas.badges.is_empty(), "badges are drawn");
+    let mut checked = 0;
+    for c in &frame.components {
+        let Some(badge) = app.canvas.badges.get(&c.key) else {
+            continue;
+        };
+        let rate = if c.rate_in_per_s < 10.0 {
+            format!("{:.1}/s", c.rate_in_per_s)
+        } else {
+            format!("{:.0}/s", c.rate_in_per_s)
+        };
+        if c.events_in == 0 && c.events_out > 0 {
+            assert_eq!(badge, &format!("{} out", c.events_out), "{}", c.key);
+        } else {
+            assert!(badge.starts_with(&rate), "{}: {badge} vs {rate}", c.key);
+        }
+        if let Some(lag) = c.lag {
+            assert!(badge.contains(&format!("lag {lag}")), "{}: {badge}", c.key);
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "some consumer group shows its lag");
+}

@@ -12,8 +12,10 @@ use super::panels::canvas::{CanvasState, canvas_ui};
 use super::panels::inspector::{InspectorState, inspector_ui};
 use super::panels::menu::menu_bar_ui;
 use super::panels::palette::{PALETTE, palette_ui};
+use super::panels::run::run_toolbar_ui;
 use super::panels::source::{SourceState, source_ui};
 use super::panels::status::status_bar_ui;
+use super::run::LiveRun;
 use super::theme::{Theme, ThemeKind};
 use super::timer::FrameTimer;
 use crate::model::{ArchGraph, ComponentId, Finding, Shape, validate};
@@ -79,6 +81,8 @@ pub struct EdaApp {
     pub ui: UiState,
     /// The source pane.
     pub source: SourceState,
+    /// The live simulation of the document and its latest frame.
+    pub run: LiveRun,
     inspector: InspectorState,
     options: Options,
     dialog: Option<PendingDialog>,
@@ -124,6 +128,7 @@ impl EdaApp {
                 recent,
             },
             source: SourceState::default(),
+            run: LiveRun::default(),
             inspector: InspectorState::default(),
             options,
             dialog: None,
@@ -181,7 +186,9 @@ impl EdaApp {
         self.canvas.selection.clear();
         self.canvas.rename = None;
         self.canvas.fit_pending = true;
+        self.canvas.live = None;
         self.source = SourceState::default();
+        self.run.stop();
     }
 
     /// Opens `path`; a file with errors opens in the source pane at the
@@ -393,6 +400,7 @@ impl EdaApp {
                 }
             }
             Command::SourceEdit(text) => self.apply_source(&text),
+            Command::Sim(command) => self.run.apply(&self.doc, command, ctx),
         }
     }
 
@@ -608,6 +616,9 @@ impl EdaApp {
         }
         if consume(Modifiers::NONE, Key::Delete) || consume(Modifiers::NONE, Key::Backspace) {
             self.commands.push(Command::Delete);
+        }
+        if consume(Modifiers::NONE, Key::Space) {
+            self.commands.push(Command::Sim(self.run.toggle()));
         }
         if consume(Modifiers::NONE, Key::F) {
             self.commands.push(Command::Fit);
@@ -887,6 +898,11 @@ impl eframe::App for EdaApp {
         let can = (self.history.can_undo(), self.history.can_redo());
         egui::Panel::top("menu").show(ui, |ui| {
             menu_bar_ui(ui, &mut self.ui, can, &mut self.commands);
+        });
+        self.run.poll(&self.doc);
+        self.canvas.live = self.run.frame.clone();
+        egui::Panel::top("run").show(ui, |ui| {
+            run_toolbar_ui(ui, &mut self.run, &theme, &mut self.commands);
         });
         egui::Panel::bottom("status").show(ui, |ui| {
             status_bar_ui(

@@ -293,6 +293,8 @@ pub enum Command {
     AddComponent(usize, Pos2),
     /// Apply the source pane's text: it parsed, replace the model with it.
     SourceEdit(String),
+    /// Drive the live simulation of the document (run, pause, step, speed, reset).
+    Sim(crate::live::Command),
 }
 
 /// File ▸ Export formats.

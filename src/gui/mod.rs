@@ -7,10 +7,11 @@
 //!   [`command::History`], and the [`command::Command`]s panels emit.
 //! - [`document`]: the model with positions and file; text in and out.
 //! - [`panels`]: canvas, palette, inspector, source pane, menu, status bar.
+//! - [`run`]: the live simulation of the document (driver handle, latest frame).
 //! - [`theme`]: every colour and size, dark and light.
 //! - [`files`], [`examples`], [`export`], [`timer`], [`look`].
 //!
-//! Sits at the top of the crate: uses the model, layout and export; nothing
+//! Sits at the top of the crate: uses the model, layout, export and live; nothing
 //! imports it. Never touches simulation internals.
 
 pub mod app;
@@ -21,6 +22,7 @@ pub mod export;
 pub mod files;
 pub mod look;
 pub mod panels;
+pub mod run;
 pub mod theme;
 pub mod timer;
 

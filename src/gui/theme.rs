@@ -56,6 +56,16 @@ pub struct Theme {
     pub error_line_bg: Color32,
     /// Warning text.
     pub warning: Color32,
+    /// Background of a component's live badge.
+    pub badge_bg: Color32,
+    /// The sparkline in a badge.
+    pub spark: Color32,
+    /// Text size of a badge, in points at zoom 1.
+    pub badge_font_size: f32,
+    /// Size of a badge's sparkline, in points at zoom 1.
+    pub spark_size: egui::Vec2,
+    /// Badges are drawn at least this large, whatever the zoom.
+    pub badge_min_scale: f32,
     /// Width of a normal edge, in points at zoom 1.
     pub edge_width: f32,
     /// Width of a thick (`==>`) edge.
@@ -105,6 +115,8 @@ impl Theme {
             error: Color32::from_rgb(0xff, 0x6b, 0x6b),
             error_line_bg: Color32::from_rgba_unmultiplied(0xff, 0x40, 0x40, 0x40),
             warning: Color32::from_rgb(0xff, 0xc1, 0x4d),
+            badge_bg: Color32::from_rgba_unmultiplied(0x12, 0x14, 0x18, 0xd8),
+            spark: Color32::from_rgb(0x6e, 0xd0, 0x8c),
             ..Theme::sizes(ThemeKind::Dark)
         }
     }
@@ -127,6 +139,8 @@ impl Theme {
             error: Color32::from_rgb(0xc6, 0x28, 0x28),
             error_line_bg: Color32::from_rgba_unmultiplied(0xff, 0x60, 0x60, 0x50),
             warning: Color32::from_rgb(0xb2, 0x6a, 0x00),
+            badge_bg: Color32::from_rgba_unmultiplied(0xff, 0xff, 0xff, 0xe0),
+            spark: Color32::from_rgb(0x1e, 0x8a, 0x4a),
             ..Theme::sizes(ThemeKind::Light)
         }
     }
@@ -150,6 +164,11 @@ impl Theme {
             error: Color32::BLACK,
             error_line_bg: Color32::BLACK,
             warning: Color32::BLACK,
+            badge_bg: Color32::BLACK,
+            spark: Color32::BLACK,
+            badge_font_size: 10.0,
+            spark_size: egui::vec2(56.0, 12.0),
+            badge_min_scale: 0.9,
             edge_width: 1.5,
             thick_edge_width: 3.5,
             node_font_size: 14.0,

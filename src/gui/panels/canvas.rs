@@ -8,7 +8,9 @@
 //! changes, and `GraphView` repaints every frame and draws every node.
 //!
 //! Reads the document; changes only positions during a drag (recorded as
-//! one undo step when the drag ends) and its own view state.
+//! one undo step when the drag ends) and its own view state. While a
+//! simulation runs, a badge under each component shows its live numbers
+//! from the latest [`Frame`] (read only; the canvas never drives the run).
 
 use crate::export::style::role_icon;
 use crate::gui::command::{Command, Edit};
@@ -18,13 +20,16 @@ use crate::gui::panels::palette::PaletteDrop;
 use crate::gui::theme::Theme;
 use crate::layout::shape::{Outline, PathCmd, ShapeGeometry, ShapeKind, boundary_point};
 use crate::layout::{NodeGeom, Point};
+use crate::live::{ComponentFrame, Frame};
 use crate::mermaid::{Arrow, Stroke as LineStroke};
 use crate::model::{ComponentId, ConnectionId, GroupId};
+use crate::sim::GroupSummary;
 use egui::{
     Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Vec2,
     pos2, vec2,
 };
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What is selected on the canvas.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,6 +115,10 @@ pub struct CanvasState {
     pub rect: Rect,
     /// Items drawn in the last frame (after culling), for the status bar.
     pub drawn: usize,
+    /// The running simulation's latest frame: badges show its numbers.
+    pub live: Option<Arc<Frame>>,
+    /// The badge text drawn under each component in the last frame, by key.
+    pub badges: BTreeMap<String, String>,
     drag: Option<Drag>,
 }
 
@@ -127,6 +136,8 @@ impl Default for CanvasState {
             },
             rect: Rect::NOTHING,
             drawn: 0,
+            live: None,
+            badges: BTreeMap::new(),
             drag: None,
         }
     }
@@ -263,6 +274,21 @@ pub fn canvas_ui(
         let selected = state.selection.nodes.contains(&n.id);
         draw_node(&painter, doc, n, t, theme, selected, detailed);
         drawn += 1;
+    }
+    state.badges.clear();
+    if detailed && let Some(frame) = state.live.clone() {
+        for n in nodes.iter().filter(|n| n.rect.intersects(visible)) {
+            let Some(c) = doc.graph.component(n.id) else {
+                continue;
+            };
+            let Some(live) = frame.component(&c.key) else {
+                continue;
+            };
+            let group = frame.groups.iter().find(|g| g.group == c.key);
+            let (text, alert) = badge_text(live, group);
+            draw_badge(&painter, n.rect, &text, alert, &live.spark_rate, t, theme);
+            state.badges.insert(c.key.clone(), text);
+        }
     }
     // Labels go over nodes, as Mermaid draws them.
     let font = FontId::proportional(theme.edge_font_size * t.zoom);
@@ -860,6 +886,86 @@ fn draw_node(
     }
 }
 
+/// A component's badge: events in per virtual second (events sent so far
+/// for a pure source such as a producer), lag (groups), failures and dead
+/// letters when there are any; and whether it alerts.
+pub fn badge_text(c: &ComponentFrame, group: Option<&GroupSummary>) -> (String, bool) {
+    let rate = c.rate_in_per_s;
+    let mut text = if c.events_in == 0 && c.events_out > 0 {
+        format!("{} out", c.events_out)
+    } else if rate < 10.0 {
+        format!("{rate:.1}/s")
+    } else {
+        format!("{rate:.0}/s")
+    };
+    if let Some(lag) = c.lag {
+        text.push_str(&format!(" · lag {lag}"));
+    }
+    let failures = c.delivery.map_or(0, |d| d.failures);
+    let dlq = group.map_or(0, |g| g.dlq_len);
+    if failures > 0 {
+        text.push_str(&format!(" · fail {failures}"));
+    }
+    if dlq > 0 {
+        text.push_str(&format!(" · DLQ {dlq}"));
+    }
+    (text, failures > 0 || dlq > 0)
+}
+
+/// Draws a badge under `node` (layout space): its text and a sparkline of
+/// `spark` (oldest first).
+fn draw_badge(
+    painter: &egui::Painter,
+    node: Rect,
+    text: &str,
+    alert: bool,
+    spark: &[f64],
+    t: Transform,
+    theme: &Theme,
+) {
+    let ink = if alert { theme.error } else { theme.ink };
+    // Readable even when the diagram is zoomed out to fit.
+    let scale = t.zoom.max(theme.badge_min_scale);
+    let font = FontId::monospace(theme.badge_font_size * scale);
+    let galley = painter.layout_no_wrap(text.to_string(), font, ink);
+    let spark_size = theme.spark_size * scale;
+    let pad = vec2(4.0, 2.0) * scale;
+    let size = vec2(
+        galley.size().x + spark_size.x + 3.0 * pad.x,
+        galley.size().y.max(spark_size.y) + 2.0 * pad.y,
+    );
+    let top = t.to_screen(pos2(node.center().x, node.max.y)) + vec2(0.0, 3.0 * t.zoom);
+    let rect = Rect::from_center_size(top + vec2(0.0, size.y / 2.0), size);
+    painter.rect_filled(rect, CornerRadius::same(3), theme.badge_bg);
+    let text_pos = rect.left_center() + vec2(pad.x, -galley.size().y / 2.0);
+    painter.galley(text_pos, galley, ink);
+    let area = Rect::from_min_size(
+        pos2(
+            rect.max.x - pad.x - spark_size.x,
+            rect.center().y - spark_size.y / 2.0,
+        ),
+        spark_size,
+    );
+    if spark.len() >= 2 {
+        let max = spark.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
+        let step = area.width() / (spark.len() - 1) as f32;
+        let points = spark
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let y = area.max.y - (v / max) as f32 * area.height();
+                pos2(area.min.x + i as f32 * step, y)
+            })
+            .collect();
+        painter.add(Shape::line(points, Stroke::new(1.2, theme.spark)));
+    } else {
+        painter.line_segment(
+            [area.left_bottom(), area.right_bottom()],
+            Stroke::new(1.0, theme.ink_weak),
+        );
+    }
+}
+
 fn paint_outline(
     painter: &egui::Painter,
     outline: &Outline,
@@ -899,5 +1005,71 @@ fn paint_outline(
                 painter.add(Shape::line(points, stroke));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+    use crate::sim::DeliveryCounters;
+
+    fn consumer(rate: f64, lag: u64, failures: u64) -> ComponentFrame {
+        ComponentFrame {
+            key: "C".into(),
+            label: "C".into(),
+            role: Role::Consumer,
+            events_in: 10,
+            events_out: 0,
+            rejected: 0,
+            rate_in_per_s: rate,
+            lag: Some(lag),
+            delivery: Some(DeliveryCounters {
+                failures,
+                ..DeliveryCounters::default()
+            }),
+            processing_us: None,
+            spark_rate: vec![rate; 3],
+            spark_lag: vec![lag; 3],
+        }
+    }
+
+    fn group(dlq_len: u64) -> GroupSummary {
+        GroupSummary {
+            group: "C".into(),
+            instances: 1,
+            idempotent: true,
+            delivery: DeliveryCounters::default(),
+            dlq_topic: "C.dlq".into(),
+            dlq_len,
+            store_len: None,
+            partitions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_healthy_consumer_badge_shows_rate_and_lag_only() {
+        let (text, alert) = badge_text(&consumer(412.4, 7, 0), Some(&group(0)));
+        assert_eq!(text, "412/s · lag 7");
+        assert!(!alert);
+        let (text, _) = badge_text(&consumer(2.25, 0, 0), None);
+        assert_eq!(text, "2.2/s · lag 0");
+    }
+
+    #[test]
+    fn failures_and_dead_letters_show_and_alert() {
+        let (text, alert) = badge_text(&consumer(50.0, 3, 4), Some(&group(2)));
+        assert_eq!(text, "50/s · lag 3 · fail 4 · DLQ 2");
+        assert!(alert);
+    }
+
+    #[test]
+    fn a_source_shows_what_it_sent() {
+        let mut c = consumer(0.0, 0, 0);
+        c.events_in = 0;
+        c.events_out = 795;
+        c.lag = None;
+        c.delivery = None;
+        assert_eq!(badge_text(&c, None).0, "795 out");
     }
 }

@@ -5,5 +5,6 @@ pub mod canvas;
 pub mod inspector;
 pub mod menu;
 pub mod palette;
+pub mod run;
 pub mod source;
 pub mod status;

@@ -8,6 +8,7 @@
 
 use super::diagnostics::Span;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// `flowchart-v2` (`graph`, `flowchart`) or `flowchart-elk`.
@@ -145,8 +146,9 @@ pub struct Node {
     /// How the label was written.
     pub label_type: LabelType,
     /// Vertex type (`square`, `round`, ...) or the `@{shape}` name verbatim;
-    /// `None` when the node never had brackets.
-    pub shape: Option<String>,
+    /// `None` when the node never had brackets. Bracket vertex types are
+    /// borrowed from a fixed table, so most nodes allocate nothing here.
+    pub shape: Option<Cow<'static, str>>,
     /// `style` declarations, in order.
     pub styles: Vec<String>,
     /// Classes from `:::`, `class`, in order of application.
@@ -211,8 +213,9 @@ pub struct Edge {
     pub arrow_start: Arrow,
     /// Marker at the target end.
     pub arrow_end: Arrow,
-    /// Mermaid's edge type string (`arrow_point`, `arrow_open`, `double_arrow_point`, ...).
-    pub edge_type: String,
+    /// Mermaid's edge type string (`arrow_point`, `arrow_open`, `double_arrow_point`, ...);
+    /// one of a fixed set, so not allocated per edge.
+    pub edge_type: &'static str,
     /// 1 for `-->`, 2 for `--->`, ... (max 10).
     pub length: u8,
     /// `linkStyle` declarations.
@@ -382,7 +385,7 @@ fn edge_json(e: &Edge) -> Value {
     m.insert("stroke".into(), e.stroke.as_str().into());
     m.insert("arrow_start".into(), e.arrow_start.as_str().into());
     m.insert("arrow_end".into(), e.arrow_end.as_str().into());
-    m.insert("type".into(), e.edge_type.clone().into());
+    m.insert("type".into(), e.edge_type.into());
     m.insert("length".into(), e.length.into());
     if !e.style.is_empty() {
         m.insert("style".into(), json!(e.style));

@@ -101,7 +101,11 @@ impl DbSink<'_> {
     /// The finished diagram.
     pub fn finish(mut self) -> Flowchart {
         // Tooltips are looked up when the diagram is drawn, so they reach
-        // nodes created after the `click` too.
+        // nodes created after the `click` too. Most diagrams have none:
+        // then no id is hashed.
+        if self.db.tooltips.is_empty() {
+            return self.db.chart;
+        }
         for node in &mut self.db.chart.nodes {
             if let Some(t) = self.db.tooltips.get(node.id.as_str()) {
                 node.attrs.tooltip = Some(t.clone());
@@ -382,7 +386,7 @@ impl<'a> Db<'a> {
         &mut self,
         id: Cow<'a, str>,
         text: Option<TextObj<'_>>,
-        shape: Option<&str>,
+        shape: Option<&'static str>,
         styles: Option<&[String]>,
         props: Option<(&str, &str)>,
         meta: Option<&MetaV<'_>>,
@@ -445,16 +449,14 @@ impl<'a> Db<'a> {
         let vertex = &mut self.chart.nodes[index];
         if let Some(t) = text {
             let mut txt = sanitize_text(t.text.trim());
-            if txt.len() >= 2 && txt.starts_with('"') && txt.ends_with('"') {
-                txt = txt[1..txt.len() - 1].to_string();
-            }
+            strip_quotes(&mut txt);
             vertex.label = txt;
             vertex.label_type = t.kind;
         }
         if let Some(shape) = shape
             && vertex.shape.as_deref() != Some(shape)
         {
-            vertex.shape = Some(shape.to_string());
+            vertex.shape = Some(Cow::Borrowed(shape));
         }
         if let Some(styles) = styles {
             vertex.styles.extend(styles.iter().cloned());
@@ -491,7 +493,7 @@ impl<'a> Db<'a> {
                 };
                 return Err(Diagnostic::db(at, format!("No such shape: {name}.")).with_hint(hint));
             }
-            vertex.shape = Some(name);
+            vertex.shape = Some(Cow::Owned(name));
         }
         let label_blank = get("label").is_none_or(|l| l.to_text().trim().is_empty());
         if let Some(label) = get("label").filter(|v| v.truthy()) {
@@ -598,16 +600,14 @@ impl<'a> Db<'a> {
             stroke: link.stroke,
             arrow_start: link.arrow_start,
             arrow_end: link.arrow_end,
-            edge_type: link.edge_type.to_string(),
+            edge_type: link.edge_type,
             length: u8::try_from(link.length.min(10)).unwrap_or(10),
             span: link.arrow.span,
             ..Edge::default()
         };
         if let Some((_, label)) = &link.label {
             let mut txt = sanitize_text(label.text.trim());
-            if txt.len() >= 2 && txt.starts_with('"') && txt.ends_with('"') {
-                txt = txt[1..txt.len() - 1].to_string();
-            }
+            strip_quotes(&mut txt);
             edge.label = txt;
             edge.label_type = label.kind;
         }
@@ -897,6 +897,14 @@ fn collapse_line_indent(text: &str) -> String {
     out
 }
 
+/// Drops one pair of surrounding double quotes in place (no new string).
+fn strip_quotes(text: &mut String) {
+    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+        text.pop();
+        text.remove(0);
+    }
+}
+
 /// A light stand-in for mermaid's DOMPurify pass: text without `<` is
 /// returned unchanged (DOMPurify's own fast path); otherwise `<script>` and
 /// `<style>` elements and inline `on…=` handlers are removed.
@@ -1008,6 +1016,31 @@ mod tests {
         let c = chart("graph TD\nA-->B\nA-->B\nA-->B");
         let ids: Vec<&str> = c.edges.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_A_B_3"]);
+    }
+
+    #[test]
+    fn strip_quotes_drops_one_surrounding_pair_only() {
+        for (input, want) in [
+            ("\"a\"", "a"),
+            ("\"\"a\"\"", "\"a\""),
+            ("\"\"", ""),
+            ("\"", "\""),
+            ("\"é\"", "é"),
+            ("a\"", "a\""),
+        ] {
+            let mut text = input.to_string();
+            strip_quotes(&mut text);
+            assert_eq!(text, want, "{input}");
+        }
+    }
+
+    #[test]
+    fn shapes_and_edge_types_come_from_the_source() {
+        let c = chart("graph TD\nA[(db)] <==> B@{ shape: doc }\nB -.-x C");
+        let shapes: Vec<Option<&str>> = c.nodes.iter().map(|n| n.shape.as_deref()).collect();
+        assert_eq!(shapes, [Some("cylinder"), Some("doc"), None]);
+        let types: Vec<&str> = c.edges.iter().map(|e| e.edge_type).collect();
+        assert_eq!(types, ["double_arrow_point", "arrow_cross"]);
     }
 
     #[test]

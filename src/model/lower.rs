@@ -168,7 +168,7 @@ pub(crate) mod tests {
             id: id.into(),
             label: label.into(),
             label_type: LabelType::Text,
-            shape: Some(shape.into()),
+            shape: Some(shape.to_string().into()),
             span: Span::new(at, at + id.len()),
             ..Node::default()
         }
@@ -183,7 +183,7 @@ pub(crate) mod tests {
             label: label.into(),
             stroke: Stroke::Normal,
             arrow_end: Arrow::Arrow,
-            edge_type: "arrow_point".into(),
+            edge_type: "arrow_point",
             length: 1,
             span: Span::new(at, at + 3),
             ..Edge::default()

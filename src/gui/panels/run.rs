@@ -111,4 +111,51 @@ pub fn run_toolbar_ui(
             ui.label(egui::RichText::new(e).color(theme.error));
         }
     });
+    if let Some(f) = frame.as_ref().filter(|f| f.head_us > 0) {
+        timeline_ui(ui, f, theme, commands);
+    }
+}
+
+/// The timeline scrubber: any moment from zero to the latest one the run
+/// reached, shown from the driver's snapshots; "Live" returns to the latest.
+fn timeline_ui(
+    ui: &mut egui::Ui,
+    frame: &crate::live::Frame,
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        let head_s = frame.head_us as f64 / 1e6;
+        let mut at_s = frame.now_us as f64 / 1e6;
+        let width = (ui.available_width() - 160.0).max(120.0);
+        ui.spacing_mut().slider_width = width;
+        let slider = ui
+            .add(
+                egui::Slider::new(&mut at_s, 0.0..=head_s)
+                    .show_value(false)
+                    .text("Time"),
+            )
+            .on_hover_text("Drag to see the run as it was at any moment");
+        if slider.changed() {
+            let us = (at_s * 1e6).round().clamp(0.0, frame.head_us as f64) as u64;
+            commands.push(Command::Sim(LiveCommand::Seek(us)));
+        }
+        if ui
+            .add_enabled(frame.viewing_past, egui::Button::new("Live"))
+            .on_hover_text("Back to the latest moment")
+            .clicked()
+        {
+            commands.push(Command::Sim(LiveCommand::Live));
+        }
+        let text = if frame.viewing_past {
+            format!(
+                "{} of {}",
+                clock_label(frame.now_us),
+                clock_label(frame.head_us)
+            )
+        } else {
+            "live".to_string()
+        };
+        ui.label(egui::RichText::new(text).monospace().color(theme.ink_weak));
+    });
 }

@@ -127,7 +127,7 @@ fn timeline_ui(
     ui.horizontal(|ui| {
         let head_s = frame.head_us as f64 / 1e6;
         let mut at_s = frame.now_us as f64 / 1e6;
-        let width = (ui.available_width() - 160.0).max(120.0);
+        let width = (ui.available_width() - 260.0).max(120.0);
         ui.spacing_mut().slider_width = width;
         let slider = ui
             .add(

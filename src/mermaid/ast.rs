@@ -191,6 +191,22 @@ impl Statement {
             Statement::AccDescr(s) => s.span,
         }
     }
+    /// Where the statement is, to move it (the writer places statements it
+    /// makes up).
+    pub fn span_mut(&mut self) -> &mut Span {
+        match self {
+            Statement::Chain(s) => &mut s.span,
+            Statement::Subgraph(s) => &mut s.span,
+            Statement::Direction(s) => &mut s.span,
+            Statement::ClassDef(s) => &mut s.span,
+            Statement::Class(s) => &mut s.span,
+            Statement::Style(s) => &mut s.span,
+            Statement::LinkStyle(s) => &mut s.span,
+            Statement::Click(s) => &mut s.span,
+            Statement::AccTitle(s) => &mut s.span,
+            Statement::AccDescr(s) => &mut s.span,
+        }
+    }
 }
 
 /// A piece of source text: an id, class name, keyword argument, …

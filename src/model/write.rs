@@ -837,49 +837,9 @@ impl<'g> Writer<'g> {
 }
 
 /// Puts `span` on a statement made up by the writer.
-fn with_span(st: Statement, span: Span) -> Statement {
-    match st {
-        Statement::Chain(mut s) => {
-            s.span = span;
-            Statement::Chain(s)
-        }
-        Statement::Subgraph(mut s) => {
-            s.span = span;
-            Statement::Subgraph(s)
-        }
-        Statement::Direction(mut s) => {
-            s.span = span;
-            Statement::Direction(s)
-        }
-        Statement::ClassDef(mut s) => {
-            s.span = span;
-            Statement::ClassDef(s)
-        }
-        Statement::Class(mut s) => {
-            s.span = span;
-            Statement::Class(s)
-        }
-        Statement::Style(mut s) => {
-            s.span = span;
-            Statement::Style(s)
-        }
-        Statement::LinkStyle(mut s) => {
-            s.span = span;
-            Statement::LinkStyle(s)
-        }
-        Statement::Click(mut s) => {
-            s.span = span;
-            Statement::Click(s)
-        }
-        Statement::AccTitle(mut s) => {
-            s.span = span;
-            Statement::AccTitle(s)
-        }
-        Statement::AccDescr(mut s) => {
-            s.span = span;
-            Statement::AccDescr(s)
-        }
-    }
+fn with_span(mut st: Statement, span: Span) -> Statement {
+    *st.span_mut() = span;
+    st
 }
 
 fn ident(text: &str) -> Ident {

@@ -446,6 +446,15 @@ impl EdaApp {
         }
     }
 
+    /// The Mermaid id of the one selected component, if exactly one is.
+    fn selected_key(&self) -> Option<String> {
+        let mut nodes = self.canvas.selection.nodes.iter();
+        match (nodes.next(), nodes.next()) {
+            (Some(id), None) => self.doc.graph.component(*id).map(|c| c.key.clone()),
+            _ => None,
+        }
+    }
+
     /// The selection as Mermaid: its components and the connections among them.
     fn selection_text(&self) -> Option<String> {
         let sel = &self.canvas.selection.nodes;
@@ -900,6 +909,7 @@ impl eframe::App for EdaApp {
             menu_bar_ui(ui, &mut self.ui, can, &mut self.commands);
         });
         self.run.poll(&self.doc);
+        self.run.select(self.selected_key());
         self.canvas.live = self.run.frame.clone();
         egui::Panel::top("run").show(ui, |ui| {
             run_toolbar_ui(ui, &mut self.run, &theme, &mut self.commands);

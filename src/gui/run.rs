@@ -36,6 +36,8 @@ pub struct LiveRun {
     pub seed_text: String,
     /// The last problem starting or talking to the driver.
     pub error: Option<String>,
+    /// The selected component as last told to the driver.
+    told_selected: Option<Option<String>>,
 }
 
 impl Default for LiveRun {
@@ -48,6 +50,7 @@ impl Default for LiveRun {
             pending: VecDeque::new(),
             seed_text: DEFAULT_SEED.to_string(),
             error: None,
+            told_selected: None,
         }
     }
 }
@@ -129,6 +132,17 @@ impl LiveRun {
             }
             self.frame = Some(frame);
         }
+    }
+
+    /// Tells the driver which component is selected (once per change), so
+    /// its frames carry that component's detail.
+    pub fn select(&mut self, key: Option<String>) {
+        if self.handle.is_none() || self.told_selected.as_ref() == Some(&key) {
+            return;
+        }
+        self.told_selected = Some(key.clone());
+        self.pending.push_back(LiveCommand::Select(key));
+        self.flush();
     }
 
     /// Stops the driver and forgets the run (a new document was opened).

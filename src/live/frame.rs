@@ -92,6 +92,8 @@ pub struct Frame {
     pub faults: Vec<FaultRecord>,
     /// The last command's error, if it failed.
     pub error: Option<String>,
+    /// The selected component ([`super::Command::Select`]).
+    pub selected: Option<String>,
 }
 
 impl Frame {
@@ -156,6 +158,7 @@ impl Frame {
             invariants: engine.invariants(),
             faults: faults[faults.len().saturating_sub(FAULT_TAIL)..].to_vec(),
             error: None,
+            selected: None,
         }
     }
 

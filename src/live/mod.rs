@@ -75,6 +75,9 @@ pub enum Command {
     Seek(u64),
     /// Return from a past moment to the latest one.
     Live,
+    /// The component the user has selected (its Mermaid id), or none:
+    /// frames then carry that component's detail (tables, charts).
+    Select(Option<String>),
     /// Stop the driver.
     Shutdown,
 }
@@ -157,6 +160,7 @@ impl LiveHandle {
             pace: None,
             slice_us: 1_000,
             measured: Throughput::default(),
+            selected: None,
         };
         let thread = std::thread::Builder::new()
             .name("eda-live".into())
@@ -274,6 +278,8 @@ struct Driver {
     /// Virtual microseconds run between clock reads (adapted to the load).
     slice_us: u64,
     measured: Throughput,
+    /// The selected component's Mermaid id ([`Command::Select`]).
+    selected: Option<String>,
 }
 
 impl Driver {
@@ -374,6 +380,7 @@ impl Driver {
                 self.viewing = Some(us.min(self.history.head().now().as_us()));
             }
             Command::Live => self.back_to_live(),
+            Command::Select(key) => self.selected = key,
             Command::Shutdown => {}
         }
     }
@@ -465,6 +472,7 @@ impl Driver {
         frame.viewing_past = self.viewing.is_some();
         frame.deliveries_per_wall_s = self.measured.per_s;
         frame.error = self.error.clone();
+        frame.selected = self.selected.clone();
         self.frames.send_replace(Arc::new(frame));
         (self.repaint)();
     }

@@ -9,6 +9,7 @@ use super::command::{Command, Edit, ExportFormat, History};
 use super::document::{Document, PASTE_OFFSET, Positions};
 use super::files::{Autosave, DialogPurpose, DialogResult, PendingDialog, remember};
 use super::panels::canvas::{CanvasState, canvas_ui};
+use super::panels::dock::{DockContext, DockState, dock_ui};
 use super::panels::inspector::{InspectorState, inspector_ui};
 use super::panels::menu::menu_bar_ui;
 use super::panels::palette::{PALETTE, palette_ui};
@@ -50,6 +51,9 @@ pub struct UiState {
     pub theme: Theme,
     /// The Mermaid source pane is shown.
     pub show_source: bool,
+    /// The run dock (event log, charts, …) is shown; it opens by itself
+    /// the first time a run starts.
+    pub show_dock: Option<bool>,
     /// The last message for the status bar, and whether it is an error.
     pub status: Option<(String, bool)>,
     /// A typed-path prompt (when there is no native dialog).
@@ -83,6 +87,8 @@ pub struct EdaApp {
     pub source: SourceState,
     /// The live simulation of the document and its latest frame.
     pub run: LiveRun,
+    /// The bottom dock: event log, charts, invariants, scenario, bus.
+    pub dock: DockState,
     inspector: InspectorState,
     options: Options,
     dialog: Option<PendingDialog>,
@@ -122,6 +128,7 @@ impl EdaApp {
             ui: UiState {
                 theme,
                 show_source: options.show_source,
+                show_dock: None,
                 status: None,
                 path_prompt: None,
                 modal: None,
@@ -129,6 +136,7 @@ impl EdaApp {
             },
             source: SourceState::default(),
             run: LiveRun::default(),
+            dock: DockState::default(),
             inspector: InspectorState::default(),
             options,
             dialog: None,
@@ -955,6 +963,23 @@ impl eframe::App for EdaApp {
                 .default_size(420.0)
                 .show(ui, |ui| {
                     source_ui(ui, &mut self.source, &theme);
+                });
+        }
+        if self.ui.show_dock.is_none() && self.run.is_started() {
+            self.ui.show_dock = Some(true);
+        }
+        if self.ui.show_dock == Some(true) {
+            egui::Panel::bottom("dock")
+                .resizable(true)
+                .default_size(260.0)
+                .show(ui, |ui| {
+                    let cx = DockContext {
+                        doc: &self.doc,
+                        frame: self.run.frame.as_ref(),
+                        selection: &self.canvas.selection,
+                        theme: &theme,
+                    };
+                    dock_ui(ui, &mut self.dock, &cx, &mut self.commands);
                 });
         }
         egui::CentralPanel::no_frame().show(ui, |ui| {

@@ -103,6 +103,13 @@ fn view_menu_ui(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Comma
     item(ui, "Re-layout", "", Command::Relayout, commands);
     ui.separator();
     ui.checkbox(&mut state.show_source, "Source pane");
+    let mut dock = state.show_dock == Some(true);
+    if ui
+        .checkbox(&mut dock, "Run panels (log, charts, …)")
+        .changed()
+    {
+        state.show_dock = Some(dock);
+    }
     ui.separator();
     let mut kind = state.theme.kind;
     ui.radio_value(&mut kind, ThemeKind::Dark, "Dark theme");

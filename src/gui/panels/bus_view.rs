@@ -1,0 +1,18 @@
+//! PLACEHOLDER: this dock tab is being built (issue 5); it shows nothing yet.
+
+use crate::gui::command::Command;
+use crate::gui::panels::dock::DockContext;
+
+/// The tab's state.
+#[derive(Debug, Default)]
+pub struct BusViewState {}
+
+/// Draws the tab.
+pub fn bus_view_ui(
+    ui: &mut egui::Ui,
+    _state: &mut BusViewState,
+    _cx: &DockContext<'_>,
+    _commands: &mut Vec<Command>,
+) {
+    ui.label("Not built yet.");
+}

@@ -1,0 +1,18 @@
+//! PLACEHOLDER: this dock tab is being built (issue 5); it shows nothing yet.
+
+use crate::gui::command::Command;
+use crate::gui::panels::dock::DockContext;
+
+/// The tab's state.
+#[derive(Debug, Default)]
+pub struct ScenarioState {}
+
+/// Draws the tab.
+pub fn scenario_ui(
+    ui: &mut egui::Ui,
+    _state: &mut ScenarioState,
+    _cx: &DockContext<'_>,
+    _commands: &mut Vec<Command>,
+) {
+    ui.label("Not built yet.");
+}

@@ -11,6 +11,11 @@
 //!   rebuilds the engine from the recorded diagram and seed, and replays
 //!   it into a [`History`](crate::sim::History), checking the run hash at
 //!   every recorded snapshot.
+//! - `controls.rs`: the control inputs of a run (faults applied or
+//!   scheduled, sources stopped) as rows of `controls`, applied by the
+//!   replay where they were made; and [`record_history`], which records a
+//!   run held in a [`History`](crate::sim::History) after the fact (the
+//!   designer's Save Run).
 //!
 //! Must not hold GUI state or depend on `gui`, `cli` or `live`.
 //!
@@ -35,6 +40,11 @@
 //! metric_samples(time_us, component, metric, value)
 //!                                         -- at each snapshot: events_in, events_out,
 //!                                         -- lag and dlq per component
+//! controls(id, steps, time_us, action,   -- control inputs in the order made:
+//!          at_us, fault_json)             -- 'apply' | 'schedule' (at at_us) |
+//!                                         -- 'stop-sources'; made at time_us after
+//!                                         -- `steps` engine steps; the fault as JSON
+//!                                         -- ({"kind": "crash", "group": ..})
 //! event_log                               -- VIEW: events with time_s, topic name,
 //!                                         -- event type and payload fields' schema
 //! ```
@@ -47,12 +57,16 @@
 //! The engine is deterministic, so the diagram, scenario and seed are the
 //! run: [`Recording::replay`] re-executes it and proves it did so exactly
 //! by comparing the run hash with the one recorded at each snapshot and at
-//! the end. Snapshots in the file are readable state summaries for
+//! the end, applying the recorded `controls` where they were made (a
+//! recording from before that table existed has none). Snapshots in the file are readable state summaries for
 //! `sqlite3` users and checkpoints for that proof; the in-memory
 //! [`History`](crate::sim::History) holds the restorable ones.
 
+mod controls;
 mod read;
 mod write;
+
+pub use controls::record_history;
 
 pub use read::{Recording, RunRow, SnapshotRow, Status, Verified};
 pub use write::{RecordStats, Recorder, RunInfo};
@@ -109,6 +123,14 @@ CREATE TABLE metric_samples (
     component TEXT NOT NULL,
     metric TEXT NOT NULL,
     value INTEGER NOT NULL
+);
+CREATE TABLE controls (
+    id INTEGER PRIMARY KEY,
+    steps INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('apply', 'schedule', 'stop-sources')),
+    at_us INTEGER,
+    fault_json TEXT
 );
 CREATE VIEW event_log AS
     SELECT e.event_id, e.time_us, e.time_us / 1e6 AS time_s, t.name AS topic,

@@ -1,11 +1,12 @@
 //! Reading a recording: open with checks that turn every kind of wrong
 //! file into a [`RecordError`], then rebuild and replay the run.
 
+use super::controls::advance;
 use super::{APPLICATION_ID, RecordError, SCHEMA_VERSION, sqlite_error};
 use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
 use crate::sim::{
-    Engine, History, HistoryOptions, Retention, Scenario, VirtualTime, load_scenario,
+    ControlRecord, Engine, History, HistoryOptions, Retention, Scenario, VirtualTime, load_scenario,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::io::Read;
@@ -259,6 +260,13 @@ impl Recording {
             .map_err(err("reading snapshots"))
     }
 
+    /// The control inputs (faults, resets, added groups, sources stopped)
+    /// made during the run, in order: the `controls` table, empty in a
+    /// recording written before that table existed.
+    pub fn controls(&self) -> Result<Vec<ControlRecord>, RecordError> {
+        super::controls::read(&self.conn, &self.path)
+    }
+
     /// A fresh engine for the recorded run: the diagram parsed again, its
     /// scenario derived again (and checked against the recorded one), the
     /// recorded seed. With `keep_all` the bus keeps every record, so a
@@ -304,15 +312,37 @@ impl Recording {
         options: HistoryOptions,
     ) -> Result<(History, Verified), RecordError> {
         let engine = self.rebuild(keep_all)?;
+        self.replay_from(engine, options)
+    }
+
+    /// As [`Recording::replay`], from an engine [`Recording::rebuild`]
+    /// made (and the caller set up, e.g. with activity tracing on).
+    pub fn replay_from(
+        &self,
+        engine: Engine,
+        options: HistoryOptions,
+    ) -> Result<(History, Verified), RecordError> {
         let mut history = History::new(engine, options);
         let snapshots = self.snapshots()?;
+        let controls = self.controls()?;
+        let mut next = 0;
         for s in &snapshots {
-            history.run_until(VirtualTime::from_us(s.time_us));
+            advance(
+                &mut history,
+                VirtualTime::from_us(s.time_us),
+                &controls,
+                &mut next,
+            );
             self.check(s.time_us, &s.run_hash, history.head().run_hash())?;
         }
         let complete = self.run.status == Status::Complete;
         if complete {
-            history.run_until(VirtualTime::from_us(self.run.duration_us));
+            advance(
+                &mut history,
+                VirtualTime::from_us(self.run.duration_us),
+                &controls,
+                &mut next,
+            );
             if let Some(recorded) = &self.run.run_hash {
                 self.check(self.run.duration_us, recorded, history.head().run_hash())?;
             }

@@ -15,7 +15,7 @@
 use super::clock::VirtualTime;
 use super::history::ChunkLog;
 use super::scenario::Payload;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A position in a partition's log.
@@ -210,7 +210,7 @@ impl Topic {
 }
 
 /// How a group spreads partitions over its instances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Assignor {
     /// Kafka's range assignor: per topic, contiguous ranges of partitions;

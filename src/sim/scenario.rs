@@ -9,7 +9,7 @@ use super::error::SimError;
 use super::fault::ScheduledFault;
 use super::rng::{SimRng, to_us};
 use crate::model::{ArchGraph, ConnectionKind, Role};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Hard limits on everything that grows; checked when the engine is built.
@@ -165,7 +165,7 @@ impl Default for KeySpace {
 }
 
 /// A consumer instance's time to process one record.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ServiceTime {
     /// Always the same.
@@ -399,7 +399,7 @@ pub struct ReactionSpec {
 }
 
 /// The wait before the next attempt at a record that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Backoff {
     /// The same wait before every retry.
@@ -437,7 +437,7 @@ impl Backoff {
 }
 
 /// How a group retries a record whose processing failed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RetryPolicy {
     /// Attempts per record, the first included; after the last failed one
     /// the record goes to the group's dead-letter topic. 1 = no retries.
@@ -460,7 +460,7 @@ impl Default for RetryPolicy {
 }
 
 /// How one consumer group runs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GroupParams {
     /// Instances in the group (each owns some partitions).
     pub instances: u32,
@@ -488,7 +488,7 @@ pub struct GroupParams {
 
 /// A bounded consumer queue: at most `capacity` records appended but not
 /// yet finished, per partition, for one group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueBound {
     /// Records waiting per partition, at most (≥ 1).
     pub capacity: u32,
@@ -497,7 +497,7 @@ pub struct QueueBound {
 }
 
 /// What a producer does when a consumer's queue is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backpressure {
     /// Drop the record (counted as shed by the producer).

@@ -59,6 +59,9 @@ fn file_menu_ui(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>)
     ui.separator();
     item(ui, "Save", "Ctrl+S", Command::Save, commands);
     item(ui, "Save As…", "Ctrl+Shift+S", Command::SaveAs, commands);
+    ui.separator();
+    item(ui, "Open Run…", "", Command::OpenRunDialog, commands);
+    item(ui, "Save Run…", "", Command::SaveRunDialog, commands);
     ui.menu_button("Export", |ui| {
         for format in ExportFormat::ALL {
             if ui.button(format.title()).clicked() {

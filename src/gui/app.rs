@@ -38,6 +38,8 @@ pub struct Options {
     pub bench_frames: Option<usize>,
     /// In bench mode, move a node every frame (a drag in progress).
     pub bench_edit: bool,
+    /// In bench mode, run the simulation at this speed from the first frame.
+    pub bench_run: Option<crate::live::Speed>,
     /// When the process started, for time-to-first-frame.
     pub started: Option<std::time::Instant>,
     /// Open with the Mermaid source pane shown.
@@ -965,8 +967,21 @@ impl EdaApp {
             }
             self.doc.touch();
         }
+        if let Some(speed) = self.options.bench_run.take() {
+            self.commands
+                .push(Command::Sim(crate::live::Command::SetSpeed(speed)));
+            self.commands.push(Command::Sim(crate::live::Command::Run));
+        }
         if self.timer.frames() >= frames {
             println!("{}", self.timer.report(self.options.started));
+            if let Some(f) = &self.run.frame {
+                println!(
+                    "simulation: t = {:.3} s virtual, {} deliveries, {:.0} deliveries per wall-clock s lately",
+                    f.now_us as f64 / 1e6,
+                    f.deliveries,
+                    f.deliveries_per_wall_s
+                );
+            }
             self.allow_close = true;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         } else {

@@ -43,6 +43,8 @@ pub fn display_available() -> bool {
 ///
 /// `EDA_STUDIO_BENCH_FRAMES=N` renders N frames as fast as possible, prints
 /// frame times and exits; `EDA_STUDIO_BENCH_EDIT=1` moves a node every frame.
+/// `EDA_STUDIO_BENCH_RUN=1|100|max` also runs the simulation at that speed
+/// from the first frame and prints its throughput at the end.
 /// `EDA_STUDIO_SOURCE_PANE=1` starts with the source pane open.
 pub fn run(file: Option<PathBuf>) -> Result<()> {
     let started = std::time::Instant::now();
@@ -59,6 +61,9 @@ pub fn run(file: Option<PathBuf>) -> Result<()> {
         },
         bench_frames,
         bench_edit: std::env::var_os("EDA_STUDIO_BENCH_EDIT").is_some(),
+        bench_run: std::env::var("EDA_STUDIO_BENCH_RUN")
+            .ok()
+            .and_then(|v| bench_speed(&v)),
         started: Some(started),
         show_source: std::env::var_os("EDA_STUDIO_SOURCE_PANE").is_some(),
     };
@@ -80,4 +85,17 @@ pub fn run(file: Option<PathBuf>) -> Result<()> {
         Box::new(move |cc| Ok(Box::new(EdaApp::new(&cc.egui_ctx, cc.storage, options)))),
     )
     .map_err(|e| anyhow!("cannot open the window: {e}"))
+}
+
+/// The speed `EDA_STUDIO_BENCH_RUN` names: a factor (`100`, `0.5`) or `max`.
+fn bench_speed(text: &str) -> Option<crate::live::Speed> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("max") {
+        return Some(crate::live::Speed::Max);
+    }
+    text.trim_end_matches(['x', '×'])
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .map(crate::live::Speed::Factor)
 }

@@ -42,6 +42,14 @@ const SLICES: u64 = 100;
 /// that nothing was lost: one virtual hour.
 const DRAIN_LIMIT_US: u64 = 3_600_000_000;
 
+/// Images a recording stores per run by default (at least
+/// [`MIN_IMAGE_EVERY_US`] apart): a replay restores the nearest and runs
+/// forward at most 1/256 of the run.
+const IMAGES_PER_RUN: u64 = 256;
+
+/// The shortest default spacing of engine images: 10 virtual seconds.
+const MIN_IMAGE_EVERY_US: u64 = 10_000_000;
+
 /// The longest run `--duration` accepts: one virtual year.
 const MAX_DURATION_US: u64 = 365 * 24 * 3600 * 1_000_000;
 
@@ -88,6 +96,9 @@ pub struct Options<'a> {
     pub json: bool,
     /// Write a recording here.
     pub record: Option<&'a Path>,
+    /// Virtual time between the recording's engine images (a default
+    /// from the duration when `None`).
+    pub image_every_us: Option<u64>,
 }
 
 /// Runs the diagram for `duration_us` of virtual time with `seed`.
@@ -98,7 +109,12 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
         duration_us,
         json,
         record,
+        image_every_us,
     } = options;
+    let image_every = image_every_us
+        .unwrap_or((duration_us / IMAGES_PER_RUN).max(MIN_IMAGE_EVERY_US))
+        .max(1);
+    let mut next_image = 0;
     let source = match file {
         Some(path) => Source::read(path)?,
         None => Source::seed(),
@@ -149,6 +165,15 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
         } else {
             duration_us / SLICES * i
         };
+        if let Some(r) = &mut recorder {
+            // Cutting the run at the images changes nothing: `run_until`
+            // runs the same actions however the time is sliced.
+            while next_image <= t {
+                engine.run_until(VirtualTime::from_us(next_image));
+                r.image(&mut engine)?;
+                next_image = next_image.saturating_add(image_every);
+            }
+        }
         engine.run_until(VirtualTime::from_us(t));
         if let Some(r) = &mut recorder {
             r.collect(&mut engine)?;
@@ -193,9 +218,10 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
     );
     if let (Some(stats), Some(path)) = (stats, record) {
         eprintln!(
-            "eda-studio: recorded {} events, {} snapshots in {} transactions to {} ({} bytes; {:.0} events/s with the simulation)",
+            "eda-studio: recorded {} events, {} snapshots, {} engine images in {} transactions to {} ({} bytes; {:.0} events/s with the simulation)",
             stats.events,
             stats.snapshots,
+            stats.images,
             stats.transactions,
             path.display(),
             stats.file_bytes,

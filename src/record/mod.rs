@@ -14,12 +14,13 @@
 //!
 //! Must not hold GUI state or depend on `gui`, `cli` or `live`.
 //!
-//! # Schema (version 1; one run per file)
-//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 1,
-//! so a foreign SQLite file is told apart at once. Journal: WAL with
-//! `synchronous = FULL`: each batch is one transaction and one fsync; a
-//! process killed mid-write (even by SIGKILL) leaves every committed
-//! batch readable and the rest rolled back.
+//! # Schema (version 2; one run per file)
+//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 2
+//! (version 1 files, without `images`, are read too), so a foreign SQLite
+//! file is told apart at once. Journal: WAL with `synchronous = NORMAL`:
+//! each batch is one transaction; a process killed mid-write (even by
+//! SIGKILL) leaves every committed batch readable and the rest rolled
+//! back (a power cut may also lose the last batches, never the file).
 //!
 //! ```sql
 //! runs(id, source_name, diagram, scenario_json, seed, duration_us,
@@ -35,6 +36,10 @@
 //! metric_samples(time_us, component, metric, value)
 //!                                         -- at each snapshot: events_in, events_out,
 //!                                         -- lag and dlq per component
+//! images(id, time_us, events, run_hash, image)
+//!                                         -- every N virtual seconds: the whole engine
+//!                                         -- (Engine::to_image; EDAIMG01 header with
+//!                                         -- length and checksum, MessagePack body)
 //! event_log                               -- VIEW: events with time_s, topic name,
 //!                                         -- event type and payload fields' schema
 //! ```
@@ -48,8 +53,11 @@
 //! run: [`Recording::replay`] re-executes it and proves it did so exactly
 //! by comparing the run hash with the one recorded at each snapshot and at
 //! the end. Snapshots in the file are readable state summaries for
-//! `sqlite3` users and checkpoints for that proof; the in-memory
-//! [`History`](crate::sim::History) holds the restorable ones.
+//! `sqlite3` users and checkpoints for that proof. Images are restorable
+//! engines: [`Recording::state_at`] restores the latest image at or
+//! before a moment (checking its run hash against its row) and runs
+//! forward from there, so reaching any moment costs one image decode and
+//! at most one image interval of simulation, however long the run.
 
 mod read;
 mod write;
@@ -62,7 +70,10 @@ use std::path::PathBuf;
 /// `PRAGMA application_id` of a recording: "EDA1".
 pub const APPLICATION_ID: i32 = 0x4544_4131;
 /// `PRAGMA user_version` of the schema this module writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
+/// The oldest schema version this module reads (version 1 has no
+/// `images`: its `replay --at` re-executes from the start).
+pub const OLDEST_READABLE_VERSION: i32 = 1;
 
 /// The schema, created in the file's first transaction.
 const SCHEMA: &str = "
@@ -109,6 +120,13 @@ CREATE TABLE metric_samples (
     component TEXT NOT NULL,
     metric TEXT NOT NULL,
     value INTEGER NOT NULL
+);
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    time_us INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    run_hash TEXT NOT NULL,
+    image BLOB NOT NULL
 );
 CREATE VIEW event_log AS
     SELECT e.event_id, e.time_us, e.time_us / 1e6 AS time_s, t.name AS topic,
@@ -199,6 +217,18 @@ pub enum RecordError {
         doing: &'static str,
         /// SQLite's error.
         source: rusqlite::Error,
+    },
+    /// A stored engine image is damaged or does not restore.
+    #[error(
+        "{path}: the engine image at {time_us} us cannot be restored: {reason} (replay with --from-zero to re-execute instead)"
+    )]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// The image's virtual time.
+        time_us: u64,
+        /// Why.
+        reason: String,
     },
     /// The writer thread stopped (its error is reported instead when known).
     #[error("{path}: the recording writer stopped unexpectedly")]

@@ -15,7 +15,7 @@
 use super::clock::VirtualTime;
 use super::history::ChunkLog;
 use super::scenario::Payload;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A position in a partition's log.
@@ -93,7 +93,7 @@ pub fn partition_for(key: u64, partitions: u32) -> Partition {
 }
 
 /// One record in a partition's log.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The aggregate id it is keyed by.
     pub key: u64,
@@ -113,7 +113,7 @@ pub struct Record {
 /// offset of the first retained record) and the high watermark (the offset
 /// the next record gets). The records live in a [`ChunkLog`], so a
 /// snapshot of the engine shares them instead of copying them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PartitionLog {
     low: u64,
     records: ChunkLog<Record>,
@@ -181,7 +181,7 @@ impl PartitionLog {
 }
 
 /// A topic: one event type on one bus, with its partitions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Topic {
     pub(crate) name: String,
     pub(crate) bus: u32,
@@ -210,7 +210,7 @@ impl Topic {
 }
 
 /// How a group spreads partitions over its instances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Assignor {
     /// Kafka's range assignor: per topic, contiguous ranges of partitions;

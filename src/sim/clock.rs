@@ -1,11 +1,13 @@
 //! Virtual time: integer microseconds since the start of a run. The only
 //! clock the engine knows; nothing here reads the wall clock.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A moment of virtual time, in microseconds since the run started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct VirtualTime(pub u64);
 

@@ -12,10 +12,10 @@
 use super::clock::VirtualTime;
 use super::error::SimError;
 use super::scenario::{GroupParams, Limits, out_of_range};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Something done to the running system.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Fault {
     /// Crash one instance of a group: its in-flight work is lost, its
@@ -157,7 +157,7 @@ impl Fault {
 }
 
 /// A fault and when it happens.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduledFault {
     /// When (virtual time).
     pub at: VirtualTime,
@@ -166,7 +166,7 @@ pub struct ScheduledFault {
 }
 
 /// What happened when a fault ran.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultRecord {
     /// When it ran.
     pub at: VirtualTime,

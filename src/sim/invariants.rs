@@ -21,7 +21,7 @@
 //!   skipped records, applied duplicates without idempotency, or a sink is
 //!   shared or overflowed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The outcome of one invariant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,7 +84,7 @@ impl InvariantReport {
 }
 
 /// A running count of violations with the first one described.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Violations {
     pub count: u64,
     pub first: Option<String>,

@@ -11,7 +11,7 @@ use super::histogram::{Histogram, LatencySummary};
 use super::invariants::InvariantReport;
 use super::state::SinkSummary;
 use crate::model::Role;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counters and histograms of one diagram component.
 ///
@@ -23,7 +23,7 @@ use serde::Serialize;
 /// [`super::Engine::sink_state`]); a gateway's `events_out` are commands
 /// and queries sent, a command handler's `events_in` commands queued and
 /// its `processing_us` the service time per attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ComponentMetrics {
     /// Mermaid id.
     pub key: String,
@@ -67,18 +67,37 @@ impl ComponentMetrics {
 }
 
 /// One sampled quantity of one component.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Series {
     /// The component's Mermaid id.
     pub component: String,
     /// What is sampled: `events_in` (cumulative) or `lag` (records).
-    pub metric: &'static str,
+    #[serde(deserialize_with = "metric_name")]
+    pub metric: MetricName,
     /// One value per sample time.
     pub values: Vec<u64>,
 }
 
+/// The sampled quantities a [`Series`] can name; an engine image names
+/// one of them (the field is `&'static str` so that a sample costs no
+/// allocation).
+const METRIC_NAMES: [&str; 2] = ["events_in", "lag"];
+
+/// A sampled quantity's name. An alias, so that serde does not take the
+/// field for a string borrowed from the input.
+pub type MetricName = &'static str;
+
+fn metric_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let name = String::deserialize(d)?;
+    METRIC_NAMES
+        .iter()
+        .find(|&&m| m == name)
+        .copied()
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown series metric `{name}`")))
+}
+
 /// Values sampled at a fixed virtual interval, bounded in length.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeSeries {
     /// Current spacing of samples (doubles each time the series fills up).
     pub interval_us: u64,
@@ -91,6 +110,12 @@ pub struct TimeSeries {
 }
 
 impl TimeSeries {
+    /// Sets the bound an engine image does not carry (it is not part of
+    /// the series' JSON either).
+    pub(crate) fn set_max_samples(&mut self, max_samples: usize) {
+        self.max_samples = max_samples;
+    }
+
     pub(crate) fn new(interval_us: u64, max_samples: usize, series: Vec<Series>) -> TimeSeries {
         TimeSeries {
             interval_us,
@@ -136,7 +161,7 @@ fn keep_even<T: Copy>(v: &mut Vec<T>) {
 /// partition, offset, key, group) folded in order, word by word (FxHash's
 /// rotate-xor-multiply step). Cheap enough for the hot loop; not a
 /// cryptographic hash, only a witness that two histories are the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunHash(u64);
 
 impl Default for RunHash {

@@ -89,6 +89,7 @@ mod error;
 mod fault;
 mod histogram;
 mod history;
+mod image;
 mod invariants;
 mod metrics;
 mod producer;
@@ -111,6 +112,7 @@ pub use error::SimError;
 pub use fault::{Fault, FaultRecord, ScheduledFault};
 pub use histogram::{Histogram, LatencySummary};
 pub use history::{Control, ControlRecord, History, HistoryOptions, Published};
+pub use image::{IMAGE_MAGIC, ImageError};
 pub use invariants::{Check, InvariantReport};
 pub use metrics::{
     ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, RunHash, RunSummary, Series,

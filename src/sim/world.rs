@@ -26,10 +26,11 @@ use super::scenario::{
 };
 use super::state::{Applied, SinkKind, SinkState, SinkSummary};
 use crate::model::{ArchGraph, ComponentId, Role};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Something that happens at a moment of virtual time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Action {
     /// Source `0` emits its next record.
     Emit(u32),
@@ -65,7 +66,7 @@ const THROTTLE_POLL_US: u64 = 1_000;
 /// observed through read-only accessors, [`Engine::metrics`],
 /// [`Engine::invariants`] and [`Engine::summary`]. The same graph, scenario
 /// and seed always give the same history and [`Engine::run_hash`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Engine {
     seed: u64,
     now: VirtualTime,
@@ -109,6 +110,7 @@ pub struct Engine {
     bounded_topics: Vec<bool>,
     /// Records published since the last [`Engine::take_published`], when
     /// tapped (recordings read every event, even those trimmed later).
+    #[serde(skip)]
     tap: Option<Vec<Published>>,
 }
 
@@ -403,6 +405,20 @@ impl Engine {
             engine.schedule_fault(*at, fault.clone())?;
         }
         Ok(engine)
+    }
+
+    /// Puts back what an image does not carry (see `sim::image`): the
+    /// bounds that are not serialized, and the mark that the event
+    /// stores' logs start after the image.
+    pub(crate) fn after_restore(&mut self) {
+        let limits = self.scenario.limits;
+        self.series.set_max_samples(limits.max_samples);
+        for g in &mut self.groups {
+            g.dead_letters.set_capacity(limits.max_dead_letters);
+            if let Some(store) = &mut g.store {
+                store.mark_log_missing();
+            }
+        }
     }
 
     /// Runs the earliest pending action and returns its time; `None` when
@@ -1862,6 +1878,13 @@ impl Engine {
             .store_for(g)
             .ok_or_else(|| format!("no event store reads every topic of {group}"))?;
         let store = self.groups[st].store.as_ref().ok_or("not a store")?;
+        if store.log_missing() > 0 {
+            return Err(format!(
+                "{}'s log before this run was restored from an image is not in memory \
+                 (replay the recording from the start to rebuild)",
+                self.groups[st].name
+            ));
+        }
         if store.log_dropped() > 0 {
             return Err(format!(
                 "{}'s log is full: {} events not kept (limits.max_store_events)",

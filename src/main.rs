@@ -86,7 +86,7 @@ enum Command {
         /// Also write the run to this SQLite recording (replaced if it is one).
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
-        /// Virtual time between the recording's engine images (default: 1/256 of the run, at least 10s).
+        /// Virtual time between the recording's engine images (default: one per 32k events).
         #[arg(long, value_name = "DURATION", requires = "record", value_parser = cli::simulate::parse_duration)]
         image_every: Option<u64>,
     },

@@ -42,13 +42,16 @@ const SLICES: u64 = 100;
 /// that nothing was lost: one virtual hour.
 const DRAIN_LIMIT_US: u64 = 3_600_000_000;
 
-/// Images a recording stores per run by default (at least
-/// [`MIN_IMAGE_EVERY_US`] apart): a replay restores the nearest and runs
-/// forward at most 1/256 of the run.
-const IMAGES_PER_RUN: u64 = 256;
+/// Without `--image-every`, a recording stores an engine image whenever
+/// this many events were produced since the last one (looked at every
+/// 1/1024 of the run): a replay then re-executes at most about this many
+/// events' deliveries from the nearest image (tens of milliseconds),
+/// and an image (about 0.8 MB on the seed diagram) costs some 25 bytes
+/// per event.
+const IMAGE_EVERY_EVENTS: u64 = 32 * 1024;
 
-/// The shortest default spacing of engine images: 10 virtual seconds.
-const MIN_IMAGE_EVERY_US: u64 = 10_000_000;
+/// Looks at whether an image is due this often, as a fraction of the run.
+const IMAGE_CHECKS_PER_RUN: u64 = 1024;
 
 /// The longest run `--duration` accepts: one virtual year.
 const MAX_DURATION_US: u64 = 365 * 24 * 3600 * 1_000_000;
@@ -111,10 +114,12 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
         record,
         image_every_us,
     } = options;
-    let image_every = image_every_us
-        .unwrap_or((duration_us / IMAGES_PER_RUN).max(MIN_IMAGE_EVERY_US))
-        .max(1);
+    let (image_step_us, by_events) = match image_every_us {
+        Some(every) => (every.max(1), false),
+        None => ((duration_us / IMAGE_CHECKS_PER_RUN).max(1), true),
+    };
     let mut next_image = 0;
+    let mut imaged_events = 0;
     let source = match file {
         Some(path) => Source::read(path)?,
         None => Source::seed(),
@@ -170,8 +175,12 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
             // runs the same actions however the time is sliced.
             while next_image <= t {
                 engine.run_until(VirtualTime::from_us(next_image));
-                r.image(&mut engine)?;
-                next_image = next_image.saturating_add(image_every);
+                let due = engine.events_produced() - imaged_events >= IMAGE_EVERY_EVENTS;
+                if next_image == 0 || !by_events || due {
+                    r.image(&mut engine)?;
+                    imaged_events = engine.events_produced();
+                }
+                next_image = next_image.saturating_add(image_step_us);
             }
         }
         engine.run_until(VirtualTime::from_us(t));

@@ -558,7 +558,11 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             // Mostly in sequence, sometimes a jump back or ahead.
-            let o = if x.is_multiple_of(7) { x % 400 } else { i / 3 + x % 3 };
+            let o = if x.is_multiple_of(7) {
+                x % 400
+            } else {
+                i / 3 + x % 3
+            };
             s.insert(o);
             model.insert(o);
             let probe = x.rotate_left(17) % 2_000;

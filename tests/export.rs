@@ -555,3 +555,62 @@ fn command_errors_are_clear() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+/// The `d` attribute of the path drawn for the edge `from → to`.
+fn edge_path<'s>(svg: &'s str, from: &str, to: &str) -> &'s str {
+    let start = svg
+        .find(&format!("id=\"edge-{from}-{to}-"))
+        .unwrap_or_else(|| panic!("no edge {from} -> {to} in\n{svg}"));
+    let rest = &svg[start..];
+    let d = rest
+        .find(" d=\"")
+        .map(|i| &rest[i + 4..])
+        .unwrap_or_default();
+    &d[..d.find('"').unwrap_or(0)]
+}
+
+#[test]
+fn a_saved_file_exports_its_long_edges_bent_around_the_nodes_between() {
+    // B and C stand right between A and D: a straight A → D would cross them.
+    let text = "flowchart TD\nA[Start] --> B[Step one] --> C[Step two] --> D[End]\nA --> D\n\n\
+                %% eda:pos A 100 40\n%% eda:pos B 100 140\n%% eda:pos C 100 240\n%% eda:pos D 100 340\n";
+    let src = scratch("bent.mmd");
+    let out = scratch("bent.svg");
+    std::fs::write(&src, text).expect("write diagram");
+    let o = export(&[
+        src.to_str().expect("utf-8 path"),
+        "--format",
+        "svg",
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(&out).expect("svg written");
+    let skip = edge_path(&svg, "A", "D");
+    assert!(skip.contains('Q'), "A → D has rounded bends: {skip}");
+    // Every point of A → D stays clear of the column B and C stand in.
+    let xs: Vec<f32> = skip
+        .split(|c: char| c.is_ascii_alphabetic())
+        .flat_map(|part| {
+            let nums: Vec<f32> = part
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            nums.chunks(2)
+                .filter(|c| c.len() == 2)
+                .map(|c| c[0])
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (lo, hi) = xs
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+    assert!(
+        hi - lo > 40.0,
+        "the edge leaves the column: x from {lo} to {hi}"
+    );
+    assert!(
+        !edge_path(&svg, "B", "C").contains('Q'),
+        "neighbours stay straight"
+    );
+}

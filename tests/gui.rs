@@ -10,7 +10,7 @@ use eda_studio::gui::app::EdaApp;
 use eda_studio::gui::document::Document;
 use egui::{Event, Key, Modifiers, Pos2, vec2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{By, Queryable as _};
 use std::collections::BTreeMap;
 
 fn harness() -> Harness<'static, EdaApp> {
@@ -500,4 +500,330 @@ fn the_timeline_shows_a_past_moment_exactly_and_live_returns() {
     h.get_by_label("Live").click();
     let live = wait_for_frame(&mut h, "back to live", |f| !f.viewing_past);
     assert_eq!(live.now_us, 500_000);
+}
+
+/// A fresh temporary directory for one test.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eda-gui-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// eframe's key-value store kept in memory: what the app writes on exit
+/// and reads on start.
+#[derive(Default)]
+struct MemoryStorage(BTreeMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+fn harness_with(storage: Option<&MemoryStorage>, options: Options) -> Harness<'static, EdaApp> {
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .with_step_dt(1.0 / 30.0)
+        .with_max_steps(20)
+        .build_eframe(|cc| {
+            EdaApp::new(
+                &cc.egui_ctx,
+                storage.map(|s| s as &dyn eframe::Storage),
+                options,
+            )
+        });
+    h.run_steps(3);
+    h
+}
+
+#[test]
+fn open_recent_survives_a_restart() {
+    let dir = temp_dir("recent");
+    let path = dir.join("recent.mmd");
+    std::fs::write(&path, "flowchart LR\nP[Orders] --> EB[Kafka]\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut storage = MemoryStorage::default();
+    {
+        let mut h = harness_with(None, Options::default());
+        h.state_mut()
+            .send(eda_studio::gui::command::Command::Open(path.clone()));
+        h.run_steps(2);
+        assert_eq!(h.state().doc.path.as_deref(), Some(path.as_path()));
+        // What eframe does when the window closes.
+        eframe::App::save(h.state_mut(), &mut storage);
+    }
+    let mut h = harness_with(Some(&storage), Options::default());
+    assert!(
+        h.state().doc.path.is_none(),
+        "a restart opens the seed, not the file"
+    );
+    let canonical = path.canonicalize().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(h.state().ui.recent.first(), Some(&canonical));
+    // File ▸ Open Recent lists it, and choosing it opens it.
+    h.get_by_label("File").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label_contains("Open Recent").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label(&canonical.display().to_string())
+        .click_accesskit();
+    h.run_steps(3);
+    assert_eq!(h.state().doc.path.as_deref(), Some(canonical.as_path()));
+    assert!(h.state().doc.graph.id_of("EB").is_some());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn autosaved_work_is_offered_back_after_a_crash() {
+    let dir = temp_dir("autosave");
+    let recovery = dir.join("autosave.mmd");
+    let origin = dir.join("orders.mmd");
+    // The previous run wrote its recovery file and never cleared it.
+    let mut left = eda_studio::gui::files::Autosave::at(recovery.clone());
+    left.write(
+        "flowchart LR\nP[Orders] --> EB[Kafka]\nEB --> C[Billing]\n",
+        Some(&origin),
+        7,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let options = Options {
+        autosave: Some(eda_studio::gui::files::Autosave::at(recovery.clone())),
+        ..Options::default()
+    };
+    let mut h = harness_with(None, options);
+    assert!(
+        h.get_all_by_label_contains("Recover unsaved work").count() > 0,
+        "the offer is on screen"
+    );
+    assert!(h.state().doc.graph.id_of("Billing").is_none());
+    h.get_by_label("Recover").click();
+    h.run_steps(3);
+    let doc = &h.state().doc;
+    assert!(
+        doc.graph.id_of("C").is_some(),
+        "the recovered diagram is open"
+    );
+    assert_eq!(doc.graph.component_count(), 3);
+    assert_eq!(doc.path.as_deref(), Some(origin.as_path()));
+    assert!(doc.is_dirty(), "recovered work is unsaved");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A file dropped onto the window, as the windowing backend hands it over.
+#[derive(Debug)]
+struct DroppedPath(std::path::PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_dropped_mmd_file_opens() {
+    let dir = temp_dir("drop");
+    let path = dir.join("dropped.mmd");
+    std::fs::write(&path, "flowchart TD\nGW[Gateway] --> Q[Queue]\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut h = harness();
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedPath(path.clone())));
+    h.run_steps(3);
+    assert_eq!(h.state().doc.path.as_deref(), Some(path.as_path()));
+    assert!(h.state().doc.graph.id_of("GW").is_some());
+    assert!(h.state().doc.graph.id_of("Q").is_some());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn dragging_a_group_title_moves_its_members() {
+    let mut h = harness();
+    let doc = &h.state().doc;
+    let (gid, rect) = eda_studio::gui::document::group_rects(doc)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("the seed has a subgraph"));
+    let group = doc.graph.group(gid).unwrap_or_else(|| panic!("group"));
+    let members: Vec<_> = group.members.clone();
+    assert!(!members.is_empty());
+    let before: Vec<Pos2> = members.iter().map(|m| doc.position(*m)).collect();
+    let outside: Vec<(eda_studio::model::ComponentId, Pos2)> = doc
+        .graph
+        .components()
+        .filter(|c| !members.contains(&c.id))
+        .map(|c| (c.id, doc.position(c.id)))
+        .collect();
+    // Grab the title band, a little inside the top-left corner.
+    let title = h
+        .state()
+        .layout_to_screen(Pos2::new(rect.min.x + 12.0, rect.min.y + 8.0));
+    drag(&mut h, title, title + vec2(80.0, 50.0));
+    let doc = &h.state().doc;
+    let zoom = h.state().canvas.zoom;
+    for (m, p) in members.iter().zip(&before) {
+        let d = doc.position(*m) - *p;
+        assert!(
+            (d.x * zoom - 80.0).abs() < 2.0 && (d.y * zoom - 50.0).abs() < 2.0,
+            "member moved by {d:?} at zoom {zoom}"
+        );
+    }
+    for (id, p) in outside {
+        assert_eq!(doc.position(id), p, "components outside stay");
+    }
+    // One undo step puts the whole group back.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    for (m, p) in members.iter().zip(&before) {
+        assert_eq!(h.state().doc.position(*m), *p);
+    }
+}
+
+#[test]
+fn save_on_an_untitled_document_resumes_the_pending_new() {
+    let dir = temp_dir("save-resume");
+    let path = dir.join("untitled.mmd");
+    let mut h = harness();
+    let at = center(&h, "ES");
+    drag(&mut h, at, at + vec2(60.0, 40.0));
+    assert!(h.state().doc.is_dirty() && h.state().doc.path.is_none());
+
+    // New → Save → the path prompt is cancelled: nothing happens.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::N);
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    assert!(
+        h.state().ui.path_prompt.is_some(),
+        "Save on an untitled diagram asks where"
+    );
+    h.get_by_label("Cancel").click_accesskit();
+    h.run_steps(3);
+    assert!(h.state().ui.path_prompt.is_none(), "the prompt closed");
+    assert!(
+        h.state().doc.graph.component_count() > 0,
+        "cancelled: diagram kept"
+    );
+    assert!(h.state().doc.is_dirty());
+    // A later, unrelated save does not start the abandoned New.
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
+    h.run_steps(2);
+    h.event(Event::Text(dir.join("other.mmd").display().to_string()));
+    h.run_steps(1);
+    h.get_by_label("OK").click();
+    h.run_steps(3);
+    assert!(!h.state().doc.is_dirty());
+    assert!(h.state().doc.graph.component_count() > 0, "no New after it");
+
+    // Dirty again, untitled again (a fresh harness), and this time saved.
+    let mut h = harness();
+    let at = center(&h, "ES");
+    drag(&mut h, at, at + vec2(60.0, 40.0));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::N);
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    h.event(Event::Text(path.display().to_string()));
+    h.run_steps(1);
+    h.get_by_label("OK").click();
+    h.run_steps(4);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("saved: {e}"));
+    assert!(text.contains("EB"), "the diagram was saved first");
+    assert_eq!(
+        h.state().doc.graph.component_count(),
+        0,
+        "then the New went ahead"
+    );
+    assert!(!h.state().doc.is_dirty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_inspector_edits_an_edge_event_type_with_undo() {
+    let mut h = harness();
+    let (id, old) = {
+        let g = &h.state().doc.graph;
+        let c = g
+            .connections()
+            .find(|c| {
+                c.event_type.is_some() && c.kind == eda_studio::model::ConnectionKind::Publish
+            })
+            .unwrap_or_else(|| panic!("the seed publishes an event"));
+        (c.id, c.label.clone())
+    };
+    h.state_mut().canvas.selection.edges.insert(id);
+    h.run_steps(2);
+    // The label field holds the same text; the event type field is next.
+    let fields: Vec<_> = h
+        .get_all(By::new().role(egui::accesskit::Role::TextInput).value(&old))
+        .collect();
+    assert_eq!(fields.len(), 2, "label and event type");
+    fields[1].focus();
+    drop(fields);
+    h.run_steps(1);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.event(Event::Text("InvoiceRaised".into()));
+    h.run_steps(1);
+    h.key_press(Key::Enter);
+    h.run_steps(2);
+    let event = |h: &Harness<'_, EdaApp>| {
+        h.state()
+            .doc
+            .graph
+            .connection(id)
+            .and_then(|c| c.event_type.as_ref().map(|e| e.as_str().to_string()))
+    };
+    assert_eq!(event(&h).as_deref(), Some("InvoiceRaised"));
+    assert!(
+        h.state()
+            .doc
+            .graph
+            .event_types()
+            .iter()
+            .any(|e| e.as_str() == "InvoiceRaised"),
+        "the catalogue has the new type"
+    );
+    h.state_mut().send(eda_studio::gui::command::Command::Undo);
+    h.run_steps(2);
+    assert_eq!(event(&h), Some(old));
+}
+
+#[test]
+fn pasting_nodes_keeps_their_class_defs() {
+    let mut h = harness();
+    h.event(Event::Paste(
+        "flowchart LR\nX[Hot path]:::hot --> Y[Cold]:::cold\nclassDef hot fill:#ff0000,color:#ffffff\nclassDef cold fill:#0000ff\nclassDef unused fill:#00ff00\n".into(),
+    ));
+    h.run_steps(2);
+    let meta = &h.state().doc.graph.meta;
+    assert_eq!(
+        meta.class_defs.get("hot").map(Vec::as_slice),
+        Some(&["fill:#ff0000".to_string(), "color:#ffffff".to_string()][..])
+    );
+    assert!(meta.class_defs.contains_key("cold"));
+    assert!(
+        !meta.class_defs.contains_key("unused"),
+        "only what the nodes use"
+    );
+    let text = h.state().doc.to_text();
+    assert!(
+        text.contains("classDef hot fill:#ff0000,color:#ffffff"),
+        "{text}"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(1);
+    assert!(
+        !h.state().doc.graph.meta.class_defs.contains_key("hot"),
+        "the paste, classDefs included, is one undo step"
+    );
 }

@@ -183,11 +183,31 @@ fn is_acyclic(g: &ArchGraph) -> bool {
 }
 
 /// Edges whose centres do not advance in the flow direction.
+/// The direction an edge should flow in: that of the innermost subgraph
+/// around both its ends that sets one (a subgraph's `direction` turns its
+/// block), else the graph's.
+fn flow_direction(g: &ArchGraph, e: &eda_studio::model::Connection) -> Direction {
+    let chain = |id| {
+        let mut out = Vec::new();
+        let mut at = g.group_of(id);
+        while let Some(grp) = at {
+            out.push(grp);
+            at = g.group(grp).and_then(|x| x.parent);
+        }
+        out
+    };
+    let (ca, cb) = (chain(e.from), chain(e.to));
+    ca.iter()
+        .filter(|grp| cb.contains(grp))
+        .find_map(|grp| g.group(*grp).and_then(|x| x.direction))
+        .unwrap_or(g.meta.direction)
+}
+
 fn backward_edges(g: &ArchGraph, l: &Layout) -> Vec<String> {
-    let dir = g.meta.direction;
     g.connections()
         .filter(|e| e.from != e.to)
         .filter_map(|e| {
+            let dir = flow_direction(g, e);
             let (a, b) = (l.nodes.get(&e.from)?.center, l.nodes.get(&e.to)?.center);
             let forward = match dir {
                 Direction::TB | Direction::TD => b.y > a.y,
@@ -665,4 +685,235 @@ fn random_diagrams_lay_out_cleanly() {
     }
     assert!(parsed >= 250, "only {parsed} of 300 random diagrams parse");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Whether segment `p`–`q` passes through the inside of `r`.
+fn segment_through(p: Point, q: Point, r: &Rect) -> bool {
+    let r = shrink(r);
+    let steps = 64;
+    (0..=steps).any(|i| {
+        let t = i as f32 / steps as f32;
+        let x = Point::new(p.x + (q.x - p.x) * t, p.y + (q.y - p.y) * t);
+        r.min.x < x.x && x.x < r.max.x && r.min.y < x.y && x.y < r.max.y
+    })
+}
+
+/// The boxes (by key) a connection's route passes through, its ends aside.
+fn boxes_crossed(g: &ArchGraph, l: &Layout, id: eda_studio::model::ConnectionId) -> Vec<String> {
+    let Some(c) = g.connection(id) else {
+        return Vec::new();
+    };
+    let route = &l.edges[&id];
+    g.components()
+        .filter(|n| n.id != c.from && n.id != c.to)
+        .filter(|n| {
+            let r = l.nodes[&n.id].rect();
+            route.windows(2).any(|w| segment_through(w[0], w[1], &r))
+        })
+        .map(|n| n.key.clone())
+        .collect()
+}
+
+fn centres(g: &ArchGraph, l: &Layout) -> BTreeMap<String, Point> {
+    g.components()
+        .map(|c| (c.key.clone(), l.nodes[&c.id].center))
+        .collect()
+}
+
+const SKIP_EDGE: &str =
+    "flowchart TD\nA[Start] --> B[Step one] --> C[Step two] --> D[End]\nA --> D\nB --> X[Side]\n";
+
+#[test]
+fn a_long_edge_bends_around_the_nodes_between_its_ends() {
+    let g = model(SKIP_EDGE);
+    let l = layered(&g, &LayoutOptions::default());
+    let skip = g
+        .connections()
+        .find(|c| g.key_of(c.from) == "A" && g.key_of(c.to) == "D")
+        .map(|c| c.id)
+        .unwrap_or_else(|| panic!("A --> D"));
+    assert!(
+        l.edges[&skip].len() > 2,
+        "the long edge has bends: {:?}",
+        l.edges[&skip]
+    );
+    for c in g.connections() {
+        assert_eq!(
+            boxes_crossed(&g, &l, c.id),
+            Vec::<String>::new(),
+            "{}",
+            c.id
+        );
+    }
+    // Lined up under A, B and C would be in a straight edge's way: the
+    // pinned layout bends the edge around them.
+    let mut saved = centres(&g, &l);
+    let x = saved["A"].x;
+    for k in ["B", "C", "D"] {
+        if let Some(p) = saved.get_mut(k) {
+            p.x = x;
+        }
+    }
+    let pinned = with_positions(&g, &saved, &LayoutOptions::default());
+    let mut straight = pinned.clone();
+    straight.edges.insert(skip, vec![saved["A"], saved["D"]]);
+    let blocked = boxes_crossed(&g, &straight, skip);
+    assert!(
+        blocked.contains(&"B".to_string()) && blocked.contains(&"C".to_string()),
+        "{blocked:?}"
+    );
+    assert_eq!(
+        boxes_crossed(&g, &pinned, skip),
+        Vec::<String>::new(),
+        "{:?}",
+        pinned.edges[&skip]
+    );
+}
+
+#[test]
+fn kept_positions_keep_the_layered_routes_and_move_them_with_the_nodes() {
+    let opts = LayoutOptions::default();
+    for (name, g) in [("skip", model(SKIP_EDGE)), ("seed", seed())] {
+        let l = layered(&g, &opts);
+        let saved = centres(&g, &l);
+        let pinned = with_positions(&g, &saved, &opts);
+        for c in g.connections() {
+            let (a, b) = (&l.edges[&c.id], &pinned.edges[&c.id]);
+            assert_eq!(a.len(), b.len(), "{name} {}", c.id);
+            for (p, q) in a.iter().zip(b) {
+                assert!(
+                    (p.x - q.x).abs() < 0.5 && (p.y - q.y).abs() < 0.5,
+                    "{name} {}: {a:?} vs {b:?}",
+                    c.id
+                );
+            }
+        }
+        // The whole diagram moved: the routes move with it, bends and all.
+        let moved: BTreeMap<String, Point> = saved
+            .iter()
+            .map(|(k, p)| (k.clone(), Point::new(p.x + 300.0, p.y - 40.0)))
+            .collect();
+        let shifted = with_positions(&g, &moved, &opts);
+        for c in g.connections() {
+            let (a, b) = (&l.edges[&c.id], &shifted.edges[&c.id]);
+            assert_eq!(a.len(), b.len(), "{name} {}", c.id);
+            for (p, q) in a.iter().zip(b) {
+                assert!((p.x + 300.0 - q.x).abs() < 0.5 && (p.y - 40.0 - q.y).abs() < 0.5);
+            }
+        }
+    }
+}
+
+#[test]
+fn after_a_node_moves_edges_cross_no_more_boxes_than_straight_lines() {
+    let opts = LayoutOptions::default();
+    let g = model(SKIP_EDGE);
+    let l = layered(&g, &opts);
+    let mut saved = centres(&g, &l);
+    // D nudged sideways: the long edge keeps bending around B and C.
+    if let Some(d) = saved.get_mut("D") {
+        d.x += 40.0;
+    }
+    let pinned = with_positions(&g, &saved, &opts);
+    let skip = g
+        .connections()
+        .find(|c| g.key_of(c.from) == "A" && g.key_of(c.to) == "D")
+        .map(|c| c.id)
+        .unwrap_or_else(|| panic!("A --> D"));
+    assert!(
+        pinned.edges[&skip].len() > 2,
+        "still bent: {:?}",
+        pinned.edges[&skip]
+    );
+    assert_eq!(boxes_crossed(&g, &pinned, skip), Vec::<String>::new());
+    // D dragged above A: the old bends no longer lead anywhere sensible,
+    // and the edge is straight.
+    let a = saved["A"];
+    saved.insert("D".into(), Point::new(a.x + 400.0, a.y - 200.0));
+    let pinned = with_positions(&g, &saved, &opts);
+    assert_eq!(pinned.edges[&skip].len(), 2, "{:?}", pinned.edges[&skip]);
+    // On every corpus diagram with one node moved far, no route crosses
+    // more boxes than the straight line between its ends would.
+    for (name, g) in corpus().into_iter().chain([("seed".to_string(), seed())]) {
+        let l = layered(&g, &opts);
+        let mut saved = centres(&g, &l);
+        if let Some((_, p)) = saved.iter_mut().next() {
+            p.x += 170.0;
+            p.y += 90.0;
+        }
+        let pinned = with_positions(&g, &saved, &opts);
+        let mut straight = pinned.clone();
+        for c in g.connections() {
+            if c.from != c.to {
+                let (a, b) = (pinned.nodes[&c.from].center, pinned.nodes[&c.to].center);
+                straight.edges.insert(c.id, vec![a, b]);
+            }
+        }
+        for c in g.connections().filter(|c| c.from != c.to) {
+            let (r, s) = (
+                boxes_crossed(&g, &pinned, c.id),
+                boxes_crossed(&g, &straight, c.id),
+            );
+            assert!(
+                r.len() <= s.len(),
+                "{name} {}: routed crosses {r:?}, straight {s:?}",
+                c.id
+            );
+        }
+    }
+}
+
+#[test]
+fn a_subgraph_direction_turns_its_block() {
+    let opts = LayoutOptions::default();
+    // Corpus 107: `graph LR` with a `direction TD` subgraph: A1 above A2.
+    let g = model("graph LR\n  subgraph WithTD\n    direction TD\n    A1 --> A2\n  end\n");
+    let l = layered(&g, &opts);
+    assert_clean("WithTD", &g, &l);
+    let at = |g: &ArchGraph, l: &Layout, k: &str| {
+        l.nodes[&g.id_of(k).unwrap_or_else(|| panic!("{k}"))].center
+    };
+    let (a1, a2) = (at(&g, &l, "A1"), at(&g, &l, "A2"));
+    assert!(a1.y < a2.y && (a1.x - a2.x).abs() < 1.0, "{a1:?} {a2:?}");
+    // A TD graph with an LR row linked from outside: the row runs across,
+    // the outside flow still runs down, and the crossing links are routed.
+    let src = "flowchart TD\n  P[Producer] --> EB[Bus]\n  subgraph Pipeline\n    direction LR\n    C1[Billing] --> C2[Shipping] --> C3[Email]\n  end\n  EB --> C1\n  C3 --> Z[Archive]\n";
+    let g = model(src);
+    let l = layered(&g, &opts);
+    assert_clean("row", &g, &l);
+    let (c1, c2, c3) = (at(&g, &l, "C1"), at(&g, &l, "C2"), at(&g, &l, "C3"));
+    assert!(
+        (c1.y - c2.y).abs() < 1.0 && (c2.y - c3.y).abs() < 1.0,
+        "one row: {c1:?} {c2:?} {c3:?}"
+    );
+    let (eb, z) = (at(&g, &l, "EB"), at(&g, &l, "Z"));
+    assert!(at(&g, &l, "P").y < eb.y && eb.y < c1.y && c1.y < z.y);
+    for c in g.connections() {
+        let r = &l.edges[&c.id];
+        let (from, to) = (
+            l.nodes[&c.from].rect().expand(1.0),
+            l.nodes[&c.to].rect().expand(1.0),
+        );
+        assert!(
+            from.contains(r[0]) && to.contains(r[r.len() - 1]),
+            "{}: {r:?}",
+            c.id
+        );
+    }
+    // Without the direction line the members stack down the flow instead.
+    let g = model(&src.replace("    direction LR\n", ""));
+    let l = layered(&g, &opts);
+    let (c1, c2) = (at(&g, &l, "C1"), at(&g, &l, "C2"));
+    assert!(c1.y < c2.y, "down the graph without the direction line");
+    let g = model("flowchart TD\nsubgraph S\n  direction LR\n  A --> B --> C\nend\n");
+    let l = layered(&g, &opts);
+    let (a, b, c) = (at(&g, &l, "A"), at(&g, &l, "B"), at(&g, &l, "C"));
+    assert!(
+        a.x < b.x && b.x < c.x && (a.y - c.y).abs() < 1.0,
+        "{a:?} {b:?} {c:?}"
+    );
+    let g = model("flowchart TD\nsubgraph S\n  A --> B --> C\nend\n");
+    let l = layered(&g, &opts);
+    let (a, c) = (at(&g, &l, "A"), at(&g, &l, "C"));
+    assert!(a.y < c.y, "no direction: down the graph");
 }

@@ -294,11 +294,7 @@ fn moments_from_images(recording: &Recording, options: &Options<'_>) -> Result<E
         let t = VirtualTime::from_us(at);
         let (engine, image_us) = match recording.state_at(t)? {
             Some(found) => found,
-            None => {
-                let mut engine = recording.rebuild(false)?;
-                engine.run_until(t);
-                (engine, 0)
-            }
+            None => (recording.reexecute_to(t)?, 0),
         };
         let summary = engine.summary();
         let _ = writeln!(

@@ -14,7 +14,7 @@
 use crate::layout::shape::{Outline, PathCmd, ShapeKind};
 use crate::layout::{NodeGeom, Point, Rect};
 use crate::mermaid::Stroke;
-use crate::model::write::role_class_styles;
+use crate::model::write::{is_generated_role_class, role_class_styles};
 use crate::model::{Component, Connection, DiagramMeta, Role};
 
 /// An sRGB colour with alpha.
@@ -505,13 +505,7 @@ impl NodeStyle {
             // The designer writes a classDef for each role class; it is
             // the role's look, not the user's choice, so it must not pin
             // light colours onto the dark theme.
-            let generated = Role::from_class(class).is_some_and(|role| {
-                decls
-                    .iter()
-                    .map(String::as_str)
-                    .eq(role_class_styles(role).iter().copied())
-            });
-            if !generated {
+            if !is_generated_role_class(class, decls) {
                 style.apply(decls);
             }
         }
@@ -771,5 +765,51 @@ mod tests {
         assert!(styles[1].width > styles[2].width, "thick is thicker");
         assert!(styles[2].dash.is_some(), "dotted is dashed");
         assert_eq!(styles[3].stroke.a, 0, "invisible stays invisible");
+    }
+}
+
+#[cfg(test)]
+mod saved_role_classes {
+    use super::*;
+    use crate::model::{file, write};
+
+    /// Regression: a saved file carries light role `classDef`s for GitHub;
+    /// reopened in the dark theme they must not pin light fills.
+    #[test]
+    fn role_class_defs_from_a_saved_file_follow_the_dark_theme() {
+        for text in [
+            crate::SEED_DIAGRAM,
+            include_str!("../../diagrams/saga-orchestrated.mmd"),
+        ] {
+            let g = file::open(text).map(|o| o.graph).expect("diagram opens");
+            let saved = write::to_mermaid(&g, &Default::default(), None);
+            assert!(saved.contains("classDef bus fill:#fce4ec"), "{saved}");
+            let back = file::open(&saved)
+                .map(|o| o.graph)
+                .expect("saved file opens");
+            for c in back.components() {
+                for dark in [false, true] {
+                    assert_eq!(
+                        NodeStyle::resolve(c, &back.meta, dark).fill,
+                        NodeStyle::for_role(c.role, dark).fill,
+                        "{} dark={dark}",
+                        c.key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reformatted_role_class_defs_are_still_ours_and_edited_ones_are_the_users() {
+        assert!(write::is_generated_role_class(
+            "bus",
+            &["stroke: #C2185B", "fill:#fce4ec;color:#4a0a23"]
+        ));
+        assert!(!write::is_generated_role_class("bus", &["fill:#fce4ec"]));
+        assert!(!write::is_generated_role_class(
+            "hot",
+            write::role_class_styles(Role::Bus)
+        ));
     }
 }

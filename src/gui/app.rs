@@ -9,6 +9,7 @@ use super::command::{Command, Edit, ExportFormat, History};
 use super::document::{Document, PASTE_OFFSET, Positions};
 use super::files::{Autosave, DialogPurpose, DialogResult, PendingDialog, remember};
 use super::panels::canvas::{CanvasState, canvas_ui};
+use super::panels::dock::{DockContext, DockState, dock_ui};
 use super::panels::inspector::{InspectorState, inspector_ui};
 use super::panels::menu::menu_bar_ui;
 use super::panels::palette::{PALETTE, palette_ui};
@@ -22,7 +23,7 @@ use crate::model::{ArchGraph, ComponentId, Finding, Shape, validate};
 use anyhow::Context as _;
 use egui::{Key, KeyboardShortcut, Modifiers, Pos2};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How the app is started.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,9 @@ pub struct UiState {
     pub theme: Theme,
     /// The Mermaid source pane is shown.
     pub show_source: bool,
+    /// The run dock (event log, charts, …) is shown; it opens by itself
+    /// the first time a run starts.
+    pub show_dock: Option<bool>,
     /// The last message for the status bar, and whether it is an error.
     pub status: Option<(String, bool)>,
     /// A typed-path prompt (when there is no native dialog).
@@ -83,6 +87,8 @@ pub struct EdaApp {
     pub source: SourceState,
     /// The live simulation of the document and its latest frame.
     pub run: LiveRun,
+    /// The bottom dock: event log, charts, invariants, scenario, bus.
+    pub dock: DockState,
     inspector: InspectorState,
     options: Options,
     dialog: Option<PendingDialog>,
@@ -95,6 +101,9 @@ pub struct EdaApp {
     /// A layered layout being computed off the UI thread, for the document
     /// at this revision.
     layout_job: Option<(u64, std::sync::mpsc::Receiver<Positions>)>,
+    /// What to do once a Save As started from the unsaved-changes prompt
+    /// has saved (dropped when it is cancelled or fails).
+    after_save: Option<Command>,
 }
 
 const RECENT_KEY: &str = "eda-studio.recent";
@@ -122,6 +131,7 @@ impl EdaApp {
             ui: UiState {
                 theme,
                 show_source: options.show_source,
+                show_dock: None,
                 status: None,
                 path_prompt: None,
                 modal: None,
@@ -129,6 +139,7 @@ impl EdaApp {
             },
             source: SourceState::default(),
             run: LiveRun::default(),
+            dock: DockState::default(),
             inspector: InspectorState::default(),
             options,
             dialog: None,
@@ -138,6 +149,7 @@ impl EdaApp {
             allow_close: false,
             title: String::new(),
             layout_job: None,
+            after_save: None,
         };
         if let Some(path) = app.options.file.clone() {
             app.open_path(path);
@@ -219,6 +231,40 @@ impl EdaApp {
         }
     }
 
+    /// File ▸ Open Run: the recording's diagram becomes the document and
+    /// its replayed run the live run; a wrong file only sets the status.
+    fn open_run(&mut self, ctx: &egui::Context, path: &Path) {
+        let mut run = super::run::LiveRun::default();
+        let opened = run.open_run(path, ctx).and_then(|text| {
+            Document::from_text(&text, None)
+                .map_err(|e| format!("{}: the recorded diagram: {}", path.display(), e.render()))
+        });
+        match opened {
+            Ok(doc) => {
+                self.set_document(doc);
+                self.run = run;
+                self.run.adopt(&self.doc);
+                self.ui.show_dock = Some(true);
+                let message = match &self.run.opened {
+                    Some(o) if o.verified() => {
+                        format!(
+                            "Opened run {} (run hash {})",
+                            path.display(),
+                            o.replayed_hash
+                        )
+                    }
+                    _ => format!(
+                        "Opened run {}, but its run hash does not match",
+                        path.display()
+                    ),
+                };
+                let bad = !self.run.opened.as_ref().is_some_and(|o| o.verified());
+                self.set_status(message, bad);
+            }
+            Err(e) => self.set_status(e, true),
+        }
+    }
+
     fn save_to(&mut self, path: PathBuf) {
         let text = self.doc.to_text();
         match std::fs::write(&path, text).with_context(|| format!("cannot save {}", path.display()))
@@ -230,8 +276,14 @@ impl EdaApp {
                     a.clear();
                 }
                 self.set_status(format!("Saved {}", path.display()), false);
+                if let Some(then) = self.after_save.take() {
+                    self.commands.push(then);
+                }
             }
-            Err(err) => self.set_status(format!("{err:#}"), true),
+            Err(err) => {
+                self.after_save = None;
+                self.set_status(format!("{err:#}"), true);
+            }
         }
     }
 
@@ -267,7 +319,11 @@ impl EdaApp {
     fn discards_changes(command: &Command) -> bool {
         matches!(
             command,
-            Command::New | Command::Open(_) | Command::OpenText(..) | Command::Quit
+            Command::New
+                | Command::Open(_)
+                | Command::OpenText(..)
+                | Command::OpenRun(_)
+                | Command::Quit
         )
     }
 
@@ -324,6 +380,14 @@ impl EdaApp {
             Command::SaveTo(path) => self.save_to(path),
             Command::ExportDialog(format) => self.ask_path(ctx, DialogPurpose::Export(format)),
             Command::Export(format, path) => self.export_to(format, path),
+            Command::SaveRunDialog => self.ask_path(ctx, DialogPurpose::SaveRun),
+            Command::SaveRunTo(path) => {
+                if let Err(e) = self.run.save_run(&self.doc, path) {
+                    self.set_status(e, true);
+                }
+            }
+            Command::OpenRunDialog => self.ask_path(ctx, DialogPurpose::OpenRun),
+            Command::OpenRun(path) => self.open_run(ctx, &path),
             Command::Quit => {
                 self.allow_close = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -401,6 +465,12 @@ impl EdaApp {
             }
             Command::SourceEdit(text) => self.apply_source(&text),
             Command::Sim(command) => self.run.apply(&self.doc, command, ctx),
+            Command::SelectComponent(key) => {
+                if let Some(id) = self.doc.graph.id_of(&key) {
+                    self.canvas.selection.clear();
+                    self.canvas.selection.nodes.insert(id);
+                }
+            }
         }
     }
 
@@ -524,6 +594,11 @@ impl EdaApp {
         }
         // Second step inside the same undo entry: classes, styles, edges.
         let mut more = Vec::new();
+        if let Some(defs) = missing_class_defs(&incoming, &self.doc.graph) {
+            let mut graph = self.doc.graph.clone();
+            graph.meta.class_defs.extend(defs);
+            more.push(Edit::Replace(Box::new((graph, self.doc.positions.clone()))));
+        }
         let id_of = |k: &str, g: &ArchGraph| g.id_of(k);
         for c in incoming.components() {
             let Some(id) = keys.get(&c.id).and_then(|k| id_of(k, &self.doc.graph)) else {
@@ -662,7 +737,13 @@ impl EdaApp {
             DialogResult::Picked(DialogPurpose::Export(f), p) => {
                 self.commands.push(Command::Export(f, p))
             }
-            DialogResult::Cancelled => {}
+            DialogResult::Picked(DialogPurpose::SaveRun, p) => {
+                self.commands.push(Command::SaveRunTo(p))
+            }
+            DialogResult::Picked(DialogPurpose::OpenRun, p) => {
+                self.commands.push(Command::OpenRun(p))
+            }
+            DialogResult::Cancelled => self.after_save = None,
             DialogResult::Unavailable(purpose) => {
                 self.set_status("No file dialog available here: type a path", false);
                 self.ui.path_prompt = Some((purpose, String::new()));
@@ -691,6 +772,8 @@ impl EdaApp {
             DialogPurpose::Open => "Open file".to_string(),
             DialogPurpose::SaveAs => "Save as".to_string(),
             DialogPurpose::Export(f) => format!("Export {}", f.extension().to_uppercase()),
+            DialogPurpose::SaveRun => "Save run".to_string(),
+            DialogPurpose::OpenRun => "Open run".to_string(),
         };
         let mut done = None;
         let mut close = false;
@@ -727,9 +810,12 @@ impl EdaApp {
                 DialogPurpose::Open => Command::Open(path),
                 DialogPurpose::SaveAs => Command::SaveTo(path),
                 DialogPurpose::Export(f) => Command::Export(f, path),
+                DialogPurpose::SaveRun => Command::SaveRunTo(path),
+                DialogPurpose::OpenRun => Command::OpenRun(path),
             });
         } else if close {
             self.ui.path_prompt = None;
+            self.after_save = None;
         }
     }
 
@@ -777,9 +863,15 @@ impl EdaApp {
         self.ui.modal = None;
         match (modal, answer) {
             (Modal::Unsaved(then), "save") => {
-                self.apply_confirmed(ctx, Command::Save);
-                if !self.doc.is_dirty() {
-                    self.apply_confirmed(ctx, *then);
+                if self.doc.path.is_none() {
+                    // Save As first; the action resumes once it has saved.
+                    self.after_save = Some(*then);
+                    self.apply_confirmed(ctx, Command::Save);
+                } else {
+                    self.apply_confirmed(ctx, Command::Save);
+                    if !self.doc.is_dirty() {
+                        self.apply_confirmed(ctx, *then);
+                    }
                 }
             }
             (Modal::Unsaved(then), "discard") => {
@@ -883,6 +975,34 @@ impl EdaApp {
     }
 }
 
+/// The `classDef`s the pasted components use that the document does not
+/// define yet (the document's own definition of a name wins). Role
+/// classes the designer wrote for its own look are left out: the writer
+/// adds those itself.
+fn missing_class_defs(incoming: &ArchGraph, doc: &ArchGraph) -> Option<Vec<(String, Vec<String>)>> {
+    let used: std::collections::BTreeSet<&str> = incoming
+        .components()
+        .flat_map(|c| c.classes.iter().map(String::as_str))
+        .chain(
+            incoming
+                .connections()
+                .flat_map(|c| c.attrs.classes.iter().map(String::as_str)),
+        )
+        .collect();
+    let defs: Vec<(String, Vec<String>)> = incoming
+        .meta
+        .class_defs
+        .iter()
+        .filter(|(name, styles)| {
+            used.contains(name.as_str())
+                && !doc.meta.class_defs.contains_key(*name)
+                && !crate::model::write::is_generated_role_class(name, styles)
+        })
+        .map(|(n, s)| (n.clone(), s.clone()))
+        .collect();
+    (!defs.is_empty()).then_some(defs)
+}
+
 impl eframe::App for EdaApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
@@ -909,6 +1029,12 @@ impl eframe::App for EdaApp {
             menu_bar_ui(ui, &mut self.ui, can, &mut self.commands);
         });
         self.run.poll(&self.doc);
+        if let Some(saved) = self.run.take_saved() {
+            match saved {
+                Ok(m) => self.set_status(m, false),
+                Err(m) => self.set_status(m, true),
+            }
+        }
         self.run.select(self.selected_key());
         self.canvas.live = self.run.frame.clone();
         egui::Panel::top("run").show(ui, |ui| {
@@ -935,6 +1061,7 @@ impl eframe::App for EdaApp {
         egui::Panel::right("inspector")
             .default_size(260.0)
             .show(ui, |ui| {
+                self.inspector.live = self.run.frame.clone();
                 inspector_ui(
                     ui,
                     &self.doc,
@@ -955,6 +1082,23 @@ impl eframe::App for EdaApp {
                 .default_size(420.0)
                 .show(ui, |ui| {
                     source_ui(ui, &mut self.source, &theme);
+                });
+        }
+        if self.ui.show_dock.is_none() && self.run.is_started() {
+            self.ui.show_dock = Some(true);
+        }
+        if self.ui.show_dock == Some(true) {
+            egui::Panel::bottom("dock")
+                .resizable(true)
+                .default_size(260.0)
+                .show(ui, |ui| {
+                    let cx = DockContext {
+                        doc: &self.doc,
+                        frame: self.run.frame.as_ref(),
+                        selection: &self.canvas.selection,
+                        theme: &theme,
+                    };
+                    dock_ui(ui, &mut self.dock, &cx, &mut self.commands);
                 });
         }
         egui::CentralPanel::no_frame().show(ui, |ui| {

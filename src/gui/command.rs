@@ -71,6 +71,9 @@ pub enum Edit {
     Replace(Box<(ArchGraph, Positions)>),
     /// Several edits as one undo step, applied in order.
     Batch(Vec<Edit>),
+    /// Replaces the `%% eda:scenario` lines (whole lines, `%%` included)
+    /// the file is saved with.
+    SetScenario(Vec<String>),
 }
 
 impl Edit {
@@ -145,6 +148,9 @@ impl Edit {
                 let old_graph = std::mem::replace(&mut doc.graph, graph);
                 let old_positions = std::mem::replace(&mut doc.positions, positions);
                 Edit::Replace(Box::new((old_graph, old_positions)))
+            }
+            Edit::SetScenario(lines) => {
+                Edit::SetScenario(std::mem::replace(&mut g.meta.extras.scenario, lines))
             }
             Edit::Batch(edits) => {
                 let mut undo = Vec::with_capacity(edits.len());
@@ -267,6 +273,14 @@ pub enum Command {
     SaveTo(PathBuf),
     /// Export in a format to a file.
     Export(ExportFormat, PathBuf),
+    /// Ask where to save the live run as a recording (File ▸ Save Run).
+    SaveRunDialog,
+    /// Save the live run as a recording in this file.
+    SaveRunTo(PathBuf),
+    /// Ask which recording to open (File ▸ Open Run).
+    OpenRunDialog,
+    /// Open this recording: its diagram and its run, paused at its end.
+    OpenRun(PathBuf),
     /// Ask where to export.
     ExportDialog(ExportFormat),
     /// Quit (asks first if there are changes).
@@ -295,6 +309,9 @@ pub enum Command {
     SourceEdit(String),
     /// Drive the live simulation of the document (run, pause, step, speed, reset).
     Sim(crate::live::Command),
+    /// Select the component with this Mermaid id, alone (a panel pointing
+    /// at it, e.g. a violated invariant's group).
+    SelectComponent(String),
 }
 
 /// File ▸ Export formats.
@@ -386,6 +403,7 @@ mod tests {
             Edit::SetEdgeLabel(edge, "Y".into()),
             Edit::SetStroke(edge, Stroke::Dotted),
             Edit::SetArrows(edge, Arrow::Circle, Arrow::Cross),
+            Edit::SetScenario(vec!["%% eda:scenario partitions = 6".into()]),
         ];
         for edit in edits {
             let mut history = History::default();

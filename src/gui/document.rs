@@ -8,12 +8,12 @@
 use crate::layout::{self, Layout, LayoutOptions, Point, Rect};
 use crate::mermaid::Diagnostic;
 use crate::model::file;
-use crate::model::write::to_mermaid;
-use crate::model::{ArchGraph, Component, ComponentId, GroupId};
+use crate::model::write::{to_mermaid, update_positions};
+use crate::model::{ArchGraph, Component, ComponentId, ConnectionId, GroupId};
 use egui::{Pos2, Vec2, pos2, vec2};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// Where every component's centre is, in layout space (logical pixels, y down).
 pub type Positions = BTreeMap<ComponentId, Pos2>;
@@ -34,6 +34,52 @@ pub struct Document {
     /// The positions are a quick grid: the layered layout of this large
     /// diagram is still to be computed (off the UI thread).
     pub layout_pending: bool,
+    /// The text the document was opened from, while its diagram is still
+    /// the one that text describes (see [`Document::to_text`]).
+    opened: Option<Opened>,
+    /// The connections' routes for the canvas, kept until the diagram or
+    /// a position changes.
+    routes: RouteCache,
+}
+
+/// The routes of every connection at one revision and set of positions,
+/// and the layered layout of the diagram they were adapted from.
+#[derive(Debug)]
+struct CachedRoutes {
+    revision: u64,
+    positions: Positions,
+    /// The canonical text of the diagram the guide was computed for.
+    guide_of: String,
+    guide: Option<Layout>,
+    routes: Arc<Routes>,
+}
+
+/// A [`CachedRoutes`] behind a lock, so drawing (`&Document`) can fill it;
+/// a cloned document starts with an empty cache.
+#[derive(Debug, Default)]
+struct RouteCache(Mutex<Option<CachedRoutes>>);
+
+impl Clone for RouteCache {
+    fn clone(&self) -> Self {
+        RouteCache::default()
+    }
+}
+
+/// Every connection's route in layout space: a polyline from the source's
+/// outline to the target's.
+pub type Routes = BTreeMap<ConnectionId, Vec<Point>>;
+
+/// Above this many connections the canvas draws straight edges: routing
+/// needs the layered layout of the whole diagram after every edit.
+pub const CANVAS_ROUTED_EDGES: usize = 600;
+
+/// A file's text as the user wrote it and the canonical print of its
+/// diagram (without positions) at the time, to tell whether the diagram
+/// has changed since.
+#[derive(Debug, Clone)]
+struct Opened {
+    text: String,
+    canonical: String,
 }
 
 /// Text that did not load: the diagnostic and the text it points into.
@@ -79,6 +125,8 @@ impl Document {
             revision: 0,
             saved_revision: 0,
             layout_pending: false,
+            opened: None,
+            routes: RouteCache::default(),
         }
     }
 
@@ -100,14 +148,29 @@ impl Document {
             let positions = grid_positions(&graph);
             let mut doc = Document::with_graph(graph, positions, path);
             doc.layout_pending = true;
+            doc.opened = Some(Opened::of(text, &doc.graph));
             return Ok(doc);
         }
         let positions = complete_positions(&graph, saved);
-        Ok(Document::with_graph(graph, positions, path))
+        let mut doc = Document::with_graph(graph, positions, path);
+        doc.opened = Some(Opened::of(text, &doc.graph));
+        Ok(doc)
     }
 
     /// The document as Mermaid text, positions included.
+    ///
+    /// While the diagram is the one the file described when it was opened
+    /// (only positions changed), this is the file's own text with its
+    /// `%% eda:pos` lines updated in place and new ones appended: the
+    /// first save of a hand-written file keeps its order, spacing and
+    /// comments. Once the diagram itself changes, the canonical printer
+    /// writes the whole file (see `model::write` for that shape).
     pub fn to_text(&self) -> String {
+        if let Some(opened) = &self.opened
+            && opened.canonical == canonical(&self.graph)
+        {
+            return update_positions(&opened.text, &self.graph, &self.positions_by_key());
+        }
         write(&self.graph, &self.positions)
     }
 
@@ -160,10 +223,58 @@ impl Document {
     }
 
     /// The document's geometry in the shared [`Layout`] form (node boxes
-    /// at the user's positions, straight edges between shape borders, group
+    /// at the user's positions, edges routed as on the canvas, group
     /// containers), for export.
     pub fn layout(&self) -> Layout {
         layout::with_positions(&self.graph, &self.positions_by_key(), layout_options())
+    }
+
+    /// Every connection's route as the canvas draws it: the layered
+    /// layout's routes adapted to the current positions (see
+    /// [`layout::with_positions_guided`]), straight for diagrams of more
+    /// than [`CANVAS_ROUTED_EDGES`] connections. Cached: recomputed when a
+    /// position or the revision changes, the layered layout only when the
+    /// diagram itself changes.
+    pub fn routes(&self) -> Arc<Routes> {
+        let mut cache = self
+            .routes
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = cache.as_ref()
+            && c.revision == self.revision
+            && c.positions == self.positions
+        {
+            return Arc::clone(&c.routes);
+        }
+        let routed = self.graph.connection_count() <= CANVAS_ROUTED_EDGES;
+        let previous = cache.take();
+        let (guide_of, guide) = match previous {
+            Some(c) if c.revision == self.revision => (c.guide_of, c.guide),
+            Some(c) if routed && c.guide.is_some() && c.guide_of == canonical(&self.graph) => {
+                (c.guide_of, c.guide)
+            }
+            _ if routed => (
+                canonical(&self.graph),
+                Some(layout::layered(&self.graph, layout_options())),
+            ),
+            _ => (String::new(), None),
+        };
+        let laid = layout::with_positions_guided(
+            &self.graph,
+            &self.positions_by_key(),
+            guide.as_ref(),
+            layout_options(),
+        );
+        let routes = Arc::new(laid.edges);
+        *cache = Some(CachedRoutes {
+            revision: self.revision,
+            positions: self.positions.clone(),
+            guide_of,
+            guide,
+            routes: Arc::clone(&routes),
+        });
+        routes
     }
 
     /// The positions by Mermaid id, as files and the layout take them.
@@ -171,13 +282,33 @@ impl Document {
         by_key(&self.graph, &self.positions)
     }
 
-    /// The box enclosing every component, if there is any.
+    /// The box enclosing every component and group container, if there
+    /// is any (what "fit" shows).
     pub fn bounds(&self) -> Option<egui::Rect> {
+        let groups = group_rects(self)
+            .into_iter()
+            .map(|(_, r)| egui::Rect::from_min_max(pos2(r.min.x, r.min.y), pos2(r.max.x, r.max.y)));
         self.graph
             .components()
             .filter_map(|c| self.node_rect(c.id))
+            .chain(groups)
             .reduce(|a, b| a.union(b))
     }
+}
+
+impl Opened {
+    fn of(text: &str, graph: &ArchGraph) -> Opened {
+        Opened {
+            text: text.to_string(),
+            canonical: canonical(graph),
+        }
+    }
+}
+
+/// The diagram as the canonical printer writes it, positions left out:
+/// equal for two models exactly when they save the same diagram.
+fn canonical(graph: &ArchGraph) -> String {
+    to_mermaid(graph, &BTreeMap::new(), None)
 }
 
 /// Space between a group's members and its outline.
@@ -377,6 +508,136 @@ mod tests {
         let err = Document::from_text("graph TD\nA --> [", None).err();
         let err = err.map(|e| e.render()).unwrap_or_default();
         assert!(err.contains(":2:"), "{err}");
+    }
+
+    /// Line-by-line differences between two texts of the same length.
+    fn changed_lines(a: &str, b: &str) -> usize {
+        assert_eq!(a.lines().count(), b.lines().count(), "{a}\n---\n{b}");
+        a.lines().zip(b.lines()).filter(|(x, y)| x != y).count()
+    }
+
+    #[test]
+    fn the_first_save_of_a_hand_written_file_keeps_its_text() {
+        let hand = "%% Orders, as sketched in the design review\nflowchart LR\n  API[Order API] -->|OrderPlaced| EB[(Kafka)]\n  EB --> Billing & Shipping\n  subgraph Read side\n    Billing --> DB[(Ledger)]\n  end\n";
+        let mut doc = Document::from_text(hand, None).unwrap_or_else(|e| panic!("{}", e.render()));
+        let first = doc.to_text();
+        assert!(first.starts_with(hand), "{first}");
+        assert_eq!(
+            first.lines().count(),
+            hand.lines().count() + 1 + doc.graph.component_count()
+        );
+        // Moving one node changes one line.
+        let id = doc
+            .graph
+            .id_of("Billing")
+            .unwrap_or_else(|| panic!("Billing"));
+        doc.positions.insert(id, pos2(999.0, 1.0));
+        doc.touch();
+        assert_eq!(changed_lines(&first, &doc.to_text()), 1);
+        // Reopening the saved text and moving again: still one line.
+        let mut back =
+            Document::from_text(&doc.to_text(), None).unwrap_or_else(|e| panic!("{}", e.render()));
+        assert_eq!(back.to_text(), doc.to_text());
+        let api = back.graph.id_of("API").unwrap_or_else(|| panic!("API"));
+        back.positions.insert(api, pos2(-5.0, 5.0));
+        assert_eq!(changed_lines(&doc.to_text(), &back.to_text()), 1);
+        // A change to the diagram itself goes through the canonical printer.
+        let _ = back.graph.set_label(api, "Orders API");
+        let canonical = back.to_text();
+        assert!(
+            canonical.contains("Orders API")
+                && !canonical.contains("design review\nflowchart LR\n  API[Order API]")
+        );
+        let reread =
+            Document::from_text(&canonical, None).unwrap_or_else(|e| panic!("{}", e.render()));
+        assert_eq!(reread.positions_by_key(), back.positions_by_key());
+    }
+
+    /// Every corpus file that opens saves (diagram unchanged, one node
+    /// moved) as its own text plus position lines, and reopens to the same.
+    #[test]
+    fn corpus_files_keep_their_text_on_the_first_save() {
+        let dir = std::env::var_os("EDA_CORPUS_DIR").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/mermaid-corpus"),
+            PathBuf::from,
+        );
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let mut checked = 0;
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.extension().is_none_or(|x| x != "mmd") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(mut doc) = Document::from_text(&text, None) else {
+                continue;
+            };
+            if let Some(id) = doc.graph.components().next().map(|c| c.id) {
+                doc.positions.insert(id, pos2(12.5, -3.0));
+            }
+            let saved = doc.to_text();
+            let kept: String = saved
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("%% eda:pos"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let original: String = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("%% eda:pos"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert_eq!(kept.trim_end(), original.trim_end(), "{}", path.display());
+            let back =
+                Document::from_text(&saved, None).unwrap_or_else(|e| panic!("{}", e.render()));
+            assert_eq!(back.to_text(), saved, "{}", path.display());
+            checked += 1;
+        }
+        assert!(checked >= 100, "only {checked} corpus files checked");
+    }
+
+    #[test]
+    fn the_seed_saves_as_written_plus_its_positions() {
+        let doc = Document::seed();
+        let text = doc.to_text();
+        assert!(
+            text.starts_with(crate::SEED_DIAGRAM),
+            "the seed's text is kept"
+        );
+        let tail = &text[crate::SEED_DIAGRAM.len()..];
+        assert!(
+            tail.lines()
+                .filter(|l| !l.is_empty())
+                .all(|l| l.starts_with("%% eda:pos ")),
+            "{tail}"
+        );
+    }
+
+    #[test]
+    fn canvas_routes_follow_the_layered_layout_and_the_nodes() {
+        let doc = Document::from_text("flowchart TD\nA --> B --> C --> D\nA --> D\n", None)
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let skip = doc
+            .graph
+            .connections()
+            .find(|c| doc.graph.key_of(c.from) == "A" && doc.graph.key_of(c.to) == "D")
+            .map(|c| c.id)
+            .unwrap_or_else(|| panic!("A --> D"));
+        let routes = doc.routes();
+        assert!(routes[&skip].len() > 2, "bent: {:?}", routes[&skip]);
+        // Cached while nothing changes.
+        assert!(Arc::ptr_eq(&routes, &doc.routes()));
+        // A drag moves every node: the routes move along.
+        let mut moved = doc.clone();
+        for p in moved.positions.values_mut() {
+            *p += vec2(50.0, 0.0);
+        }
+        let after = moved.routes();
+        for (p, q) in routes[&skip].iter().zip(&after[&skip]) {
+            assert!((q.x - p.x - 50.0).abs() < 0.5 && (q.y - p.y).abs() < 0.5);
+        }
     }
 
     #[test]

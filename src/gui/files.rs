@@ -17,6 +17,10 @@ pub enum DialogPurpose {
     SaveAs,
     /// Export in a format.
     Export(super::command::ExportFormat),
+    /// Save the live run as a recording.
+    SaveRun,
+    /// Open a recording.
+    OpenRun,
 }
 
 /// A native dialog running on its own thread.
@@ -56,6 +60,9 @@ impl PendingDialog {
                 dialog.add_filter("Mermaid flowchart", &["mmd", "mermaid", "md"])
             }
             DialogPurpose::Export(f) => dialog.add_filter(f.extension(), &[f.extension()]),
+            DialogPurpose::SaveRun | DialogPurpose::OpenRun => {
+                dialog.add_filter("Run recording", &["sqlite", "db"])
+            }
         };
         if let Some(name) = suggested.and_then(|p| p.file_name()) {
             dialog = dialog.set_file_name(name.to_string_lossy());
@@ -65,8 +72,10 @@ impl PendingDialog {
         }
         std::thread::spawn(move || {
             let answer = match purpose {
-                DialogPurpose::Open => dialog.pick_file(),
-                DialogPurpose::SaveAs | DialogPurpose::Export(_) => dialog.save_file(),
+                DialogPurpose::Open | DialogPurpose::OpenRun => dialog.pick_file(),
+                DialogPurpose::SaveAs | DialogPurpose::Export(_) | DialogPurpose::SaveRun => {
+                    dialog.save_file()
+                }
             };
             // The receiver may be gone (app closed); nothing to do then.
             let _ = tx.send(answer);

@@ -13,8 +13,10 @@
 
 use super::document::{Document, Positions, write};
 use crate::live::{Command as LiveCommand, Frame, LiveHandle, RunState, SendError, Speed};
-use crate::sim::{Scenario, load_scenario};
+use crate::model::{ArchGraph, Role};
+use crate::sim::{Engine, Fault, Scenario, load_scenario};
 use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The seed a run starts with until the user types another.
@@ -29,6 +31,13 @@ pub struct LiveRun {
     pub frame: Option<Arc<Frame>>,
     /// The diagram text (without positions) the driver was given.
     loaded: Option<String>,
+    /// The model and scenario the driver was given (to tell a live
+    /// addition of a consumer from any other edit).
+    loaded_model: Option<(ArchGraph, Scenario)>,
+    /// The document's text (with positions) when the driver was last
+    /// started or loaded: the diagram the run was built from, which Save
+    /// Run records (consumers added live are control inputs, not part of it).
+    run_text: Option<String>,
     /// The document revision last compared with `loaded`.
     seen_revision: u64,
     pending: VecDeque<LiveCommand>,
@@ -38,6 +47,28 @@ pub struct LiveRun {
     pub error: Option<String>,
     /// The selected component as last told to the driver.
     told_selected: Option<Option<String>>,
+    /// The recording this run was opened from (File ▸ Open Run).
+    pub opened: Option<OpenedRun>,
+    /// Save Runs whose outcome was already reported.
+    saves_seen: u64,
+}
+
+/// A run opened from a recording, for the toolbar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedRun {
+    /// The recording.
+    pub path: PathBuf,
+    /// The run hash the file records at its end.
+    pub recorded_hash: Option<String>,
+    /// The replay's run hash at its end.
+    pub replayed_hash: String,
+}
+
+impl OpenedRun {
+    /// Whether the replay reproduced the recorded run.
+    pub fn verified(&self) -> bool {
+        self.recorded_hash.as_deref() == Some(self.replayed_hash.as_str())
+    }
 }
 
 impl Default for LiveRun {
@@ -46,11 +77,15 @@ impl Default for LiveRun {
             handle: None,
             frame: None,
             loaded: None,
+            loaded_model: None,
+            run_text: None,
             seen_revision: u64::MAX,
             pending: VecDeque::new(),
             seed_text: DEFAULT_SEED.to_string(),
             error: None,
             told_selected: None,
+            opened: None,
+            saves_seen: 0,
         }
     }
 }
@@ -154,6 +189,90 @@ impl LiveRun {
         };
     }
 
+    /// File ▸ Save Run: asks the driver to write the run so far to a
+    /// recording at `path`; the outcome comes back in a frame
+    /// ([`LiveRun::take_saved`]).
+    pub fn save_run(&mut self, doc: &Document, path: PathBuf) -> Result<(), String> {
+        if self.handle.is_none() {
+            return Err("Save Run: no run yet (press Run first)".into());
+        }
+        let source_name = doc.path.as_ref().and_then(|p| p.file_name()).map_or_else(
+            || "<untitled>".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let diagram = self.run_text.clone().unwrap_or_else(|| doc.to_text());
+        self.pending.push_back(LiveCommand::SaveRun {
+            path,
+            source_name,
+            diagram,
+        });
+        self.flush();
+        Ok(())
+    }
+
+    /// The outcome of a Save Run not reported yet: the status line.
+    pub fn take_saved(&mut self) -> Option<Result<String, String>> {
+        let frame = self.frame.as_ref()?;
+        if frame.replay.saves == self.saves_seen {
+            return None;
+        }
+        self.saves_seen = frame.replay.saves;
+        Some(match frame.replay.saved.as_ref()? {
+            Ok(saved) if saved.matches_live => Ok(format!(
+                "Saved the run to {} (run hash {})",
+                saved.path.display(),
+                saved.run_hash
+            )),
+            Ok(saved) => Err(format!(
+                "Saved the run to {} up to its last whole microsecond (run hash {}; \
+                 the live run stopped between single steps)",
+                saved.path.display(),
+                saved.run_hash
+            )),
+            Err(e) => Err(e.clone()),
+        })
+    }
+
+    /// File ▸ Open Run: replays the recording at `path` and makes it the
+    /// run, paused at its end. Returns the recorded diagram's text (the
+    /// document to show) or why the file cannot be opened.
+    pub fn open_run(&mut self, path: &Path, ctx: &egui::Context) -> Result<String, String> {
+        let opened = crate::live::open_recording(path).map_err(|e| e.to_string())?;
+        let diagram = opened.diagram.clone();
+        let info = OpenedRun {
+            path: path.to_path_buf(),
+            recorded_hash: opened.recorded_hash.clone(),
+            replayed_hash: opened.replayed_hash.clone(),
+        };
+        let repaint = {
+            let ctx = ctx.clone();
+            move || ctx.request_repaint()
+        };
+        let handle = LiveHandle::start_opened(opened, repaint)
+            .map_err(|e| format!("cannot start the simulation: {e}"))?;
+        *self = LiveRun {
+            seed_text: handle.frame().seed.to_string(),
+            frame: Some(handle.frame()),
+            handle: Some(handle),
+            opened: Some(info),
+            ..LiveRun::default()
+        };
+        Ok(diagram)
+    }
+
+    /// After Open Run has set the document: the driver's diagram is the
+    /// document's (no reload on the next poll).
+    pub fn adopt(&mut self, doc: &Document) {
+        if self.handle.is_some() {
+            self.loaded = Some(sim_text(doc));
+            self.seen_revision = doc.revision;
+            if let Ok(scenario) = scenario_of(doc, &sim_text(doc)) {
+                self.loaded_model = Some((doc.graph.clone(), scenario));
+            }
+            self.run_text = Some(doc.to_text());
+        }
+    }
+
     fn start(&mut self, doc: &Document, ctx: &egui::Context) -> Result<(), String> {
         let text = sim_text(doc);
         let scenario = scenario_of(doc, &text)?;
@@ -162,8 +281,10 @@ impl LiveRun {
             let ctx = ctx.clone();
             move || ctx.request_repaint()
         };
-        let handle = LiveHandle::start(doc.graph.clone(), scenario, seed, repaint)
+        let handle = LiveHandle::start(doc.graph.clone(), scenario.clone(), seed, repaint)
             .map_err(|e| format!("cannot start the simulation: {e}"))?;
+        self.loaded_model = Some((doc.graph.clone(), scenario));
+        self.run_text = Some(doc.to_text());
         self.frame = Some(handle.frame());
         self.handle = Some(handle);
         self.loaded = Some(text);
@@ -184,11 +305,29 @@ impl LiveRun {
         }
         match scenario_of(doc, &text) {
             Ok(scenario) => {
-                self.pending.push_back(LiveCommand::Load {
-                    graph: Box::new(doc.graph.clone()),
-                    scenario: Box::new(scenario),
-                });
+                let added = match (&self.loaded_model, &self.loaded) {
+                    (Some((graph, old)), Some(loaded)) => {
+                        live_additions(graph, old, loaded, &doc.graph, &scenario)
+                    }
+                    _ => None,
+                };
+                match added {
+                    // Only new consumers: they join the running system.
+                    Some(faults) => {
+                        for f in faults {
+                            self.pending.push_back(LiveCommand::Fault(f));
+                        }
+                    }
+                    None => {
+                        self.pending.push_back(LiveCommand::Load {
+                            graph: Box::new(doc.graph.clone()),
+                            scenario: Box::new(scenario.clone()),
+                        });
+                        self.run_text = Some(doc.to_text());
+                    }
+                }
                 self.loaded = Some(text);
+                self.loaded_model = Some((doc.graph.clone(), scenario));
             }
             Err(e) => self.error = Some(e),
         }
@@ -217,6 +356,78 @@ impl LiveRun {
             self.pending.pop_front();
         }
     }
+}
+
+/// When the only change from the running model (`old`, `old_scenario`,
+/// written as `old_text`) to `new` is one or more new consumers or
+/// projections fed by a bus (with any new sinks they write to), the
+/// faults that add them to the running engine as new groups, reading the
+/// topics the engine would give them (they start at the oldest offset the
+/// bus retains). `None` for any other edit: the run must be reloaded.
+fn live_additions(
+    old: &ArchGraph,
+    old_scenario: &Scenario,
+    old_text: &str,
+    new: &ArchGraph,
+    scenario: &Scenario,
+) -> Option<Vec<Fault>> {
+    let added: Vec<&crate::model::Component> = new
+        .components()
+        .filter(|c| old.id_of(&c.key).is_none())
+        .collect();
+    if added.is_empty()
+        || old.components().any(|c| new.id_of(&c.key).is_none())
+        || added
+            .iter()
+            .any(|c| !matches!(c.role, Role::Consumer | Role::Projection | Role::Sink))
+    {
+        return None;
+    }
+    // Without the new components the diagram, with its `%% eda:scenario`
+    // lines, must be the running one. (The scenario derived from it may
+    // still differ: the defaults follow the graph.)
+    let mut reduced = new.clone();
+    for c in &added {
+        let _ = reduced.remove_component(c.id);
+    }
+    if write(&reduced, &Positions::new()) != old_text {
+        return None;
+    }
+    // The engine decides what a node subscribes to: build both and compare.
+    let before = Engine::new(old, old_scenario.clone(), DEFAULT_SEED).ok()?;
+    let after = Engine::new(new, scenario.clone(), DEFAULT_SEED).ok()?;
+    let names = |e: &Engine| {
+        e.topics()
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect::<Vec<_>>()
+    };
+    if names(&before) != names(&after) {
+        return None;
+    }
+    let mut faults = Vec::new();
+    for name in after.group_names() {
+        if before.group_names().any(|g| g == name) {
+            continue;
+        }
+        let mut topics: Vec<String> = after
+            .partition_lags(name)?
+            .into_iter()
+            .map(|p| p.topic)
+            .collect();
+        topics.sort();
+        topics.dedup();
+        if topics.is_empty() {
+            return None;
+        }
+        faults.push(Fault::AddGroup {
+            name: name.to_string(),
+            topics,
+            params: scenario.group_params(name),
+        });
+    }
+    let consumers = added.iter().filter(|c| c.role != Role::Sink).count();
+    (faults.len() == consumers && !faults.is_empty()).then_some(faults)
 }
 
 /// The speeds the toolbar offers.
@@ -280,6 +491,93 @@ mod tests {
         run.poll(&doc);
         assert_ne!(run.loaded, loaded, "an edit reloads the driver");
         assert!(run.error.is_none(), "{:?}", run.error);
+    }
+
+    /// Polls until the latest frame satisfies `pred` (10 s at most).
+    fn wait(run: &mut LiveRun, doc: &Document, pred: impl Fn(&Frame) -> bool) -> Arc<Frame> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            run.poll(doc);
+            if let Some(f) = run.frame.clone().filter(|f| pred(f)) {
+                return f;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out: {:?}",
+                run.error
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_new_consumer_joins_the_running_system_instead_of_a_reload() {
+        let doc = Document::seed();
+        let mut run = LiveRun::default();
+        let ctx = egui::Context::default();
+        run.apply(&doc, LiveCommand::StepBy(1_000_000), &ctx);
+        wait(&mut run, &doc, |f| f.now_us >= 1_000_000);
+
+        let text = format!(
+            "{}EB -->|OrderCreated| Audit[Audit Consumer]\n",
+            crate::SEED_DIAGRAM
+        );
+        let mut edited = Document::from_text(&text, None).unwrap_or_else(|e| panic!("{e:?}"));
+        while edited.revision <= doc.revision {
+            edited.touch();
+        }
+        run.poll(&edited);
+        let f = wait(&mut run, &edited, |f| {
+            f.groups.iter().any(|g| g.group == "Audit")
+        });
+        assert!(
+            f.now_us >= 1_000_000,
+            "the run went on, not reloaded: {}",
+            f.now_us
+        );
+        assert_eq!(
+            f.faults.len(),
+            1,
+            "added by a control input: {:?}",
+            f.faults
+        );
+        assert!(f.faults[0].refused.is_none(), "{:?}", f.faults[0]);
+        // It reads OrderCreated only, and catches up.
+        run.apply(&edited, LiveCommand::StepBy(2_000_000), &ctx);
+        let f = wait(&mut run, &edited, |f| f.now_us >= 3_000_000);
+        let audit = f.component("Audit").unwrap_or_else(|| panic!("Audit"));
+        assert!(audit.events_in > 0, "{audit:?}");
+
+        // Saved, the run replays exactly: the diagram it was built from,
+        // the consumer added as a control input.
+        let dir = std::env::temp_dir().join(format!("eda-run-add-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("added.sqlite");
+        run.save_run(&edited, path.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let saved = wait(&mut run, &edited, |f| f.replay.saves == 1);
+        match &saved.replay.saved {
+            Some(Ok(s)) => assert!(s.matches_live && s.run_hash == f.run_hash, "{s:?}"),
+            other => panic!("{other:?}"),
+        }
+        let opened = crate::live::open_recording(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(opened.replayed_hash, f.run_hash);
+        assert!(
+            !opened.diagram.contains("Audit"),
+            "the diagram the run was built from"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // Any other edit still reloads: the run restarts at zero.
+        let text =
+            format!("{text}EB -->|OrderCreated| Consumer5[Late Consumer]\nConsumer1 --> Email\n");
+        let mut other = Document::from_text(&text, None).unwrap_or_else(|e| panic!("{e:?}"));
+        while other.revision <= edited.revision {
+            other.touch();
+        }
+        run.poll(&other);
+        let f = wait(&mut run, &other, |f| f.now_us == 0);
+        assert!(f.faults.is_empty());
     }
 
     #[test]

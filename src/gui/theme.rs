@@ -200,6 +200,42 @@ impl Theme {
         color32(role_color(role, self.is_dark()))
     }
 
+    /// The colour of event type `index` (its topic's index) for the moving
+    /// dots and their legend: a palette of ten hues, brighter on dark and
+    /// deeper on light, repeating after ten; `None` is a query.
+    pub fn event_color(&self, index: Option<u16>) -> Color32 {
+        const DARK: [(u8, u8, u8); 10] = [
+            (0x4d, 0xc9, 0xf6),
+            (0xf6, 0x8a, 0x3c),
+            (0xf5, 0x5f, 0xa6),
+            (0xb5, 0xd3, 0x3b),
+            (0xa7, 0x8b, 0xfa),
+            (0xfb, 0xd1, 0x3c),
+            (0x34, 0xd3, 0x99),
+            (0xf8, 0x71, 0x71),
+            (0x60, 0x9d, 0xfa),
+            (0xe8, 0x79, 0xf9),
+        ];
+        const LIGHT: [(u8, u8, u8); 10] = [
+            (0x00, 0x77, 0xb6),
+            (0xd3, 0x54, 0x00),
+            (0xc2, 0x18, 0x5b),
+            (0x5a, 0x7d, 0x0c),
+            (0x6d, 0x28, 0xd9),
+            (0xa1, 0x62, 0x07),
+            (0x04, 0x78, 0x57),
+            (0xb9, 0x1c, 0x1c),
+            (0x1d, 0x4e, 0xd8),
+            (0xa2, 0x1c, 0xaf),
+        ];
+        let Some(i) = index else {
+            return self.ink_weak;
+        };
+        let palette = if self.is_dark() { &DARK } else { &LIGHT };
+        let (r, g, b) = palette[usize::from(i) % palette.len()];
+        Color32::from_rgb(r, g, b)
+    }
+
     fn is_dark(&self) -> bool {
         self.kind == ThemeKind::Dark
     }

@@ -179,6 +179,17 @@ fn group_tree(graph: &ArchGraph) -> (Vec<GroupId>, Groups, BTreeMap<ComponentId,
 /// few edge crossings, no overlapping boxes. Deterministic: the same graph
 /// and options give the same layout.
 pub fn layered(graph: &ArchGraph, opts: &LayoutOptions) -> Layout {
+    super::turned::layered_with_turns(graph, opts, 0)
+}
+
+/// The layered layout with every subgraph in the graph's direction;
+/// components in `fixed` get that `(width, height)` instead of their
+/// label's box (the stand-ins of turned subgraphs).
+pub(super) fn layered_flat(
+    graph: &ArchGraph,
+    opts: &LayoutOptions,
+    fixed: &BTreeMap<ComponentId, (f32, f32)>,
+) -> Layout {
     let frame = Frame::new(graph.meta.direction);
     let (group_ids, groups, member_of) = group_tree(graph);
     let n_groups = group_ids.len();
@@ -187,7 +198,10 @@ pub fn layered(graph: &ArchGraph, opts: &LayoutOptions) -> Layout {
     let comps: Vec<(ComponentId, f32, f32, ShapeKind)> = graph
         .components()
         .map(|c| {
-            let (w, h) = node_size(c, opts);
+            let (w, h) = fixed
+                .get(&c.id)
+                .copied()
+                .unwrap_or_else(|| node_size(c, opts));
             (c.id, w, h, ShapeKind::of(c.shape.as_ref()))
         })
         .collect();

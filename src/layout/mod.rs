@@ -14,7 +14,10 @@
 //!   `rank.rs` (cycles, layers), `order.rs` (crossing reduction with groups
 //!   kept in blocks), `coord.rs` (positions across the layers, groups as
 //!   rigid columns), then layer stacking and routing.
-//! - [`with_positions`] (`pinned.rs`): keeps the user's saved centres.
+//!   A subgraph with its own `direction` is laid out by itself in that
+//!   direction and placed as one block (`turned.rs`).
+//! - [`with_positions`] (`pinned.rs`): keeps the user's saved centres and
+//!   routes edges along the layered layout's routes adapted to them.
 //! - [`LayoutOptions`], [`node_size`] (`size.rs`): spacing, text measuring
 //!   and box sizes; `geom.rs`: turning the top-down frame to LR/BT/RL,
 //!   clipping routes to outlines.
@@ -73,9 +76,10 @@ mod order;
 mod pinned;
 mod rank;
 mod size;
+mod turned;
 
 pub use layered::layered;
-pub use pinned::with_positions;
+pub use pinned::{ROUTED_EDGES_LIMIT, with_positions, with_positions_guided};
 pub use size::{LayoutOptions, TextMeasure, node_size};
 
 impl Rect {

@@ -94,6 +94,20 @@ pub struct Frame {
     pub error: Option<String>,
     /// The selected component ([`super::Command::Select`]).
     pub selected: Option<String>,
+    /// Events in transit on the edges, the bus's partitions, the event
+    /// stores (filled by the driver, which knows the diagram's edges).
+    pub flow: super::flow::FlowFrame,
+    /// The selected component's charts (the whole system's when none)
+    /// and the fault menu's targets; filled by the driver.
+    pub charts: Option<super::charts::ChartsFrame>,
+    /// The selected component's live state as tables, with its metrics
+    /// (`None` when nothing, or something the engine does not know, is selected).
+    pub detail: Option<super::detail::ComponentDetail>,
+    /// The event log's page and the selected event's trace (filled by the
+    /// driver when the UI has asked for them).
+    pub log: super::log::LogView,
+    /// The last Save Run's outcome (filled by the driver).
+    pub replay: super::replay::ReplayFrame,
 }
 
 impl Frame {
@@ -103,7 +117,7 @@ impl Frame {
         let series = engine.series();
         let n = series.times.len();
         let from = n.saturating_sub(SPARK_SAMPLES + 1);
-        let times = &series.times[from..];
+        let times = &series.times.tail_from(from);
         let components = engine
             .metrics()
             .iter()
@@ -113,14 +127,14 @@ impl Frame {
                     .series
                     .iter()
                     .find(|s| s.component == m.key && s.metric == "events_in")
-                    .map(|s| rates(times, &s.values[from.min(s.values.len())..]))
+                    .map(|s| rates(times, &s.values.tail_from(from)))
                     .unwrap_or_default();
                 let spark_lag = series
                     .series
                     .iter()
                     .find(|s| s.component == m.key && s.metric == "lag")
                     .map(|s| {
-                        let v = &s.values[from.min(s.values.len())..];
+                        let v = s.values.tail_from(from);
                         v[v.len().saturating_sub(SPARK_SAMPLES)..].to_vec()
                     })
                     .unwrap_or_default();
@@ -159,6 +173,11 @@ impl Frame {
             faults: faults[faults.len().saturating_sub(FAULT_TAIL)..].to_vec(),
             error: None,
             selected: None,
+            flow: super::flow::FlowFrame::default(),
+            charts: None,
+            detail: None,
+            log: super::log::LogView::default(),
+            replay: super::replay::ReplayFrame::default(),
         }
     }
 

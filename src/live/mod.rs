@@ -11,9 +11,30 @@
 //! in [`crate::sim`]: every command is one of the engine's control inputs.
 //! It must not depend on egui.
 
+mod charts;
+mod detail;
+mod flow;
 mod frame;
+mod log;
+mod replay;
 
+pub use charts::{CHART_POINTS, ChartKind, ChartLine, ChartsFrame, GroupInstances, downsample};
+pub use detail::{
+    ComponentDetail, DetailMetrics, MAX_ROWS as DETAIL_MAX_ROWS, Table, duration_label,
+};
+pub use flow::{
+    DOTS_PER_EDGE, Dot, FlowFrame, Lane, LegendEntry, MAX_DOTS, PartitionEnds, QUERY_COLOR,
+    StoreFrame, TopicFrame, capture as flow_capture, travel_us,
+};
 pub use frame::{ComponentFrame, Frame, RunState};
+pub use log::{
+    EventTraceView, LogFilter, LogIndex, LogPage, LogQuery, LogRow, LogView, MAX_PAGE_ROWS, TAIL,
+    TraceState, payload_fields, payload_line,
+};
+pub use replay::{
+    DiffRow, MAX_DIFF_ROWS, Opened, RebuildOutcome, ReplayFrame, Saved, SinkDiff,
+    open as open_recording,
+};
 
 use crate::model::ArchGraph;
 use crate::sim::{Engine, Fault, History, HistoryOptions, Scenario, SimError, VirtualTime};
@@ -78,6 +99,28 @@ pub enum Command {
     /// The component the user has selected (its Mermaid id), or none:
     /// frames then carry that component's detail (tables, charts).
     Select(Option<String>),
+    /// The event log's page: rows `first..first + count` ([`TAIL`] for
+    /// the newest) of the events passing `filter`, at the moment shown.
+    /// Frames carry it in [`LogView::page`] from then on.
+    LogQuery {
+        filter: LogFilter,
+        first: u64,
+        count: u32,
+    },
+    /// Trace this event (its deliveries and causation) or none: frames
+    /// carry it in [`LogView::trace`].
+    TraceEvent(Option<u64>),
+    /// Write the run so far to a recording at `path` (File ▸ Save Run):
+    /// `diagram` is the document's text, stored to rebuild the run. The
+    /// outcome arrives in [`Frame::replay`].
+    SaveRun {
+        path: std::path::PathBuf,
+        source_name: String,
+        diagram: String,
+    },
+    /// Rebuild this group's projection from its event store and diff it
+    /// with the live state; the outcome arrives in [`Frame::replay`].
+    RebuildProjection(String),
     /// Stop the driver.
     Shutdown,
 }
@@ -136,14 +179,31 @@ impl LiveHandle {
         seed: u64,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> Result<LiveHandle, StartError> {
-        let engine = Engine::new(&graph, scenario.clone(), seed)?;
-        let first = Arc::new(Frame::capture(
-            &engine,
-            RunState::Paused,
-            Speed::Factor(1.0),
-            0,
-        ));
+        let mut engine = Engine::new(&graph, scenario.clone(), seed)?;
+        engine.set_activity(true);
         let history = History::new(engine, HistoryOptions::default());
+        Self::spawn(graph, scenario, history, repaint)
+    }
+
+    /// Starts the driver on a run replayed from a recording
+    /// ([`open_recording`]), paused at its end.
+    pub fn start_opened(
+        opened: Opened,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> Result<LiveHandle, StartError> {
+        Self::spawn(opened.graph, opened.scenario, opened.history, repaint)
+    }
+
+    fn spawn(
+        graph: ArchGraph,
+        scenario: Scenario,
+        history: History,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> Result<LiveHandle, StartError> {
+        let engine = history.head();
+        let mut first = Frame::capture(engine, RunState::Paused, Speed::Factor(1.0), 0);
+        first.flow = flow::capture(engine, &graph, Speed::Factor(1.0));
+        let first = Arc::new(first);
         let (commands, rx) = mpsc::channel(COMMAND_BUFFER);
         let (frames_tx, frames) = watch::channel(first);
         let driver = Driver {
@@ -161,6 +221,9 @@ impl LiveHandle {
             slice_us: 1_000,
             measured: Throughput::default(),
             selected: None,
+            log: log::LogState::default(),
+            flow: flow::FlowTracker::default(),
+            replay: ReplayFrame::default(),
         };
         let thread = std::thread::Builder::new()
             .name("eda-live".into())
@@ -280,6 +343,12 @@ struct Driver {
     measured: Throughput,
     /// The selected component's Mermaid id ([`Command::Select`]).
     selected: Option<String>,
+    /// The event log's query, index and trace.
+    log: log::LogState,
+    /// Computes the dots of the moment shown.
+    flow: flow::FlowTracker,
+    /// The last Save Run's outcome ([`Command::SaveRun`]).
+    replay: ReplayFrame,
 }
 
 impl Driver {
@@ -318,8 +387,10 @@ impl Driver {
                         self.publish();
                     }
                 },
-                _ = ticks.tick(), if self.state == RunState::Running => {
-                    self.advance();
+                _ = ticks.tick(), if self.state == RunState::Running || self.log.is_tracing() => {
+                    if self.state == RunState::Running {
+                        self.advance();
+                    }
                     self.publish();
                 }
             }
@@ -381,6 +452,32 @@ impl Driver {
             }
             Command::Live => self.back_to_live(),
             Command::Select(key) => self.selected = key,
+            Command::LogQuery {
+                filter,
+                first,
+                count,
+            } => self.log.set_query(filter, first, count),
+            Command::TraceEvent(event) => self.log.select(&self.history, event),
+            Command::SaveRun {
+                path,
+                source_name,
+                diagram,
+            } => {
+                let saved = replay::save(
+                    &self.history,
+                    &self.graph,
+                    &self.scenario,
+                    &path,
+                    &source_name,
+                    &diagram,
+                );
+                self.replay.saves += 1;
+                self.replay.saved = Some(saved);
+            }
+            Command::RebuildProjection(group) => {
+                self.replay.rebuild = Some(replay::rebuild(self.history.head(), &group));
+                self.replay.rebuilds += 1;
+            }
             Command::Shutdown => {}
         }
     }
@@ -393,12 +490,14 @@ impl Driver {
 
     fn rebuild(&mut self, seed: u64) {
         match Engine::new(&self.graph, self.scenario.clone(), seed) {
-            Ok(engine) => {
+            Ok(mut engine) => {
+                engine.set_activity(true);
                 self.history = History::new(engine, HistoryOptions::default());
                 self.viewing = None;
                 self.state = RunState::Paused;
                 self.pace = None;
                 self.error = None;
+                self.log.reset();
             }
             Err(e) => self.error = Some(e.to_string()),
         }
@@ -463,6 +562,7 @@ impl Driver {
         let deliveries = self.history.head().deliveries();
         self.measured
             .update(deliveries, self.state == RunState::Running);
+        self.log.advance_trace(&self.history);
         let engine = match self.viewing {
             Some(t) => self.history.seek(VirtualTime::from_us(t)),
             None => self.history.head(),
@@ -473,6 +573,20 @@ impl Driver {
         frame.deliveries_per_wall_s = self.measured.per_s;
         frame.error = self.error.clone();
         frame.selected = self.selected.clone();
+        frame.log = self.log.view(engine);
+        frame.replay = self.replay.clone();
+        frame.detail = self
+            .selected
+            .as_deref()
+            .and_then(|key| detail::capture(engine, key));
+        frame.flow = self
+            .flow
+            .frame(&self.history, self.viewing, &self.graph, self.speed);
+        frame.charts = Some(ChartsFrame::capture(
+            &mut self.history,
+            self.viewing,
+            self.selected.as_deref(),
+        ));
         self.frames.send_replace(Arc::new(frame));
         (self.repaint)();
     }

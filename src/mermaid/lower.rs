@@ -190,7 +190,12 @@ struct Db<'a> {
     /// Endpoint ids that are not vertices (edge ids used as nodes) → keys
     /// above the vertex range, for pair counting.
     endpoints: HashMap<&'a str, u64>,
-    pairs: HashMap<(u64, u64), usize>,
+    /// Edges so far per pair of vertex indices, packed into one word (the
+    /// common case: two thirds of the memory of a pair of keys, one hash
+    /// step, so big diagrams stay in cache longer).
+    pairs: HashMap<u64, usize>,
+    /// The same for pairs with an endpoint that is not a vertex.
+    odd_pairs: HashMap<(u64, u64), usize>,
     tooltips: HashMap<String, String>,
     subgraphs: HashMap<String, usize>,
     /// Per vertex: already a member of a closed subgraph.
@@ -470,12 +475,13 @@ impl<'a> Db<'a> {
         let get = |key: &str| doc.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v);
         if let Some(shape) = get("shape").filter(|v| v.truthy()) {
             let name = shape.to_text();
-            let at = shape_span(meta, &name);
-            if !matches!(shape, Value::Str(_)) || name != name.to_lowercase() || name.contains('_')
+            // Only errors need the span.
+            let at = || shape_span(meta, &name);
+            if !matches!(shape, Value::Str(_)) || changes_in_lowercase(&name) || name.contains('_')
             {
                 let near = shapes::near_names(&name);
                 let mut d = Diagnostic::db(
-                    at,
+                    at(),
                     format!("No such shape: {name}. Shape names should be lowercase."),
                 );
                 if !near.is_empty() {
@@ -483,7 +489,7 @@ impl<'a> Db<'a> {
                 }
                 return Err(d);
             }
-            if !shapes::is_valid_shape(&name) {
+            let Some(known) = shapes::known_shape(&name) else {
                 let near = shapes::near_names(&name);
                 let hint = if near.is_empty() {
                     "see the shape list: rect, rounded, stadium, cyl, circle, diamond, hex, doc, …"
@@ -491,11 +497,11 @@ impl<'a> Db<'a> {
                 } else {
                     format!("did you mean {}?", quote_list(&near))
                 };
-                return Err(Diagnostic::db(at, format!("No such shape: {name}.")).with_hint(hint));
-            }
-            vertex.shape = Some(Cow::Owned(name));
+                return Err(Diagnostic::db(at(), format!("No such shape: {name}.")).with_hint(hint));
+            };
+            vertex.shape = Some(Cow::Borrowed(known));
         }
-        let label_blank = get("label").is_none_or(|l| l.to_text().trim().is_empty());
+        let label_blank = get("label").is_none_or(is_blank_text);
         if let Some(label) = get("label").filter(|v| v.truthy()) {
             vertex.label = label.to_text();
             vertex.label_type = match get("labelType").map(Value::to_text).as_deref() {
@@ -611,7 +617,10 @@ impl<'a> Db<'a> {
             edge.label = txt;
             edge.label_type = label.kind;
         }
-        let count = self.pairs.entry(key).or_insert(0);
+        let count = match key {
+            (a, b) if a >> 32 == 0 && b >> 32 == 0 => self.pairs.entry(a << 32 | b).or_insert(0),
+            _ => self.odd_pairs.entry(key).or_insert(0),
+        };
         let existing = *count;
         *count += 1;
         match id {
@@ -845,6 +854,26 @@ fn is_blank(id: &str) -> bool {
     }
 }
 
+/// Whether `name.to_lowercase()` differs from `name`, without building it:
+/// a character that lowercases to something else changes the string
+/// (final-sigma handling only ever maps `Σ`, which changes either way).
+fn changes_in_lowercase(name: &str) -> bool {
+    if name.is_ascii() {
+        return name.bytes().any(|b| b.is_ascii_uppercase());
+    }
+    name.chars()
+        .any(|c| c.to_lowercase().ne(std::iter::once(c)))
+}
+
+/// Whether a YAML value's text (`Value::to_text`) is blank, without
+/// building it.
+fn is_blank_text(v: &Value) -> bool {
+    match v {
+        Value::Str(s) | Value::Nested(s) | Value::Num(_, s) => s.trim().is_empty(),
+        Value::Bool(_) | Value::Null => false,
+    }
+}
+
 /// Appends `n` in decimal.
 fn push_decimal(out: &mut String, mut n: usize) {
     let mut digits = [0u8; 20];
@@ -1016,6 +1045,33 @@ mod tests {
         let c = chart("graph TD\nA-->B\nA-->B\nA-->B");
         let ids: Vec<&str> = c.edges.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_A_B_3"]);
+    }
+
+    #[test]
+    fn lowercase_check_agrees_with_to_lowercase() {
+        for name in [
+            "cyl", "Cyl", "lean-r", "ÉTAT", "état", "ǅ", "Σ", "σς", "İ", "ß", "",
+        ] {
+            assert_eq!(
+                changes_in_lowercase(name),
+                name != name.to_lowercase(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_check_agrees_with_to_text() {
+        for v in [
+            Value::Str(" ".into()),
+            Value::Str("x".into()),
+            Value::Null,
+            Value::Bool(false),
+            Value::Num(0.0, "0".into()),
+            Value::Nested("{}".into()),
+        ] {
+            assert_eq!(is_blank_text(&v), v.to_text().trim().is_empty());
+        }
     }
 
     #[test]

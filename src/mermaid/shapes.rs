@@ -143,9 +143,11 @@ pub(crate) const SHAPE_NAMES: &[&str] = &[
     "anchor",
 ];
 
-/// Whether mermaid knows `name` (already checked to be lowercase without `_`).
-pub(crate) fn is_valid_shape(name: &str) -> bool {
-    SHAPE_NAMES.contains(&name)
+/// The table's copy of `name` when mermaid knows it (`name` already
+/// checked to be lowercase without `_`): a node borrows its shape name
+/// instead of owning one.
+pub(crate) fn known_shape(name: &str) -> Option<&'static str> {
+    SHAPE_NAMES.iter().find(|&&n| n == name).copied()
 }
 
 /// Up to three known names close to `name`, best first.
@@ -192,9 +194,9 @@ mod tests {
             "rounded",
             "icon",
         ] {
-            assert!(is_valid_shape(name), "{name}");
+            assert!(known_shape(name).is_some(), "{name}");
         }
-        assert!(!is_valid_shape("this-shape-does-not-exist"));
+        assert!(known_shape("this-shape-does-not-exist").is_none());
         assert_eq!(near_names("cylnder").first(), Some(&"cylinder"));
         assert!(near_names("rect_left_inv_arrow").len() <= 3);
     }

@@ -21,8 +21,16 @@
 //! already canonical, so `eda-studio fmt --check` accepts a saved file.
 //!
 //! # What changes on the first save
-//! The file is rewritten in this shape, so a hand-written file's first
-//! save is a larger diff: chains become one line per link, edges move out
+//! Saving a file whose diagram has not changed since it was opened (only
+//! nodes moved, or nothing at all) does not go through this printer: the
+//! designer writes the file's own text with [`update_positions`], which
+//! rewrites `%% eda:pos` lines in place and appends the missing ones, so
+//! the first save of a hand-written file adds one block at the end and
+//! leaves every statement, comment and blank line as the user wrote it.
+//!
+//! Once the diagram itself changes (a component, link, label, role, class
+//! or style), the file is rewritten in this shape, so that save of a
+//! hand-written file is a larger diff: chains become one line per link, edges move out
 //! of subgraph blocks (membership comes from the declarations), inline
 //! edge labels take the pipe form, `classDef`s are sorted by name and
 //! `classDef a,b` is split, a component's classes are applied as role
@@ -103,6 +111,87 @@ pub fn to_mermaid(
     out
 }
 
+/// `original` (a file as the user wrote it, whose model is `graph`) with its
+/// `%% eda:pos` lines brought up to date, and nothing else touched: a line
+/// whose component still has a position is rewritten in place (so moving
+/// one node changes that one line), a line for a component without one is
+/// dropped, and positions the text has no line for are appended, sorted
+/// by id, in a block at the end (after a blank line when the text had no
+/// position line yet). Line endings are kept.
+///
+/// This is the first save of a hand-written file whose diagram has not
+/// changed since it was opened: the user's statement order, spacing and
+/// comments stay as they were. [`to_mermaid`] is for everything else.
+pub fn update_positions(
+    original: &str,
+    graph: &ArchGraph,
+    positions: &BTreeMap<String, Point>,
+) -> String {
+    let placed: BTreeMap<&str, Point> = positions
+        .iter()
+        .filter(|(key, _)| graph.id_of(key).is_some())
+        .map(|(key, p)| (key.as_str(), *p))
+        .collect();
+    let mut written: BTreeSet<&str> = BTreeSet::new();
+    let mut out = String::with_capacity(original.len() + 32 * placed.len());
+    let mut had_line = false;
+    for line in original.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let Some(key) = pos_line_key(body) else {
+            out.push_str(line);
+            continue;
+        };
+        had_line = true;
+        let Some((&key, p)) = placed.get_key_value(key) else {
+            continue;
+        };
+        if !written.insert(key) {
+            // A second line for one id: the first one written wins.
+            continue;
+        }
+        let indent = &body[..body.len() - body.trim_start().len()];
+        out.push_str(indent);
+        out.push_str("%%");
+        out.push_str(&pos_comment(key, *p));
+        out.push_str(&line[body.len()..]);
+    }
+    let mut missing = placed
+        .iter()
+        .filter(|(key, _)| !written.contains(*key))
+        .peekable();
+    if missing.peek().is_some() {
+        let eol = if original.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push_str(eol);
+        }
+        if !had_line && !out.is_empty() {
+            out.push_str(eol);
+        }
+        for (key, p) in missing {
+            out.push_str("%%");
+            out.push_str(&pos_comment(key, *p));
+            out.push_str(eol);
+        }
+    }
+    out
+}
+
+/// The component id of a `%% eda:pos <id> …` line.
+fn pos_line_key(line: &str) -> Option<&str> {
+    let comment = line.trim_start().strip_prefix("%%")?;
+    if !super::file::is_block_line(comment, super::positions::POS_PREFIX) {
+        return None;
+    }
+    let rest = comment
+        .trim_start()
+        .strip_prefix(super::positions::POS_PREFIX)?;
+    rest.split_whitespace().next()
+}
+
 /// The readable colours written for a role class the user has no
 /// `classDef` for: a light fill, a darker stroke and dark text, so the
 /// label reads on GitHub's light and dark themes alike.
@@ -126,6 +215,33 @@ pub fn role_class_styles(role: Role) -> &'static [&'static str] {
             "stroke-dasharray:5 5",
         ],
     }
+}
+
+/// Whether `classDef name styles` is one the writer adds for a role class
+/// (`bus`, `producer`, …) rather than the user's own colours for it: the
+/// same declarations as [`role_class_styles`], in any order, spacing or
+/// case. Those only make the file readable where the designer's themes do
+/// not apply (GitHub); the designer draws such a node in its theme's role
+/// colours, while any other `classDef` for a role class (the user's) wins.
+pub fn is_generated_role_class<S: AsRef<str>>(name: &str, styles: &[S]) -> bool {
+    let norm = |d: &str| -> String {
+        d.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    Role::from_class(name).is_some_and(|role| {
+        let mut have: Vec<String> = styles
+            .iter()
+            .flat_map(|s| s.as_ref().split(';'))
+            .map(norm)
+            .filter(|d| !d.is_empty())
+            .collect();
+        let mut want: Vec<String> = role_class_styles(role).iter().map(|d| norm(d)).collect();
+        have.sort();
+        want.sort();
+        have == want
+    })
 }
 
 fn scenario_line(line: &str) -> String {
@@ -1150,6 +1266,53 @@ fn edge_statement(g: &ArchGraph, c: &Connection) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn opened(text: &str) -> ArchGraph {
+        super::super::file::open(text)
+            .map(|o| o.graph)
+            .unwrap_or_else(|_| panic!("opens: {text}"))
+    }
+
+    #[test]
+    fn updating_positions_touches_only_position_lines() {
+        let text = "%% my notes\ngraph LR\n  A[Orders] --> B & C\n\n  %% eda:pos A 1 2\nclassDef x fill:#f00\n%% eda:pos Gone 5 5\n";
+        let g = opened(text);
+        let mut pos = BTreeMap::new();
+        pos.insert("A".to_string(), Point::new(10.0, 20.5));
+        pos.insert("C".to_string(), Point::new(-3.0, 4.0));
+        pos.insert("Nope".to_string(), Point::new(0.0, 0.0));
+        let out = update_positions(text, &g, &pos);
+        assert_eq!(
+            out,
+            "%% my notes\ngraph LR\n  A[Orders] --> B & C\n\n  %% eda:pos A 10 20.5\nclassDef x fill:#f00\n%% eda:pos C -3 4\n"
+        );
+        // Moving one node changes one line.
+        pos.insert("C".to_string(), Point::new(7.0, 4.0));
+        let again = update_positions(&out, &g, &pos);
+        let changed = out
+            .lines()
+            .zip(again.lines())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!((changed, out.lines().count()), (1, again.lines().count()));
+    }
+
+    #[test]
+    fn a_file_without_positions_gets_a_block_at_the_end_and_keeps_crlf() {
+        let text = "graph TD\r\nA --> B";
+        let g = opened(text);
+        let pos: BTreeMap<String, Point> = [
+            ("B".to_string(), Point::new(1.0, 2.0)),
+            ("A".to_string(), Point::new(0.0, 0.0)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            update_positions(text, &g, &pos),
+            "graph TD\r\nA --> B\r\n\r\n%% eda:pos A 0 0\r\n%% eda:pos B 1 2\r\n"
+        );
+        assert_eq!(update_positions(text, &g, &BTreeMap::new()), text);
+    }
 
     #[test]
     fn entities_go_back_to_the_hash_form() {

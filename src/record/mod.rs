@@ -11,12 +11,18 @@
 //!   rebuilds the engine from the recorded diagram and seed, and replays
 //!   it into a [`History`](crate::sim::History), checking the run hash at
 //!   every recorded snapshot.
+//! - `controls.rs`: the control inputs of a run (faults applied or
+//!   scheduled, sources stopped) as rows of `controls`, applied by the
+//!   replay where they were made; and [`record_history`], which records a
+//!   run held in a [`History`](crate::sim::History) after the fact (the
+//!   designer's Save Run).
 //!
 //! Must not hold GUI state or depend on `gui`, `cli` or `live`.
 //!
-//! # Schema (version 2; one run per file)
-//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 2
-//! (version 1 files, without `images`, are read too), so a foreign SQLite
+//! # Schema (version 3; one run per file)
+//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 3
+//! (version 1 and 2 files, without `images` or `controls`, are read too),
+//! so a foreign SQLite
 //! file is told apart at once. Journal: WAL with `synchronous = NORMAL`:
 //! each batch is one transaction; a process killed mid-write (even by
 //! SIGKILL) leaves every committed batch readable and the rest rolled
@@ -40,6 +46,11 @@
 //!                                         -- every N virtual seconds: the whole engine
 //!                                         -- (Engine::to_image; EDAIMG01 header with
 //!                                         -- length and checksum, MessagePack body)
+//! controls(id, steps, time_us, action,   -- control inputs in the order made:
+//!          at_us, fault_json)             -- 'apply' | 'schedule' (at at_us) |
+//!                                         -- 'stop-sources'; made at time_us after
+//!                                         -- `steps` engine steps; the fault as JSON
+//!                                         -- ({"kind": "crash", "group": ..})
 //! event_log                               -- VIEW: events with time_s, topic name,
 //!                                         -- event type and payload fields' schema
 //! ```
@@ -52,15 +63,22 @@
 //! The engine is deterministic, so the diagram, scenario and seed are the
 //! run: [`Recording::replay`] re-executes it and proves it did so exactly
 //! by comparing the run hash with the one recorded at each snapshot and at
-//! the end. Snapshots in the file are readable state summaries for
-//! `sqlite3` users and checkpoints for that proof. Images are restorable
-//! engines: [`Recording::state_at`] restores the latest image at or
-//! before a moment (checking its run hash against its row) and runs
-//! forward from there, so reaching any moment costs one image decode and
-//! at most one image interval of simulation, however long the run.
+//! the end, applying the recorded `controls` where they were made (a
+//! recording from before that table existed has none). Snapshots in the
+//! file are readable state summaries for `sqlite3` users and checkpoints
+//! for that proof. Images are restorable engines: [`Recording::state_at`]
+//! restores the latest image at or before a moment (checking its run hash
+//! against its row) and runs forward from there, so reaching any moment
+//! costs one image decode and at most one image interval of simulation,
+//! however long the run. A run with controls is re-executed from its start
+//! instead ([`Recording::reexecute_to`]): an image does not carry the step
+//! count that places a control.
 
+mod controls;
 mod read;
 mod write;
+
+pub use controls::record_history;
 
 pub use read::{Recording, RunRow, SnapshotRow, Status, Verified};
 pub use write::{RecordStats, Recorder, RunInfo};
@@ -69,10 +87,14 @@ use std::path::PathBuf;
 
 /// `PRAGMA application_id` of a recording: "EDA1".
 pub const APPLICATION_ID: i32 = 0x4544_4131;
-/// `PRAGMA user_version` of the schema this module writes and reads.
-pub const SCHEMA_VERSION: i32 = 2;
-/// The oldest schema version this module reads (version 1 has no
-/// `images`: its `replay --at` re-executes from the start).
+/// `PRAGMA user_version` of the schema this module writes and reads:
+/// version 3 has both `controls` and `images`.
+pub const SCHEMA_VERSION: i32 = 3;
+/// The oldest schema version this module reads. Older files may lack
+/// `controls` (none were made) or `images` (`replay --at` then
+/// re-executes from the start): both are looked up by name, not by
+/// version, since version 1 files were written both with and without
+/// `controls` and version 2 files have `images` but no `controls`.
 pub const OLDEST_READABLE_VERSION: i32 = 1;
 
 /// The schema, created in the file's first transaction.
@@ -128,6 +150,14 @@ CREATE TABLE images (
     run_hash TEXT NOT NULL,
     image BLOB NOT NULL
 );
+CREATE TABLE controls (
+    id INTEGER PRIMARY KEY,
+    steps INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('apply', 'schedule', 'stop-sources')),
+    at_us INTEGER,
+    fault_json TEXT
+);
 CREATE VIEW event_log AS
     SELECT e.event_id, e.time_us, e.time_us / 1e6 AS time_s, t.name AS topic,
            t.event_type, e.partition_no, e.log_offset, e.key,
@@ -164,7 +194,7 @@ pub enum RecordError {
     },
     /// A recording of another schema version.
     #[error(
-        "{path}: recording schema version {found}, this program reads version {SCHEMA_VERSION}"
+        "{path}: recording schema version {found}, this program reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}"
     )]
     Version {
         /// The file.

@@ -1,11 +1,12 @@
 //! Reading a recording: open with checks that turn every kind of wrong
 //! file into a [`RecordError`], then rebuild and replay the run.
 
+use super::controls::{advance, advance_engine};
 use super::{APPLICATION_ID, OLDEST_READABLE_VERSION, RecordError, SCHEMA_VERSION, sqlite_error};
 use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
 use crate::sim::{
-    Engine, History, HistoryOptions, Retention, Scenario, VirtualTime, load_scenario,
+    ControlRecord, Engine, History, HistoryOptions, Retention, Scenario, VirtualTime, load_scenario,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::io::Read;
@@ -90,8 +91,9 @@ pub struct Recording {
     path: PathBuf,
     conn: Connection,
     run: RunRow,
-    /// The file's schema version.
-    version: i32,
+    /// Whether the file has the `images` table (version 2 on; looked up
+    /// by name like `controls`).
+    has_images: bool,
 }
 
 impl std::fmt::Debug for Recording {
@@ -187,11 +189,18 @@ impl Recording {
                 path: path.to_path_buf(),
                 detail: "no run in the file".into(),
             })?;
+        let has_images: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'images'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err("looking for the images"))?;
         Ok(Recording {
             path: path.to_path_buf(),
             conn,
             run,
-            version,
+            has_images: has_images > 0,
         })
     }
 
@@ -241,10 +250,10 @@ impl Recording {
             .map_err(err("reading events"))
     }
 
-    /// The times of the stored engine images, ascending (none in a
-    /// version 1 file).
+    /// The times of the stored engine images, ascending (none in a file
+    /// without the `images` table).
     pub fn image_times(&self) -> Result<Vec<u64>, RecordError> {
-        if self.version < 2 {
+        if !self.has_images {
             return Ok(Vec::new());
         }
         let err = |doing| move |e| sqlite_error(&self.path, doing, e);
@@ -262,10 +271,12 @@ impl Recording {
     /// The engine at virtual time `t`, reached through the stored images:
     /// the latest image at or before `t` is restored (its run hash checked
     /// against its row) and run forward to `t`. Returns the engine and the
-    /// image's time; `None` when no image is at or before `t`. A damaged
+    /// image's time; `None` when no image is at or before `t`, and for a
+    /// run with `controls` (an image does not carry the engine step count
+    /// that places a control: use [`Recording::reexecute_to`]). A damaged
     /// image is a [`RecordError::Image`].
     pub fn state_at(&self, t: VirtualTime) -> Result<Option<(Engine, u64)>, RecordError> {
-        if self.version < 2 {
+        if !self.has_images || !self.controls()?.is_empty() {
             return Ok(None);
         }
         let row = self
@@ -305,6 +316,18 @@ impl Recording {
         Ok(Some((engine, time_us)))
     }
 
+    /// The engine at virtual time `t` re-executed from the start, with
+    /// the recorded controls applied where they were made.
+    pub fn reexecute_to(&self, t: VirtualTime) -> Result<Engine, RecordError> {
+        let mut engine = self.rebuild(false)?;
+        let controls = self.controls()?;
+        let (mut steps, mut next) = (0, 0);
+        advance_engine(&mut engine, &mut steps, t, &controls, &mut next, |_, _| {
+            Ok(())
+        })?;
+        Ok(engine)
+    }
+
     /// The snapshot rows, in time order.
     pub fn snapshots(&self) -> Result<Vec<SnapshotRow>, RecordError> {
         let err = |doing| move |e| sqlite_error(&self.path, doing, e);
@@ -324,6 +347,13 @@ impl Recording {
             .map_err(err("reading snapshots"))?;
         rows.collect::<Result<_, _>>()
             .map_err(err("reading snapshots"))
+    }
+
+    /// The control inputs (faults, resets, added groups, sources stopped)
+    /// made during the run, in order: the `controls` table, empty in a
+    /// recording written before that table existed.
+    pub fn controls(&self) -> Result<Vec<ControlRecord>, RecordError> {
+        super::controls::read(&self.conn, &self.path)
     }
 
     /// A fresh engine for the recorded run: the diagram parsed again, its
@@ -371,15 +401,37 @@ impl Recording {
         options: HistoryOptions,
     ) -> Result<(History, Verified), RecordError> {
         let engine = self.rebuild(keep_all)?;
+        self.replay_from(engine, options)
+    }
+
+    /// As [`Recording::replay`], from an engine [`Recording::rebuild`]
+    /// made (and the caller set up, e.g. with activity tracing on).
+    pub fn replay_from(
+        &self,
+        engine: Engine,
+        options: HistoryOptions,
+    ) -> Result<(History, Verified), RecordError> {
         let mut history = History::new(engine, options);
         let snapshots = self.snapshots()?;
+        let controls = self.controls()?;
+        let mut next = 0;
         for s in &snapshots {
-            history.run_until(VirtualTime::from_us(s.time_us));
+            advance(
+                &mut history,
+                VirtualTime::from_us(s.time_us),
+                &controls,
+                &mut next,
+            );
             self.check(s.time_us, &s.run_hash, history.head().run_hash())?;
         }
         let complete = self.run.status == Status::Complete;
         if complete {
-            history.run_until(VirtualTime::from_us(self.run.duration_us));
+            advance(
+                &mut history,
+                VirtualTime::from_us(self.run.duration_us),
+                &controls,
+                &mut next,
+            );
             if let Some(recorded) = &self.run.run_hash {
                 self.check(self.run.duration_us, recorded, history.head().run_hash())?;
             }

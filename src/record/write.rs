@@ -7,7 +7,7 @@
 //! (cheap: the append-only logs share their chunks).
 
 use super::{APPLICATION_ID, RecordError, SCHEMA, SCHEMA_VERSION, event_type, sqlite_error};
-use crate::sim::{Engine, Published, RunSummary};
+use crate::sim::{ControlRecord, Engine, Published, RunSummary};
 use rusqlite::{Connection, OpenFlags, params};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -64,6 +64,7 @@ struct SnapshotRow {
 
 enum Msg {
     Events(Vec<Published>),
+    Control(super::controls::ControlRow),
     Snapshot(SnapshotRow),
     /// An engine to image (a clone, encoded on the writer thread).
     Image(Box<Engine>),
@@ -206,6 +207,19 @@ impl Recorder {
         let mut copy = engine.clone();
         copy.set_tap(false);
         self.send(Msg::Image(Box::new(copy)))
+    }
+
+    /// Sends a control input made on the recorded engine (a fault applied
+    /// or scheduled, sources stopped) as a row of `controls`, after the
+    /// events collected so far. Call it right after applying the control,
+    /// with the [`ControlRecord`] a [`History`](crate::sim::History) logged
+    /// or one made the same way (steps run before it, the time then).
+    pub fn control(&mut self, record: &ControlRecord) -> Result<(), RecordError> {
+        let row = super::controls::ControlRow::of(record).map_err(|e| RecordError::Replay {
+            path: self.path.clone(),
+            reason: format!("a control does not serialize: {e}"),
+        })?;
+        self.send(Msg::Control(row))
     }
 
     /// Sends the rest, a last snapshot and the run's hash and summary,
@@ -367,6 +381,9 @@ fn write_loop(
                 )
                 .map_err(err("writing an engine image"))?;
                 stats.images += 1;
+            }
+            Msg::Control(row) => {
+                super::controls::insert(&tx, &row).map_err(err("writing a control"))?;
             }
             Msg::Snapshot(row) => {
                 tx.execute(

@@ -29,7 +29,7 @@
 
 use super::clock::VirtualTime;
 use super::history::ChunkLog;
-use super::scenario::GroupParams;
+use super::scenario::{GroupParams, Payload};
 use super::state::{Applied, KeyMap};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -119,18 +119,27 @@ pub struct DeadLetter {
     pub attempts: u32,
     /// When it was dead-lettered.
     pub at: VirtualTime,
+    /// When the record was appended (kept so a replay can apply it after
+    /// the bus has dropped it).
+    pub produced_at: VirtualTime,
+    /// The record's fields (kept for a replay, as `produced_at`).
+    pub payload: Payload,
 }
 
 /// A group's dead-letter topic (`<group>.DLQ`): one partition, offsets in
 /// order of arrival. Keeps at most `capacity` records; `len` counts all.
+/// A replay ([`super::Fault::ReplayDlq`]) takes the kept records out and
+/// counts them in `replayed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetterTopic {
     /// `<group>.DLQ`.
     pub name: String,
     /// Records dead-lettered so far (= the DLQ's high watermark).
     pub len: u64,
-    /// The first `capacity` of them.
+    /// The ones kept and not replayed yet (at most `capacity`).
     pub records: Vec<DeadLetter>,
+    /// Records taken out by replays so far.
+    pub replayed: u64,
     #[serde(skip)]
     capacity: usize,
 }
@@ -141,6 +150,7 @@ impl DeadLetterTopic {
             name: format!("{group}.DLQ"),
             len: 0,
             records: Vec::new(),
+            replayed: 0,
             capacity,
         }
     }
@@ -149,6 +159,25 @@ impl DeadLetterTopic {
     /// the topic's JSON either).
     pub(crate) fn set_capacity(&mut self, capacity: usize) {
         self.capacity = capacity;
+    }
+
+    /// Records waiting in the DLQ: dead-lettered and not replayed (some
+    /// may not be kept, see [`DeadLetterTopic::not_kept`]).
+    pub fn waiting(&self) -> u64 {
+        self.len - self.replayed
+    }
+
+    /// Records dead-lettered while the DLQ kept `capacity` records: they
+    /// are counted but cannot be replayed.
+    pub fn not_kept(&self) -> u64 {
+        self.waiting() - self.records.len() as u64
+    }
+
+    /// Takes the kept records out for a replay (oldest first).
+    pub(crate) fn take_for_replay(&mut self) -> Vec<DeadLetter> {
+        let taken = std::mem::take(&mut self.records);
+        self.replayed += taken.len() as u64;
+        taken
     }
 
     pub(crate) fn push(&mut self, letter: DeadLetter) {
@@ -617,10 +646,21 @@ mod tests {
             error: DeliveryError::Poisoned,
             attempts: 3,
             at: VirtualTime(5),
+            produced_at: VirtualTime(1),
+            payload: Payload::Generic { entity_id: 1 },
         };
         t.push(l.clone());
-        t.push(l);
+        t.push(l.clone());
         assert_eq!((t.len, t.records.len()), (2, 1));
+        assert_eq!((t.waiting(), t.not_kept()), (2, 1));
+        assert_eq!(t.take_for_replay(), vec![l.clone()]);
+        assert_eq!((t.waiting(), t.not_kept(), t.replayed), (1, 1, 1));
+        t.push(l);
+        assert_eq!(
+            (t.records.len(), t.waiting()),
+            (1, 2),
+            "room again after a replay"
+        );
         assert_eq!(t.name, "C.DLQ");
     }
 }

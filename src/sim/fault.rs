@@ -1,7 +1,7 @@
 //! Faults and control inputs: things done to a running system at a moment
 //! of virtual time — crash or restart an instance, slow a component, fail
-//! or poison deliveries, add or remove instances, reset a group, add a new
-//! group. They reach the engine through [`super::Engine::apply_fault`]
+//! or poison deliveries, add or remove instances, reset a group, replay
+//! its dead letters, add a new group. They reach the engine through [`super::Engine::apply_fault`]
 //! (now), [`super::Engine::schedule_fault`] (later) or the scenario's
 //! fault schedule; either way they run as actions of the one scheduler, so
 //! a run with faults is as deterministic as one without.
@@ -93,6 +93,16 @@ pub enum Fault {
         /// The time to rewind to.
         at: VirtualTime,
     },
+    /// Re-deliver the group's dead-lettered records to it, oldest first,
+    /// at this moment: each gets the group's attempts again (without
+    /// back-off); what still fails goes back to the DLQ. A poison mark on
+    /// a single record counts as cured (the operator replays after fixing
+    /// the consumer); a topic still poisoned ([`Fault::PoisonType`]) fails
+    /// again. Refused when the DLQ keeps no record.
+    ReplayDlq {
+        /// The group.
+        group: String,
+    },
     /// A new consumer group joins, subscribed to `topics`, starting at the
     /// oldest retained offset (0 under [`super::Retention::KeepAll`]).
     AddGroup {
@@ -146,7 +156,8 @@ impl Fault {
             | Fault::AddInstance { group }
             | Fault::RemoveInstance { group }
             | Fault::ResetToOffset { group, .. }
-            | Fault::ResetToTime { group, .. } => group,
+            | Fault::ResetToTime { group, .. }
+            | Fault::ReplayDlq { group } => group,
             Fault::Slow { component, .. } => component,
             Fault::PoisonType { topic } | Fault::CurePoisonType { topic } => topic,
             Fault::PoisonNext { topic } => topic.as_deref().unwrap_or("*"),

@@ -13,7 +13,10 @@
 //!
 //! # What an image leaves out
 //! The event store's kept log (the run's history: the recording's
-//! `events` table holds it) and the recorder tap. A restored engine runs
+//! `events` table holds it), the recorder tap and the observers' taps
+//! (activity hops, delivery trace), which are off in a restored engine as
+//! in a clone. The time series go in with everything later samples depend
+//! on (see `metrics::image`), unlike their JSON form. A restored engine runs
 //! on exactly as the original would — same actions, same random numbers,
 //! same run hash — but [`Engine::rebuild_projection`] refuses to rebuild
 //! from a log whose start is missing.
@@ -147,6 +150,85 @@ mod tests {
         restored.run_until(VirtualTime::from_secs(6));
         assert_eq!(restored.run_hash(), live.run_hash());
         assert_eq!(restored.summary(), live.summary());
+    }
+
+    /// The state main's engine added — interval latency buffers, sample
+    /// sources and bound, invariant examples, DLQ records with their
+    /// payloads, a DLQ replay — survives an image: the restored engine's
+    /// time series, invariants and DLQs then stay equal to the original's.
+    #[test]
+    fn a_restored_engine_samples_the_same_time_series() {
+        let mut live = seed_engine();
+        let group = live.group_names().next().expect("a group").to_string();
+        live.apply_fault(Fault::FailDeliveries { percent: 20.0 })
+            .expect("fault");
+        live.apply_fault(Fault::PoisonNext { topic: None })
+            .expect("fault");
+        live.apply_fault(Fault::Crash {
+            group: group.clone(),
+            instance: 0,
+            duration_us: Some(400_000),
+        })
+        .expect("fault");
+        // Mid-interval, so the open interval's values matter.
+        live.run_until(VirtualTime::from_us(2_345_678));
+        assert!(
+            live.dead_letters(&group)
+                .is_some_and(|d| !d.records.is_empty()),
+            "the test needs dead letters"
+        );
+        let image = live.to_image().expect("encodes");
+        let mut restored = Engine::from_image(&image).expect("decodes");
+        assert_eq!(restored.series(), live.series(), "internal buffers too");
+
+        for e in [&mut live, &mut restored] {
+            e.run_until(VirtualTime::from_secs(4));
+            e.apply_fault(Fault::ReplayDlq {
+                group: group.clone(),
+            })
+            .expect("replay");
+            e.run_until(VirtualTime::from_secs(7));
+        }
+        let (a, b) = (live.series(), restored.series());
+        assert!(a.times.len() > 10, "sampled: {}", a.times.len());
+        assert!(
+            a.series
+                .iter()
+                .any(|s| s.metric.starts_with("e2e_") && s.values.iter().any(|v| v > 0)),
+            "latency percentiles were sampled"
+        );
+        assert_eq!(b, a);
+        assert_eq!(
+            serde_json::to_string(b).expect("json"),
+            serde_json::to_string(a).expect("json")
+        );
+        assert_eq!(restored.run_hash(), live.run_hash());
+        assert_eq!(restored.summary(), live.summary());
+        assert_eq!(restored.invariants(), live.invariants());
+        assert_eq!(restored.dead_letters(&group), live.dead_letters(&group));
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct SeriesImage(#[serde(with = "crate::sim::metrics::image")] crate::sim::TimeSeries);
+
+    #[test]
+    fn series_metric_names_map_back_and_unknown_ones_are_refused() {
+        let mut e = seed_engine();
+        e.run_until(VirtualTime::from_secs(1));
+        let json = serde_json::to_value(SeriesImage(e.series().clone())).expect("json");
+        let back: SeriesImage = serde_json::from_value(json.clone()).expect("decodes");
+        assert_eq!(&back.0, e.series());
+
+        let mut bad = json;
+        bad["series"][0]["metric"] = serde_json::Value::from("melted_us");
+        let err = serde_json::from_value::<SeriesImage>(bad)
+            .err()
+            .expect("an unknown metric is refused");
+        assert!(
+            err.to_string()
+                .contains("unknown series metric `melted_us`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! What a run measures: per-component counters and latency histograms,
 //! time series sampled at a fixed virtual interval (bounded: when full,
-//! every other sample is dropped and the interval doubles), and the run
-//! hash that fingerprints the history.
+//! every other sample is dropped and the interval doubles; stored in
+//! chunks that history snapshots share), and the run hash that
+//! fingerprints the history.
+//!
+//! Interval percentiles cost the hot path two `Vec` pushes per delivery
+//! (the values of the current interval, thinned past a bound) and are
+//! computed by selection when the sample is taken.
 
 use super::clock::VirtualTime;
 use super::consumer::DeliveryCounters;
@@ -12,6 +17,7 @@ use super::invariants::InvariantReport;
 use super::state::SinkSummary;
 use crate::model::Role;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Counters and histograms of one diagram component.
 ///
@@ -66,95 +72,547 @@ impl ComponentMetrics {
     }
 }
 
-/// One sampled quantity of one component.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Series {
-    /// The component's Mermaid id.
-    pub component: String,
-    /// What is sampled: `events_in` (cumulative) or `lag` (records).
-    #[serde(deserialize_with = "metric_name")]
-    pub metric: MetricName,
-    /// One value per sample time.
-    pub values: Vec<u64>,
+/// How a series' samples combine when the history is thinned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeriesKind {
+    /// A running total (events in): the value at each kept time stays.
+    Cumulative,
+    /// A level at the sample's moment (lag, DLQ size): the value at each
+    /// kept time stays.
+    Gauge,
+    /// A figure over the interval ending at the sample (a latency
+    /// percentile; 0 = nothing recorded in it): a kept sample takes the
+    /// larger of itself and the dropped one before it, an upper bound of
+    /// the merged interval's percentile.
+    Interval,
 }
 
-/// The sampled quantities a [`Series`] can name; an engine image names
-/// one of them (the field is `&'static str` so that a sample costs no
-/// allocation).
-const METRIC_NAMES: [&str; 2] = ["events_in", "lag"];
+/// Where a sampled value comes from (engine-internal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Source {
+    /// `events_in` of metric slot `0`.
+    EventsIn(u32),
+    /// `events_out` of metric slot `0`.
+    EventsOut(u32),
+    /// Of group `0`: its lag, DLQ size, duplicates applied, failed attempts.
+    Lag(u32),
+    Dlq(u32),
+    Duplicates(u32),
+    Failures(u32),
+    /// Optimistic-concurrency conflicts of the command handler.
+    Conflicts,
+    /// Percentile `q` (index into [`QUANTILES`]) of an interval's values.
+    Latency(LatencyOf, u8),
+}
 
-/// A sampled quantity's name. An alias, so that serde does not take the
-/// field for a string borrowed from the input.
-pub type MetricName = &'static str;
+/// Which values an interval percentile is taken of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum LatencyOf {
+    /// Group `0`'s service time per record.
+    Processing(u32),
+    /// Group `0`'s append → done time per record.
+    EndToEnd(u32),
+    /// Command accepted → read views applied.
+    Staleness,
+    /// Every group's service times together.
+    AllProcessing,
+    /// Every group's append → done times together.
+    AllEndToEnd,
+}
 
-fn metric_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-    let name = String::deserialize(d)?;
-    METRIC_NAMES
+/// The percentiles sampled per interval, with their series-name suffixes.
+pub const QUANTILES: [(f64, &str); 4] =
+    [(0.50, "p50"), (0.95, "p95"), (0.99, "p99"), (0.999, "p999")];
+
+const PROCESSING_NAMES: [&str; 4] = [
+    "processing_p50_us",
+    "processing_p95_us",
+    "processing_p99_us",
+    "processing_p999_us",
+];
+const END_TO_END_NAMES: [&str; 4] = ["e2e_p50_us", "e2e_p95_us", "e2e_p99_us", "e2e_p999_us"];
+const STALENESS_NAMES: [&str; 4] = [
+    "staleness_p50_us",
+    "staleness_p95_us",
+    "staleness_p99_us",
+    "staleness_p999_us",
+];
+
+/// The component name of whole-system series (every group's latencies together).
+pub const SYSTEM: &str = "*";
+
+/// The metrics sampled as running totals or levels (see [`Series::metric`]).
+const COUNTER_NAMES: [&str; 7] = [
+    "events_in",
+    "events_out",
+    "lag",
+    "dlq",
+    "duplicates",
+    "failures",
+    "conflicts",
+];
+
+/// The `&'static str` of a sampled metric's name: every name a
+/// [`TimeSeries`] makes, `None` for any other.
+fn static_metric_name(name: &str) -> Option<&'static str> {
+    COUNTER_NAMES
         .iter()
+        .chain(&PROCESSING_NAMES)
+        .chain(&END_TO_END_NAMES)
+        .chain(&STALENESS_NAMES)
         .find(|&&m| m == name)
         .copied()
-        .ok_or_else(|| serde::de::Error::custom(format!("unknown series metric `{name}`")))
 }
 
-/// Values sampled at a fixed virtual interval, bounded in length.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One sampled quantity of one component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Series {
+    /// The component's Mermaid id ([`SYSTEM`] for the whole system).
+    pub component: String,
+    /// What is sampled: `events_in`, `events_out`, `conflicts`,
+    /// `duplicates`, `failures` (cumulative); `lag` (records), `dlq`
+    /// (records); `processing_pNN_us`, `e2e_pNN_us`, `staleness_pNN_us`
+    /// (per interval).
+    pub metric: &'static str,
+    /// How its samples combine when thinned.
+    pub kind: SeriesKind,
+    /// One value per sample time.
+    pub values: Samples<u64>,
+    #[serde(skip)]
+    pub(crate) source: Source,
+}
+
+impl Series {
+    fn new(component: &str, metric: &'static str, kind: SeriesKind, source: Source) -> Series {
+        Series {
+            component: component.to_string(),
+            metric,
+            kind,
+            values: Samples::default(),
+            source,
+        }
+    }
+}
+
+/// Samples per shared chunk of a [`Samples`] log.
+const SAMPLE_CHUNK: usize = 128;
+
+/// An append-only list of samples whose full chunks are shared between
+/// clones: a history snapshot (a clone of the engine) copies only the open
+/// tail of each series, never the whole run's samples.
+#[derive(Debug, Clone)]
+pub struct Samples<T> {
+    sealed: Vec<Arc<[T]>>,
+    tail: Vec<T>,
+}
+
+impl<T> Default for Samples<T> {
+    fn default() -> Self {
+        Samples {
+            sealed: Vec::new(),
+            tail: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Samples<T> {
+    /// Samples kept.
+    pub fn len(&self) -> usize {
+        self.sealed.len() * SAMPLE_CHUNK + self.tail.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th sample (0 is the oldest).
+    pub fn get(&self, i: usize) -> Option<T> {
+        match self.sealed.get(i / SAMPLE_CHUNK) {
+            Some(chunk) => chunk.get(i % SAMPLE_CHUNK).copied(),
+            None => self.tail.get(i - self.sealed.len() * SAMPLE_CHUNK).copied(),
+        }
+    }
+
+    /// The newest sample.
+    pub fn last(&self) -> Option<T> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    /// Every sample, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = T> + '_ {
+        self.sealed
+            .iter()
+            .flat_map(|c| c.iter())
+            .chain(self.tail.iter())
+            .copied()
+    }
+
+    /// The samples from index `from` on, copied out.
+    pub fn tail_from(&self, from: usize) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len().saturating_sub(from));
+        let first = from / SAMPLE_CHUNK;
+        for (i, chunk) in self.sealed.iter().enumerate().skip(first) {
+            let start = if i == first { from % SAMPLE_CHUNK } else { 0 };
+            out.extend_from_slice(&chunk[start..]);
+        }
+        let in_tail = from.saturating_sub(self.sealed.len() * SAMPLE_CHUNK);
+        out.extend_from_slice(self.tail.get(in_tail..).unwrap_or(&[]));
+        out
+    }
+
+    pub(crate) fn push(&mut self, v: T) {
+        self.tail.push(v);
+        if self.tail.len() == SAMPLE_CHUNK {
+            let full = std::mem::replace(&mut self.tail, Vec::with_capacity(SAMPLE_CHUNK));
+            self.sealed.push(Arc::from(full));
+        }
+    }
+
+    /// Keeps every even-indexed sample; a kept sample `2j` (j ≥ 1) becomes
+    /// `merge(sample 2j - 1, sample 2j)`.
+    fn thin(&mut self, merge: impl Fn(T, T) -> T) {
+        let old: Vec<T> = self.iter().collect();
+        *self = Samples::default();
+        for (j, v) in old.iter().enumerate().step_by(2) {
+            let kept = if j == 0 { *v } else { merge(old[j - 1], *v) };
+            self.push(kept);
+        }
+    }
+}
+
+impl<T: Copy + PartialEq> PartialEq for Samples<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<T: Copy + Eq> Eq for Samples<T> {}
+
+impl<T: Copy + Serialize> Serialize for Samples<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// The same list of samples (chunked again as they are pushed).
+impl<'de, T: Copy + Deserialize<'de>> Deserialize<'de> for Samples<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let values = Vec::<T>::deserialize(d)?;
+        let mut out = Samples::default();
+        for v in values {
+            out.push(v);
+        }
+        Ok(out)
+    }
+}
+
+/// Values recorded during one sample interval, for its percentiles.
+///
+/// Bounded: past [`INTERVAL_VALUES`] values it keeps every other one and
+/// from then on records only every 2nd (4th, …) value of the interval, a
+/// deterministic thinning that leaves the percentiles of a steady stream
+/// unbiased. Values are µs saturated at `u32::MAX` (71 minutes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IntervalValues {
+    values: Vec<u32>,
+    seen: u64,
+    stride_log2: u32,
+}
+
+/// Values an [`IntervalValues`] keeps at most.
+const INTERVAL_VALUES: usize = 2048;
+
+impl IntervalValues {
+    #[inline]
+    pub(crate) fn record(&mut self, us: u64) {
+        let keep = self.seen & ((1u64 << self.stride_log2) - 1) == 0;
+        self.seen += 1;
+        if keep {
+            self.values.push(us.min(u64::from(u32::MAX)) as u32);
+            if self.values.len() >= INTERVAL_VALUES {
+                let mut i = 0;
+                self.values.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+                self.stride_log2 += 1;
+            }
+        }
+    }
+
+    /// The [`QUANTILES`] of the values so far (all 0 when none), then
+    /// starts a new interval.
+    fn take_quantiles(&mut self) -> [u64; 4] {
+        let out = quantiles(&mut self.values);
+        self.values.clear();
+        self.seen = 0;
+        self.stride_log2 = 0;
+        out
+    }
+}
+
+/// The [`QUANTILES`] of `values` (reordered): for each `q` the
+/// `ceil(q·n)`-th smallest value, as [`super::Histogram::quantile`] ranks
+/// them; all 0 when empty.
+fn quantiles(values: &mut [u32]) -> [u64; 4] {
+    let n = values.len();
+    let mut out = [0; 4];
+    if n == 0 {
+        return out;
+    }
+    // Ascending ranks: each selection only searches right of the last.
+    let mut from = 0;
+    for (o, (q, _)) in out.iter_mut().zip(QUANTILES) {
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        let at = rank - 1;
+        if at >= from {
+            let (_, v, _) = values[from..].select_nth_unstable(at - from);
+            *o = u64::from(*v);
+            from = at;
+        } else {
+            *o = u64::from(values[at]);
+        }
+    }
+    out
+}
+
+/// What a sample reads of a consumer group (engine-internal).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct GroupSample {
+    pub lag: u64,
+    pub dlq: u64,
+    pub duplicates: u64,
+    pub failures: u64,
+}
+
+/// A consumer group as the time series lays it out (engine-internal).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GroupLayout<'a> {
+    pub name: &'a str,
+    /// Whether it applies the read views (staleness is charted on it).
+    pub read_views: bool,
+}
+
+/// Values sampled at a fixed virtual interval, bounded in length: when
+/// there are more than `max_samples`, every other sample is dropped (see
+/// [`SeriesKind`] for how the dropped ones fold into the kept) and the
+/// interval doubles.
+///
+/// Per component: events in and out (cumulative; rates are their
+/// differences); per consumer group: lag, DLQ size, duplicates applied,
+/// failed attempts, and the p50/p95/p99/p999 of processing and end-to-end
+/// latency over each interval; the command handler's conflicts; read-model
+/// staleness percentiles (on the group that applies the read views); and
+/// every group's latencies together under [`SYSTEM`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeSeries {
     /// Current spacing of samples (doubles each time the series fills up).
     pub interval_us: u64,
     /// Sample times.
-    pub times: Vec<VirtualTime>,
+    pub times: Samples<VirtualTime>,
     /// The sampled quantities, all as long as `times`.
     pub series: Vec<Series>,
     #[serde(skip)]
     pub(crate) max_samples: usize,
+    /// Per group: service and append → done times of the current interval.
+    #[serde(skip)]
+    latency: Vec<[IntervalValues; 2]>,
+    #[serde(skip)]
+    staleness: IntervalValues,
 }
 
 impl TimeSeries {
-    /// Sets the bound an engine image does not carry (it is not part of
-    /// the series' JSON either).
-    pub(crate) fn set_max_samples(&mut self, max_samples: usize) {
-        self.max_samples = max_samples;
-    }
-
-    pub(crate) fn new(interval_us: u64, max_samples: usize, series: Vec<Series>) -> TimeSeries {
-        TimeSeries {
+    /// The series of an engine with these components (metric slots in
+    /// order), groups (by index) and command handler.
+    pub(crate) fn for_engine(
+        interval_us: u64,
+        max_samples: usize,
+        components: &[ComponentMetrics],
+        groups: &[GroupLayout<'_>],
+        handler: Option<&str>,
+    ) -> TimeSeries {
+        let mut series = Vec::new();
+        for (i, m) in components.iter().enumerate() {
+            let i = i as u32;
+            series.push(Series::new(
+                &m.key,
+                "events_in",
+                SeriesKind::Cumulative,
+                Source::EventsIn(i),
+            ));
+            series.push(Series::new(
+                &m.key,
+                "events_out",
+                SeriesKind::Cumulative,
+                Source::EventsOut(i),
+            ));
+        }
+        let mut ts = TimeSeries {
             interval_us,
-            times: Vec::new(),
+            times: Samples::default(),
             series,
             max_samples,
+            latency: Vec::new(),
+            staleness: IntervalValues::default(),
+        };
+        for (g, layout) in groups.iter().enumerate() {
+            ts.add_group(layout.name, g as u32);
+        }
+        if let Some(h) = handler {
+            ts.add(Series::new(
+                h,
+                "conflicts",
+                SeriesKind::Cumulative,
+                Source::Conflicts,
+            ));
+            let on = groups.iter().find(|g| g.read_views).map_or(h, |g| g.name);
+            for (q, name) in STALENESS_NAMES.iter().enumerate() {
+                ts.add(Series::new(
+                    on,
+                    name,
+                    SeriesKind::Interval,
+                    Source::Latency(LatencyOf::Staleness, q as u8),
+                ));
+            }
+        }
+        if !groups.is_empty() {
+            for (q, name) in PROCESSING_NAMES.iter().enumerate() {
+                let src = Source::Latency(LatencyOf::AllProcessing, q as u8);
+                ts.add(Series::new(SYSTEM, name, SeriesKind::Interval, src));
+            }
+            for (q, name) in END_TO_END_NAMES.iter().enumerate() {
+                let src = Source::Latency(LatencyOf::AllEndToEnd, q as u8);
+                ts.add(Series::new(SYSTEM, name, SeriesKind::Interval, src));
+            }
+        }
+        ts
+    }
+
+    /// Adds the series of group `g` (one added mid-run: zero before now).
+    pub(crate) fn add_group(&mut self, name: &str, g: u32) {
+        use SeriesKind::{Cumulative, Gauge, Interval};
+        self.add(Series::new(name, "lag", Gauge, Source::Lag(g)));
+        self.add(Series::new(name, "dlq", Gauge, Source::Dlq(g)));
+        self.add(Series::new(
+            name,
+            "duplicates",
+            Cumulative,
+            Source::Duplicates(g),
+        ));
+        self.add(Series::new(
+            name,
+            "failures",
+            Cumulative,
+            Source::Failures(g),
+        ));
+        for (q, metric) in PROCESSING_NAMES.iter().enumerate() {
+            let src = Source::Latency(LatencyOf::Processing(g), q as u8);
+            self.add(Series::new(name, metric, Interval, src));
+        }
+        for (q, metric) in END_TO_END_NAMES.iter().enumerate() {
+            let src = Source::Latency(LatencyOf::EndToEnd(g), q as u8);
+            self.add(Series::new(name, metric, Interval, src));
+        }
+        if self.latency.len() <= g as usize {
+            self.latency.resize_with(g as usize + 1, Default::default);
         }
     }
 
-    /// Adds a sample (`values` in the order of `series`), first halving
-    /// the history if it is full. Returns the interval to the next sample.
-    /// Adds a series (for a group added mid-run), zero before now.
-    pub(crate) fn add_series(&mut self, mut s: Series) {
-        s.values = vec![0; self.times.len()];
+    /// Adds a series, zero before now.
+    fn add(&mut self, mut s: Series) {
+        for _ in 0..self.times.len() {
+            s.values.push(0);
+        }
         self.series.push(s);
     }
 
-    pub(crate) fn push(&mut self, t: VirtualTime, values: impl Iterator<Item = u64>) -> u64 {
-        if self.times.len() >= self.max_samples {
-            keep_even(&mut self.times);
+    /// Records one processed record of group `g`.
+    #[inline]
+    pub(crate) fn record_delivery(&mut self, g: u32, service_us: u64, end_to_end_us: u64) {
+        if let Some([p, e]) = self.latency.get_mut(g as usize) {
+            p.record(service_us);
+            e.record(end_to_end_us);
+        }
+    }
+
+    /// Records one command's accepted → read-views-applied time.
+    #[inline]
+    pub(crate) fn record_staleness(&mut self, us: u64) {
+        self.staleness.record(us);
+    }
+
+    /// Takes a sample at `t` of `components` (metric slots), `groups` (by
+    /// index) and the handler's `conflicts`, closing the interval; thins
+    /// the history when it is over `max_samples`. Returns the interval to
+    /// the next sample.
+    pub(crate) fn sample(
+        &mut self,
+        t: VirtualTime,
+        components: &[ComponentMetrics],
+        groups: &[GroupSample],
+        conflicts: u64,
+    ) -> u64 {
+        let mut all = [Vec::new(), Vec::new()];
+        let per_group: Vec<[[u64; 4]; 2]> = self
+            .latency
+            .iter_mut()
+            .map(|[p, e]| {
+                all[0].extend_from_slice(&p.values);
+                all[1].extend_from_slice(&e.values);
+                [p.take_quantiles(), e.take_quantiles()]
+            })
+            .collect();
+        let system = [quantiles(&mut all[0]), quantiles(&mut all[1])];
+        let staleness = self.staleness.take_quantiles();
+        let group = |g: u32| groups.get(g as usize).copied().unwrap_or_default();
+        for s in &mut self.series {
+            let v = match s.source {
+                Source::EventsIn(i) => components.get(i as usize).map_or(0, |m| m.events_in),
+                Source::EventsOut(i) => components.get(i as usize).map_or(0, |m| m.events_out),
+                Source::Lag(g) => group(g).lag,
+                Source::Dlq(g) => group(g).dlq,
+                Source::Duplicates(g) => group(g).duplicates,
+                Source::Failures(g) => group(g).failures,
+                Source::Conflicts => conflicts,
+                Source::Latency(of, q) => {
+                    let q = q as usize;
+                    let of_group =
+                        |g: u32, k: usize| per_group.get(g as usize).map_or(0, |l| l[k][q]);
+                    match of {
+                        LatencyOf::Processing(g) => of_group(g, 0),
+                        LatencyOf::EndToEnd(g) => of_group(g, 1),
+                        LatencyOf::Staleness => staleness[q],
+                        LatencyOf::AllProcessing => system[0][q],
+                        LatencyOf::AllEndToEnd => system[1][q],
+                    }
+                }
+            };
+            s.values.push(v);
+        }
+        self.times.push(t);
+        // Thin only at an odd length, so both the first and the newest
+        // sample are kept.
+        if self.times.len() > self.max_samples && self.times.len() % 2 == 1 {
+            self.times.thin(|_, kept| kept);
             for s in &mut self.series {
-                keep_even(&mut s.values);
+                match s.kind {
+                    SeriesKind::Interval => s.values.thin(u64::max),
+                    SeriesKind::Cumulative | SeriesKind::Gauge => s.values.thin(|_, kept| kept),
+                }
             }
             self.interval_us = self.interval_us.saturating_mul(2);
         }
-        self.times.push(t);
-        for (s, v) in self.series.iter_mut().zip(values) {
-            s.values.push(v);
-        }
         self.interval_us
     }
-}
 
-fn keep_even<T: Copy>(v: &mut Vec<T>) {
-    let mut i = 0;
-    v.retain(|_| {
-        i += 1;
-        i % 2 == 1
-    });
+    /// The series `metric` of `component`, if sampled.
+    pub fn find(&self, component: &str, metric: &str) -> Option<&Series> {
+        self.series
+            .iter()
+            .find(|s| s.component == component && s.metric == metric)
+    }
 }
 
 /// Fingerprint of a run's history: every completed delivery (time, topic,
@@ -292,28 +750,251 @@ pub struct RunSummary {
     pub cqrs: Option<CqrsSummary>,
 }
 
+/// A [`TimeSeries`] in an engine image (`#[serde(with)]` on the engine's
+/// field): unlike its JSON form (`simulate --json`, unchanged by images),
+/// it carries everything later samples depend on — each series' source,
+/// the sample bound and the open interval's latency and staleness values —
+/// so a restored engine samples exactly as the original. Metric names are
+/// mapped back to the static names the engine defines; an unknown one is
+/// a decode error naming it.
+pub(crate) mod image {
+    use super::{IntervalValues, Samples, Series, SeriesKind, Source, TimeSeries};
+    use crate::sim::clock::VirtualTime;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct SeriesOut<'a> {
+        component: &'a str,
+        metric: &'a str,
+        kind: SeriesKind,
+        values: &'a Samples<u64>,
+        source: Source,
+    }
+
+    #[derive(Serialize)]
+    struct TimeSeriesOut<'a> {
+        interval_us: u64,
+        times: &'a Samples<VirtualTime>,
+        series: Vec<SeriesOut<'a>>,
+        max_samples: usize,
+        latency: &'a [[IntervalValues; 2]],
+        staleness: &'a IntervalValues,
+    }
+
+    #[derive(Deserialize)]
+    struct SeriesIn {
+        component: String,
+        metric: String,
+        kind: SeriesKind,
+        values: Samples<u64>,
+        source: Source,
+    }
+
+    #[derive(Deserialize)]
+    struct TimeSeriesIn {
+        interval_us: u64,
+        times: Samples<VirtualTime>,
+        series: Vec<SeriesIn>,
+        max_samples: usize,
+        latency: Vec<[IntervalValues; 2]>,
+        staleness: IntervalValues,
+    }
+
+    pub(crate) fn serialize<S: Serializer>(ts: &TimeSeries, s: S) -> Result<S::Ok, S::Error> {
+        TimeSeriesOut {
+            interval_us: ts.interval_us,
+            times: &ts.times,
+            series: ts
+                .series
+                .iter()
+                .map(|x| SeriesOut {
+                    component: &x.component,
+                    metric: x.metric,
+                    kind: x.kind,
+                    values: &x.values,
+                    source: x.source,
+                })
+                .collect(),
+            max_samples: ts.max_samples,
+            latency: &ts.latency,
+            staleness: &ts.staleness,
+        }
+        .serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TimeSeries, D::Error> {
+        let t = TimeSeriesIn::deserialize(d)?;
+        let mut series = Vec::with_capacity(t.series.len());
+        for x in t.series {
+            let metric = super::static_metric_name(&x.metric).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown series metric `{}` (of `{}`)",
+                    x.metric, x.component
+                ))
+            })?;
+            series.push(Series {
+                component: x.component,
+                metric,
+                kind: x.kind,
+                values: x.values,
+                source: x.source,
+            });
+        }
+        Ok(TimeSeries {
+            interval_us: t.interval_us,
+            times: t.times,
+            series,
+            max_samples: t.max_samples,
+            latency: t.latency,
+            staleness: t.staleness,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn one_group() -> TimeSeries {
+        let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
+        let groups = [GroupLayout {
+            name: "C",
+            read_views: false,
+        }];
+        TimeSeries::for_engine(10, 4, &c, &groups, None)
+    }
+
+    fn values(ts: &TimeSeries, metric: &str) -> Vec<u64> {
+        ts.find("C", metric)
+            .map(|s| s.values.iter().collect())
+            .unwrap_or_default()
+    }
+
     #[test]
     fn time_series_stays_bounded_and_doubles_interval() {
-        let series = vec![Series {
-            component: "C".into(),
-            metric: "lag",
-            values: Vec::new(),
-        }];
-        let mut ts = TimeSeries::new(10, 4, series);
+        let mut ts = one_group();
+        let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
         let mut t = 0;
-        for i in 0..9u64 {
-            let step = ts.push(VirtualTime(t), std::iter::once(i));
+        for i in 0..40u64 {
+            let g = GroupSample {
+                lag: i,
+                ..GroupSample::default()
+            };
+            let step = ts.sample(VirtualTime(t), &c, &[g], 0);
             t += step;
-            assert!(ts.times.len() <= 4);
+            assert!(ts.times.len() <= 5, "{}", ts.times.len());
         }
-        // Times stay evenly spaced at the current interval.
-        let gaps: Vec<u64> = ts.times.windows(2).map(|w| w[1].0 - w[0].0).collect();
-        assert!(gaps.iter().all(|&g| g == ts.interval_us), "{gaps:?} {ts:?}");
-        assert_eq!(ts.series[0].values.len(), ts.times.len());
+        // Times stay evenly spaced at the current interval, from zero.
+        let times: Vec<u64> = ts.times.iter().map(|t| t.0).collect();
+        assert_eq!(times[0], 0);
+        let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|&g| g == ts.interval_us), "{gaps:?}");
+        assert!(ts.interval_us > 10);
+        for s in &ts.series {
+            assert_eq!(s.values.len(), ts.times.len(), "{}", s.metric);
+        }
+        // A gauge keeps the value at each kept time, the newest included.
+        assert_eq!(values(&ts, "lag").last(), Some(&39));
+    }
+
+    #[test]
+    fn interval_percentiles_cover_only_their_interval() {
+        let mut ts = one_group();
+        let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
+        let g = [GroupSample::default()];
+        ts.sample(VirtualTime(0), &c, &g, 0);
+        for v in 1..=1000u64 {
+            ts.record_delivery(0, v, 10 * v);
+        }
+        ts.sample(VirtualTime(10), &c, &g, 0);
+        // The next interval is slow: its percentiles are its own.
+        for _ in 0..10 {
+            ts.record_delivery(0, 5_000, 50_000);
+        }
+        ts.sample(VirtualTime(20), &c, &g, 0);
+        // Nothing recorded: 0, not the previous interval's figure.
+        ts.sample(VirtualTime(30), &c, &g, 0);
+        assert_eq!(values(&ts, "processing_p50_us"), vec![0, 500, 5_000, 0]);
+        assert_eq!(values(&ts, "processing_p95_us"), vec![0, 950, 5_000, 0]);
+        assert_eq!(values(&ts, "processing_p99_us"), vec![0, 990, 5_000, 0]);
+        assert_eq!(values(&ts, "processing_p999_us"), vec![0, 999, 5_000, 0]);
+        assert_eq!(values(&ts, "e2e_p50_us"), vec![0, 5_000, 50_000, 0]);
+        let all = ts
+            .find(SYSTEM, "e2e_p99_us")
+            .map(|s| s.values.iter().collect::<Vec<_>>());
+        assert_eq!(all, Some(vec![0, 9_900, 50_000, 0]));
+    }
+
+    #[test]
+    fn percentiles_rank_like_the_histogram() {
+        let mut h = super::super::histogram::Histogram::new();
+        let mut v: Vec<u32> = (0..777u32).map(|i| (i * 7919) % 1000).collect();
+        for &x in &v {
+            h.record(u64::from(x));
+        }
+        let q = quantiles(&mut v);
+        for (i, (p, _)) in QUANTILES.iter().enumerate() {
+            // Values below 64 are exact in the histogram.
+            let exact = h.quantile(*p);
+            assert!(
+                (q[i] as f64 - exact as f64).abs() <= exact as f64 / 64.0 + 1.0,
+                "{p}: {} vs {exact}",
+                q[i]
+            );
+        }
+        assert_eq!(quantiles(&mut []), [0; 4]);
+        assert_eq!(quantiles(&mut [7]), [7; 4]);
+    }
+
+    #[test]
+    fn thinning_folds_interval_figures_into_the_kept_sample() {
+        let mut ts = one_group();
+        let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
+        let g = [GroupSample::default()];
+        // Samples 0..=4 with one slow interval (the 3rd, dropped by thinning).
+        for (i, slow) in [0u64, 100, 9_000, 200, 300].iter().enumerate() {
+            if *slow > 0 {
+                ts.record_delivery(0, *slow, *slow);
+            }
+            ts.sample(VirtualTime(10 * i as u64), &c, &g, 0);
+        }
+        assert_eq!(ts.times.len(), 3);
+        // Kept: t=0, t=20 (covering the intervals ending at 10 and 20), t=40.
+        assert_eq!(values(&ts, "processing_p99_us"), vec![0, 9_000, 300]);
+    }
+
+    #[test]
+    fn interval_values_stay_bounded() {
+        let mut iv = IntervalValues::default();
+        for v in 0..100_000u64 {
+            iv.record(v);
+        }
+        assert!(iv.values.len() < INTERVAL_VALUES);
+        let q = iv.take_quantiles();
+        // Thinned evenly: the median is still near the middle.
+        assert!((q[0] as f64 / 50_000.0 - 1.0).abs() < 0.02, "{q:?}");
+        assert!(iv.values.is_empty());
+    }
+
+    #[test]
+    fn samples_share_sealed_chunks_between_clones() {
+        let mut s = Samples::default();
+        for v in 0..1000u64 {
+            s.push(v);
+        }
+        let c = s.clone();
+        assert!(Arc::ptr_eq(&s.sealed[0], &c.sealed[0]));
+        assert_eq!(c, s);
+        assert_eq!(s.get(999), Some(999));
+        assert_eq!(s.get(1000), None);
+        assert_eq!(s.last(), Some(999));
+        assert_eq!(s.tail_from(997), vec![997, 998, 999]);
+        for from in [0, 1, 127, 128, 129, 500, 895, 896, 999, 1000, 5000] {
+            let want: Vec<u64> = (from as u64..1000).collect();
+            assert_eq!(s.tail_from(from), want, "from {from}");
+        }
+        let json = serde_json::to_string(&s.tail_from(998)).unwrap_or_default();
+        assert_eq!(json, "[998,999]");
     }
 
     #[test]

@@ -48,6 +48,14 @@
 //!   (clones of the engine whose append-only logs share their chunks) and
 //!   answers the state at any virtual time; [`Engine::set_tap`] hands every
 //!   published record to a recorder.
+//! - Event traces (`world/trace.rs`, `history/replay.rs`): [`Tracer`]
+//!   re-runs the slice of a recorded run an event lived in, with the
+//!   engine's delivery tap on ([`Engine::trace_event`]), to list every
+//!   delivery attempt of it and its causes and effects (reactions) —
+//!   nothing per delivery is kept during the run itself.
+//! - Activity (`activity.rs`): off by default; when on
+//!   ([`Engine::set_activity`]), the hops events make between components
+//!   (bounded per route) and each route's rate, for the canvas's dots.
 //!
 //! # Rules
 //! Must not use wall-clock time, threads, tokio or egui, and must not
@@ -81,6 +89,7 @@
 //! ([`ReactionSpec`]) publishes an event per record it applies; reactions
 //! may not loop.
 
+mod activity;
 mod bus;
 mod clock;
 mod consumer;
@@ -100,6 +109,7 @@ mod scheduler;
 mod state;
 mod world;
 
+pub use activity::{ActivityLog, HOPS_PER_ROUTE, Hop, QUERY_TOPIC, RATE_WINDOW_US, Route};
 pub use bus::{
     Assignor, Fnv1a, Offset, Partition, PartitionLog, Record, Topic, assign, partition_for,
 };
@@ -111,12 +121,14 @@ pub use cqrs::{CommandKind, CqrsCounters, CqrsSummary, HANDLER_SOURCE};
 pub use error::SimError;
 pub use fault::{Fault, FaultRecord, ScheduledFault};
 pub use histogram::{Histogram, LatencySummary};
-pub use history::{Control, ControlRecord, History, HistoryOptions, Published};
+pub use history::{
+    Control, ControlRecord, History, HistoryOptions, Published, Replay, TraceStatus, Tracer,
+};
 pub use image::{IMAGE_MAGIC, ImageError};
-pub use invariants::{Check, InvariantReport};
+pub use invariants::{Check, EventRef, Example, Invariant, InvariantReport, MAX_EXAMPLES};
 pub use metrics::{
-    ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, RunHash, RunSummary, Series,
-    TimeSeries,
+    ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, QUANTILES, RunHash, RunSummary,
+    SYSTEM, Samples, Series, SeriesKind, TimeSeries,
 };
 pub use rng::SimRng;
 pub use scenario::{
@@ -134,4 +146,7 @@ pub use state::{
     OrderStatus, OrderView, RECENT_NOTIFICATIONS, ReadViews, SearchIndex, SinkKind, SinkReport,
     SinkState, SinkSummary, Tally, Term, UserView, Warehouse,
 };
-pub use world::Engine;
+pub use world::{
+    AttemptOutcome, DeliveryAttempt, Engine, EventTrace, InstanceState, MAX_TRACED_ATTEMPTS,
+    TopicRoute, TracedEvent,
+};

@@ -1115,7 +1115,7 @@ fn reaction_line(s: &mut Scenario, names: &Names, target: Tok<'_>, c: &mut Curso
     Ok(())
 }
 
-const FAULT_KINDS: &str = "crash, restart, slow, fail, poison, cure, poison-next, add-instance, remove-instance, reset, add-group";
+const FAULT_KINDS: &str = "crash, restart, slow, fail, poison, cure, poison-next, add-instance, remove-instance, replay-dlq, reset, add-group";
 
 /// `GROUP` or `GROUP#N`.
 fn group_instance(names: &Names, c: &mut Cursor<'_>) -> Res<(String, u32)> {
@@ -1271,17 +1271,17 @@ fn fault_line(s: &mut Scenario, names: &Names, c: &mut Cursor<'_>) -> Res<()> {
             };
             push(when(c, hint)?, Fault::PoisonNext { topic });
         }
-        "add-instance" | "remove-instance" => {
+        "add-instance" | "remove-instance" | "replay-dlq" => {
             let t = c.next("a consumer group")?;
             names.group(t)?;
             let group = t.text.to_string();
             let at = when(c, hint)?;
             push(
                 at,
-                if kind.text == "add-instance" {
-                    Fault::AddInstance { group }
-                } else {
-                    Fault::RemoveInstance { group }
+                match kind.text {
+                    "add-instance" => Fault::AddInstance { group },
+                    "remove-instance" => Fault::RemoveInstance { group },
+                    _ => Fault::ReplayDlq { group },
                 },
             );
         }
@@ -1354,6 +1354,7 @@ fn fault_hint(kind: &str) -> &'static str {
         "poison-next" => "fault poison-next [TOPIC] at TIME",
         "add-instance" => "fault add-instance GROUP at TIME",
         "remove-instance" => "fault remove-instance GROUP at TIME",
+        "replay-dlq" => "fault replay-dlq GROUP at TIME",
         "reset" => "fault reset GROUP to offset N at TIME (or: to TIME at TIME)",
         "add-group" => "fault add-group NAME reading TOPIC[, TOPIC…] at TIME",
         _ => "",
@@ -1510,6 +1511,7 @@ fn fault_text(f: &ScheduledFault) -> String {
         Fault::CurePoisonType { topic } => format!("cure {topic} at {at}"),
         Fault::AddInstance { group } => format!("add-instance {group} at {at}"),
         Fault::RemoveInstance { group } => format!("remove-instance {group} at {at}"),
+        Fault::ReplayDlq { group } => format!("replay-dlq {group} at {at}"),
         Fault::ResetToOffset { group, offset } => {
             format!("reset {group} to offset {offset} at {at}")
         }

@@ -14,10 +14,10 @@ use super::cqrs::{self, CqrsSummary, HANDLER_SOURCE, Handler, Outcome};
 use super::error::SimError;
 use super::fault::{Fault, FaultRecord, ScheduledFault};
 use super::history::Published;
-use super::invariants::{Check, InvariantReport, Violations};
+use super::invariants::{Check, EventRef, Invariant, InvariantReport, Violations};
 use super::metrics::{
-    ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, RunHash, RunSummary, Series,
-    TimeSeries,
+    ComponentMetrics, ComponentSummary, GroupLayout, GroupSample, GroupSummary, PartitionLag,
+    RunHash, RunSummary, TimeSeries,
 };
 use super::producer::Source;
 use super::rng::{SimRng, to_us};
@@ -28,6 +28,16 @@ use super::state::{Applied, SinkKind, SinkState, SinkSummary};
 use crate::model::{ArchGraph, ComponentId, Role};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod dlq;
+mod inspect;
+
+pub use inspect::InstanceState;
+mod trace;
+
+pub use trace::{
+    AttemptOutcome, DeliveryAttempt, EventTrace, MAX_TRACED_ATTEMPTS, TopicRoute, TracedEvent,
+};
 
 /// Something that happens at a moment of virtual time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +91,9 @@ pub struct Engine {
     /// Metric slots `..diagram_components` are the diagram's components;
     /// groups added mid-run get slots after them.
     diagram_components: usize,
+    /// In an image with everything that drives later samples (sources,
+    /// bound, the open interval's values), see [`super::metrics::image`].
+    #[serde(with = "super::metrics::image")]
     series: TimeSeries,
     hash: RunHash,
     queued_records: usize,
@@ -98,6 +111,8 @@ pub struct Engine {
     sources_stopped: bool,
     order: Violations,
     duplicate_effects: Violations,
+    /// Side effects applied twice by groups without idempotency.
+    unguarded_duplicates: Violations,
     /// The sinks' states; `sink_slots[i]` is state `i`'s metric slot.
     sink_states: Vec<SinkState>,
     sink_slots: Vec<u32>,
@@ -112,6 +127,14 @@ pub struct Engine {
     /// tapped (recordings read every event, even those trimmed later).
     #[serde(skip)]
     tap: Option<Vec<Published>>,
+    /// The delivery tap watching one event, when on (see `trace.rs`);
+    /// off in an image, as in a clone.
+    #[serde(skip)]
+    trace: Option<Box<trace::DeliveryTap>>,
+    /// Hops recorded for the canvas's moving dots, when on; off in an
+    /// image, as in a clone.
+    #[serde(skip)]
+    activity: super::activity::Activity,
 }
 
 impl Engine {
@@ -326,25 +349,19 @@ impl Engine {
         }
         let mut queue = super::scheduler::Scheduler::with_capacity(needed);
 
-        let mut series = Vec::new();
-        for m in &metrics {
-            series.push(Series {
-                component: m.key.clone(),
-                metric: "events_in",
-                values: Vec::new(),
-            });
-        }
-        for g in &groups {
-            series.push(Series {
-                component: g.name.clone(),
-                metric: "lag",
-                values: Vec::new(),
-            });
-        }
-        let series = TimeSeries::new(
+        let layout: Vec<GroupLayout<'_>> = groups
+            .iter()
+            .map(|g| GroupLayout {
+                name: &g.name,
+                read_views: g.read_views,
+            })
+            .collect();
+        let series = TimeSeries::for_engine(
             scenario.sample_interval_us,
             scenario.limits.max_samples,
-            series,
+            &metrics,
+            &layout,
+            handler.as_ref().map(|h| h.name.as_str()),
         );
 
         for (i, s) in sources.iter().enumerate() {
@@ -385,11 +402,14 @@ impl Engine {
             sources_stopped: false,
             order: Violations::default(),
             duplicate_effects: Violations::default(),
+            unguarded_duplicates: Violations::default(),
             sink_states,
             sink_slots,
             sink_overflow,
             handler,
             tap: None,
+            trace: None,
+            activity: Default::default(),
             bounded_topics: Vec::new(),
         };
         engine.update_bounded_topics();
@@ -408,11 +428,10 @@ impl Engine {
     }
 
     /// Puts back what an image does not carry (see `sim::image`): the
-    /// bounds that are not serialized, and the mark that the event
+    /// DLQ bound that is not serialized, and the mark that the event
     /// stores' logs start after the image.
     pub(crate) fn after_restore(&mut self) {
         let limits = self.scenario.limits;
-        self.series.set_max_samples(limits.max_samples);
         for g in &mut self.groups {
             g.dead_letters.set_capacity(limits.max_dead_letters);
             if let Some(store) = &mut g.store {
@@ -692,6 +711,10 @@ impl Engine {
                 topics,
                 params,
             } => self.add_group(name, topics, *params),
+            Fault::ReplayDlq { group } => {
+                let g = self.group_ix(group)?;
+                self.replay_dlq(g)
+            }
         }
     }
 
@@ -714,6 +737,7 @@ impl Engine {
             | Fault::RemoveInstance { group }
             | Fault::ResetToOffset { group, .. }
             | Fault::ResetToTime { group, .. }
+            | Fault::ReplayDlq { group }
                 if !known_group(group) =>
             {
                 Err(bad(format!("no consumer group `{group}`")))
@@ -919,11 +943,7 @@ impl Engine {
         );
         self.groups.push(group);
         self.update_bounded_topics();
-        self.series.add_series(Series {
-            component: name.to_string(),
-            metric: "lag",
-            values: Vec::new(),
-        });
+        self.series.add_group(name, g);
         for w in self.group_workers(g as usize) {
             let now = self.now;
             let worker = &mut self.workers[w as usize];
@@ -1062,6 +1082,13 @@ impl Engine {
         if self.tap.is_some() {
             self.tap_published(t, p, key, payload, source);
         }
+        if self.trace.is_some() {
+            self.trace_published(t, p, key, payload, source);
+        }
+        if self.activity.is_on() {
+            let id = self.produced;
+            self.activity.record(component, bus, t, id, now, now);
+        }
         self.produced += 1;
         self.metrics[component as usize].events_out += 1;
         self.metrics[bus as usize].events_in += 1;
@@ -1089,6 +1116,13 @@ impl Engine {
         match arrival {
             cqrs::Arrival::Query(id) => {
                 h.counters.queries += 1;
+                if self.activity.is_on()
+                    && let Some(&db) = h.read_db.and_then(|i| self.sink_slots.get(i as usize))
+                {
+                    let (now, q) = (self.now, super::activity::QUERY_TOPIC);
+                    let n = h.counters.queries;
+                    self.activity.record(h.gateway, db, q, n, now, now);
+                }
                 let found = h
                     .read_db
                     .and_then(|i| self.sink_states.get(i as usize))
@@ -1105,6 +1139,12 @@ impl Engine {
             cqrs::Arrival::Command(cmd) => {
                 if h.enqueue(cmd) {
                     self.metrics[h.component as usize].events_in += 1;
+                    if self.activity.is_on() {
+                        let now = self.now;
+                        let n = h.counters.commands;
+                        self.activity
+                            .record(h.gateway, h.component, h.topic, n, now, now);
+                    }
                     self.start_commands();
                 }
             }
@@ -1284,6 +1324,23 @@ impl Engine {
             self.now.plus_us(service_us),
             Action::Done(w, worker.epoch),
         );
+        if self.activity.is_on() {
+            self.record_attempt(w, service_us);
+        }
+    }
+
+    /// Records the hop of the attempt worker `w` just began (activity on).
+    #[cold]
+    fn record_attempt(&mut self, w: u32, service_us: u64) {
+        let worker = &self.workers[w as usize];
+        let topic = &self.topics[worker.topic as usize];
+        let to = self.groups[worker.group as usize].component;
+        let event = topic.partitions[worker.partition as usize]
+            .get(Offset(worker.position))
+            .map_or(u64::MAX, |r| r.event_id);
+        let (from, t, now) = (topic.bus, worker.topic, self.now);
+        let end = now.plus_us(service_us);
+        self.activity.record(from, to, t, event, now, end);
     }
 
     fn on_retry(&mut self, w: u32, epoch: u32) {
@@ -1337,6 +1394,11 @@ impl Engine {
                     now.plus_us(delay),
                     Action::Retry(w, worker.epoch),
                 );
+                if self.trace.is_some() {
+                    let retry_at = now.plus_us(delay);
+                    let outcome = trace::AttemptOutcome::Failed { retry_at };
+                    self.trace_attempt(w, offset, &record, outcome);
+                }
                 return;
             }
             group.counters.dead_lettered += 1;
@@ -1349,9 +1411,14 @@ impl Engine {
                 error,
                 attempts: worker.attempt,
                 at: now,
+                produced_at: record.produced_at,
+                payload: record.payload,
             });
             self.hash.add(TAG_DEAD | offset);
             self.hash.add(u64::from(g));
+            if self.trace.is_some() {
+                self.trace_attempt(w, offset, &record, trace::AttemptOutcome::DeadLettered);
+            }
             self.finish(w, offset);
             return;
         }
@@ -1388,14 +1455,27 @@ impl Engine {
                 group.counters.replayed += 1;
             } else if seen_before {
                 group.counters.duplicates_applied += 1;
+                let name = &group.name;
+                let describe = || {
+                    let off = if idempotent { "" } else { " (idempotency off)" };
+                    let text = format!(
+                        "{name} applied {}/{p}@{offset} (event {}) twice at {now}{off}",
+                        topic.name, record.event_id
+                    );
+                    let event = EventRef {
+                        group: name.clone(),
+                        topic: topic.name.clone(),
+                        partition: p,
+                        offset,
+                        key: Some(record.key),
+                        event_id: Some(record.event_id),
+                    };
+                    (text, vec![event])
+                };
                 if idempotent {
-                    let name = &group.name;
-                    self.duplicate_effects.record(|| {
-                        format!(
-                            "{name} applied {}/{p}@{offset} (event {}) twice at {now}",
-                            topic.name, record.event_id
-                        )
-                    });
+                    self.duplicate_effects.record_events(now, describe);
+                } else {
+                    self.unguarded_duplicates.record_events(now, describe);
                 }
             }
             worker.applied.insert(offset);
@@ -1417,10 +1497,15 @@ impl Engine {
                 && let Some(h) = &mut self.handler
             {
                 h.staleness_us.record(sojourn_us);
+                self.series.record_staleness(sojourn_us);
             }
             let max = self.scenario.limits.max_sink_entries;
             for (&s, &i) in group.sinks.iter().zip(&group.sink_states) {
                 self.metrics[s as usize].events_in += 1;
+                if self.activity.is_on() {
+                    let from = group.component;
+                    self.activity.record(from, s, t, record.event_id, now, now);
+                }
                 if !self.sink_states[i as usize].apply(&applied, max) {
                     self.sink_overflow[i as usize] += 1;
                 }
@@ -1430,7 +1515,16 @@ impl Engine {
         m.events_in += 1;
         m.processing_us.record(service_us);
         m.end_to_end_us.record(sojourn_us);
+        self.series.record_delivery(g, service_us, sojourn_us);
         self.metrics[topic.bus as usize].events_out += 1;
+        if self.trace.is_some() {
+            let outcome = match (apply, seen_before) {
+                (false, _) => trace::AttemptOutcome::SkippedDuplicate,
+                (true, true) => trace::AttemptOutcome::Reapplied,
+                (true, false) => trace::AttemptOutcome::Processed,
+            };
+            self.trace_attempt(w, offset, &record, outcome);
+        }
         if react {
             self.react(g, t, record.key);
         }
@@ -1460,10 +1554,25 @@ impl Engine {
             let (expected, g) = (worker.expect_next, worker.group);
             let (t, p) = (worker.topic, worker.partition);
             let name = &self.groups[g as usize].name;
-            let topic = &self.topics[t as usize].name;
+            let topic = &self.topics[t as usize];
             let now = self.now;
-            self.order.record(|| {
-                format!("{name} finished {topic}/{p}@{offset}, expected @{expected}, at {now}")
+            self.order.record_events(now, || {
+                let text = format!(
+                    "{name} finished {}/{p}@{offset}, expected @{expected}, at {now}",
+                    topic.name
+                );
+                let event = |o: u64| {
+                    let r = topic.partitions[p as usize].get(Offset(o));
+                    EventRef {
+                        group: name.clone(),
+                        topic: topic.name.clone(),
+                        partition: p,
+                        offset: o,
+                        key: r.map(|r| r.key),
+                        event_id: r.map(|r| r.event_id),
+                    }
+                };
+                (text, vec![event(offset), event(expected)])
             });
         }
         let worker = &mut self.workers[w as usize];
@@ -1526,13 +1635,21 @@ impl Engine {
     }
 
     fn on_sample(&mut self) {
-        let lags: Vec<u64> = (0..self.groups.len()).map(|g| self.group_lag(g)).collect();
-        let values = self.metrics[..self.diagram_components]
-            .iter()
-            .map(|m| m.events_in)
-            .chain(lags)
-            .collect::<Vec<u64>>();
-        let interval = self.series.push(self.now, values.into_iter());
+        let groups: Vec<GroupSample> = (0..self.groups.len())
+            .map(|g| GroupSample {
+                lag: self.group_lag(g),
+                dlq: self.groups[g].dead_letters.waiting(),
+                duplicates: self.groups[g].counters.duplicates_applied,
+                failures: self.groups[g].counters.failures,
+            })
+            .collect();
+        let conflicts = self.handler.as_ref().map_or(0, |h| h.counters.conflicts);
+        let interval = self.series.sample(
+            self.now,
+            &self.metrics[..self.diagram_components],
+            &groups,
+            conflicts,
+        );
         push(&mut self.queue, self.now.plus_us(interval), Action::Sample);
     }
 
@@ -1581,6 +1698,18 @@ impl Engine {
     /// [`Engine::take_published`]. Off by default: it costs a copy per record.
     pub fn set_tap(&mut self, on: bool) {
         self.tap = on.then(|| self.tap.take().unwrap_or_default());
+    }
+
+    /// Starts (`true`) or stops recording hops for the canvas's moving dots
+    /// (see [`super::activity`]). Off by default and in clones; a run's
+    /// history and hash are the same either way.
+    pub fn set_activity(&mut self, on: bool) {
+        self.activity.set(on);
+    }
+
+    /// The hops recorded since activity was turned on, if it is on.
+    pub fn activity(&self) -> Option<&super::activity::ActivityLog> {
+        self.activity.log()
     }
 
     /// Moves the records published since the last call (while tapped) to `into`.
@@ -2014,21 +2143,35 @@ impl Engine {
 
     /// The invariants as checked so far (see the `invariants` module doc).
     pub fn invariants(&self) -> InvariantReport {
+        let mut examples: Vec<super::invariants::Example> =
+            self.order.examples(Invariant::PerKeyOrder).collect();
         let nothing_lost = if self.is_drained() {
             let mut lost = Violations::default();
             for w in &self.workers {
                 let high = self.high(w);
                 if w.finished_upto < high || w.committed < high {
                     let g = &self.groups[w.group as usize].name;
-                    let t = &self.topics[w.topic as usize].name;
-                    lost.record(|| {
-                        format!(
-                            "{g} finished {t}/{} up to {} of {high}, committed {}",
-                            w.partition, w.finished_upto, w.committed
-                        )
+                    let topic = &self.topics[w.topic as usize];
+                    lost.record_events(self.now, || {
+                        let text = format!(
+                            "{g} finished {}/{} up to {} of {high}, committed {}",
+                            topic.name, w.partition, w.finished_upto, w.committed
+                        );
+                        let first = w.finished_upto.min(w.committed);
+                        let r = topic.partitions[w.partition as usize].get(Offset(first));
+                        let event = EventRef {
+                            group: g.clone(),
+                            topic: topic.name.clone(),
+                            partition: w.partition,
+                            offset: first,
+                            key: r.map(|r| r.key),
+                            event_id: r.map(|r| r.event_id),
+                        };
+                        (text, vec![event])
                     });
                 }
             }
+            examples.extend(lost.examples(Invariant::NothingLost));
             lost.check()
         } else {
             Check::NotChecked {
@@ -2042,11 +2185,31 @@ impl Engine {
                 reason: "no group is idempotent".into(),
             }
         };
+        examples.extend(
+            self.duplicate_effects
+                .examples(Invariant::NoDuplicateEffects),
+        );
+        let (guarded, unguarded) = (&self.duplicate_effects, &self.unguarded_duplicates);
+        let effects_applied_once = match unguarded.first.as_ref().or(guarded.first.as_ref()) {
+            Some(first) => Check::Violated {
+                count: guarded.count + unguarded.count,
+                first: first.clone(),
+            },
+            None => Check::Held,
+        };
+        examples.extend(
+            unguarded
+                .examples(Invariant::EffectsAppliedOnce)
+                .chain(guarded.examples(Invariant::EffectsAppliedOnce))
+                .take(super::invariants::MAX_EXAMPLES),
+        );
         InvariantReport {
             per_key_order: self.order.check(),
             nothing_lost,
             no_duplicate_effects,
             projection_rebuild: self.rebuild_check(),
+            effects_applied_once,
+            examples,
         }
     }
 }
@@ -2717,8 +2880,7 @@ mod tests {
         assert_eq!(audit.events_in, e.events_produced());
         let summary = e.summary();
         assert_eq!(summary.groups.len(), 3);
-        let lag_series = summary.series.series.last().expect("series");
-        assert_eq!(lag_series.component, "Audit");
+        let lag_series = summary.series.find("Audit", "lag").expect("series");
         assert_eq!(lag_series.values.len(), summary.series.times.len());
     }
 

@@ -2,10 +2,13 @@
 //! the shared shape geometry (`layout::shape`), and turns pointer input
 //! into selection changes, live drags and [`Command`]s.
 //!
-//! Drawn with egui's painter rather than egui_graphs' `GraphView`: the
-//! canvas must cull off-screen items, drop detail when zoomed out, draw
-//! subgraph containers under their members and stay idle when nothing
-//! changes, and `GraphView` repaints every frame and draws every node.
+//! Owns the canvas's public state ([`CanvasState`]: camera, selection,
+//! rename, badges) that the app, inspector, status bar and tests read, and
+//! dispatches to the canvas that draws: by default the egui_graphs one
+//! (`graph_canvas`), or this module's own painter canvas with
+//! `EDA_STUDIO_CANVAS=painter` (the one before egui_graphs, kept as a
+//! fallback). Both share the drawing of groups, badges, the rename field
+//! and the zoom buttons defined here.
 //!
 //! Reads the document; changes only positions during a drag (recorded as
 //! one undo step when the drag ends) and its own view state. While a
@@ -120,6 +123,37 @@ pub struct CanvasState {
     /// The badge text drawn under each component in the last frame, by key.
     pub badges: BTreeMap<String, String>,
     drag: Option<Drag>,
+    /// Which canvas draws: this painter or the egui_graphs one.
+    pub backend: CanvasBackend,
+    /// The egui_graphs canvas's graph and gesture state.
+    pub(super) graphs: super::graph_canvas::GraphCanvas,
+    /// The right-click fault menu of a running simulation.
+    pub fault_menu: super::fault_menu::FaultMenuState,
+}
+
+/// Which implementation draws the canvas (`EDA_STUDIO_CANVAS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanvasBackend {
+    /// Drawn here with egui's painter (`EDA_STUDIO_CANVAS=painter`), the
+    /// canvas before egui_graphs; kept as a fallback.
+    Painter,
+    /// The default: egui_graphs' `GraphView` on frames with input, the same
+    /// node and edge shapes drawn directly on idle frames.
+    Graphs,
+    /// `GraphView` on every frame, for measuring it (`EDA_STUDIO_CANVAS=graphview`);
+    /// the window then never idles.
+    GraphViewAlways,
+}
+
+impl CanvasBackend {
+    /// The backend chosen by the `EDA_STUDIO_CANVAS` environment variable.
+    pub fn from_env() -> CanvasBackend {
+        match std::env::var("EDA_STUDIO_CANVAS").as_deref() {
+            Ok("painter") => CanvasBackend::Painter,
+            Ok("graphview") => CanvasBackend::GraphViewAlways,
+            _ => CanvasBackend::Graphs,
+        }
+    }
 }
 
 impl Default for CanvasState {
@@ -139,6 +173,9 @@ impl Default for CanvasState {
             live: None,
             badges: BTreeMap::new(),
             drag: None,
+            backend: CanvasBackend::from_env(),
+            graphs: Default::default(),
+            fault_menu: Default::default(),
         }
     }
 }
@@ -166,7 +203,7 @@ impl CanvasState {
     }
 
     /// Zooms and pans so `bounds` (layout space) fills the canvas.
-    fn fit(&mut self, bounds: Option<Rect>) {
+    pub(super) fn fit(&mut self, bounds: Option<Rect>) {
         let Some(b) = bounds else {
             self.zoom = 1.0;
             self.pan = Vec2::ZERO;
@@ -209,6 +246,10 @@ pub fn canvas_ui(
     theme: &Theme,
     commands: &mut Vec<Command>,
 ) {
+    if state.backend != CanvasBackend::Painter {
+        super::graph_canvas::canvas_ui(ui, doc, state, theme, commands);
+        return;
+    }
     let (rect, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     state.rect = rect;
     if state.fit_pending && rect.width() > 10.0 {
@@ -227,6 +268,17 @@ pub fn canvas_ui(
 
     handle_view_input(ui, &response, state);
     handle_pointer(ui, &response, doc, state, &nodes, &groups, theme, commands);
+    let (live, t) = (state.live.clone(), state.transform);
+    super::fault_menu::node_menu(
+        &response,
+        live.as_deref(),
+        &mut state.fault_menu,
+        commands,
+        |p| {
+            let id = hit_node(&nodes, t.to_layout(p))?;
+            Some(doc.graph.component(id)?.key.clone())
+        },
+    );
     if let Some(item) = response.dnd_release_payload::<PaletteDrop>()
         && let Some(p) = ui.input(|i| i.pointer.interact_pos())
     {
@@ -247,22 +299,40 @@ pub fn canvas_ui(
     }
     let detailed = t.zoom >= theme.detail_zoom;
     let mut labels: Vec<(Pos2, &str)> = Vec::new();
+    let routes = doc.routes();
     for c in doc.graph.connections() {
         let (Some(&a), Some(&b)) = (index.get(&c.from), index.get(&c.to)) else {
             continue;
         };
         let (a, b) = (&nodes[a], &nodes[b]);
-        if !a.rect.union(b.rect).intersects(visible) {
+        let route = routes.get(&c.id).map(Vec::as_slice);
+        let reach = route
+            .into_iter()
+            .flatten()
+            .fold(a.rect.union(b.rect), |r, p| {
+                r.union(Rect::from_min_max(pos(*p), pos(*p)))
+            });
+        if !reach.intersects(visible) {
             continue;
         }
         let selected = state.selection.edges.contains(&c.id);
-        if let Some(mid) = draw_edge(&painter, c, a, b, t, theme, selected)
+        if let Some(mid) = draw_edge(&painter, c, (a, b), route, t, theme, selected)
             && detailed
             && !c.label.is_empty()
         {
             labels.push((mid, &c.label));
         }
         drawn += 1;
+    }
+    if let Some(frame) = &state.live {
+        let edge_path = |from: &str, to: &str| {
+            let (a, b) = (doc.graph.id_of(from)?, doc.graph.id_of(to)?);
+            let c = doc.graph.outgoing(a).into_iter().find(|c| c.to == b)?;
+            let (na, nb) = (&nodes[*index.get(&a)?], &nodes[*index.get(&b)?]);
+            Some(edge_line(na, nb, routes.get(&c.id).map(Vec::as_slice)))
+        };
+        let flow = &frame.flow;
+        super::flow::paint_flow(&painter, flow, edge_path, |p| t.to_screen(p), t.zoom, theme);
     }
     let hovered = response
         .hover_pos()
@@ -275,6 +345,26 @@ pub fn canvas_ui(
         draw_node(&painter, doc, n, t, theme, selected, detailed);
         drawn += 1;
     }
+    if let Some(frame) = state.live.clone()
+        && let Some(trace) = &frame.log.trace
+    {
+        // The event log's selected event: its path and causes.
+        let node = |k: &str| Some(&nodes[*index.get(&doc.graph.id_of(k)?)?]);
+        let edge = |a: &str, b: &str| {
+            let (na, nb) = (node(a)?, node(b)?);
+            let mut links = doc.graph.connections();
+            links
+                .any(|c| c.from == na.id && c.to == nb.id)
+                .then(|| edge_ends(na, nb))
+        };
+        let geometry = super::log_overlay::PathGeometry {
+            to_screen: &|p| t.to_screen(p),
+            node_rect: &|k| node(k).map(|n| n.rect),
+            edge_ends: &edge,
+            zoom: t.zoom,
+        };
+        super::log_overlay::paint_event_path(&painter, trace, theme, &geometry);
+    }
     state.badges.clear();
     if detailed && let Some(frame) = state.live.clone() {
         for n in nodes.iter().filter(|n| n.rect.intersects(visible)) {
@@ -285,7 +375,9 @@ pub fn canvas_ui(
                 continue;
             };
             let group = frame.groups.iter().find(|g| g.group == c.key);
-            let (text, alert) = badge_text(live, group);
+            let badge = badge_text(live, group);
+            let (mut text, alert) = super::fault_menu::with_down_instances(badge, &frame, &c.key);
+            super::flow::store_badge(&mut text, &frame.flow, &c.key);
             draw_badge(&painter, n.rect, &text, alert, &live.spark_rate, t, theme);
             state.badges.insert(c.key.clone(), text);
         }
@@ -297,6 +389,9 @@ pub fn canvas_ui(
         let r = Rect::from_center_size(mid, galley.size() + vec2(6.0, 2.0));
         painter.rect_filled(r, CornerRadius::same(2), theme.edge_label_bg);
         painter.galley(r.min + vec2(3.0, 1.0), galley, theme.ink);
+    }
+    if let Some(frame) = &state.live {
+        super::flow::paint_legend(&painter, &frame.flow, rect, theme);
     }
     state.drawn = drawn;
     if let Some(id) = hovered
@@ -337,12 +432,12 @@ pub fn canvas_ui(
         }
         _ => {}
     }
-    rename_ui(ui, doc, state, &nodes, &index, commands);
+    rename_ui(ui, doc, state, commands);
     zoom_buttons_ui(ui, rect, commands);
 }
 
 /// Zoom in, zoom out and fit, in the canvas's top-right corner.
-fn zoom_buttons_ui(ui: &mut egui::Ui, rect: Rect, commands: &mut Vec<Command>) {
+pub(super) fn zoom_buttons_ui(ui: &mut egui::Ui, rect: Rect, commands: &mut Vec<Command>) {
     let area = Rect::from_min_size(rect.right_top() + vec2(-118.0, 8.0), vec2(110.0, 24.0));
     ui.scope_builder(
         egui::UiBuilder::new()
@@ -397,7 +492,7 @@ fn node_frames(doc: &Document) -> Vec<NodeFrame> {
 }
 
 /// Each group's container in layout space, outermost first (drawn first).
-fn group_rects(doc: &Document) -> Vec<(GroupId, Rect)> {
+pub(super) fn group_rects(doc: &Document) -> Vec<(GroupId, Rect)> {
     let mut rects: Vec<(GroupId, Rect)> = crate::gui::document::group_rects(doc)
         .into_iter()
         .map(|(g, r)| (g, Rect::from_min_max(pos(r.min), pos(r.max))))
@@ -428,23 +523,55 @@ fn hit_edge(
     t: Transform,
     s: Pos2,
 ) -> Option<ConnectionId> {
+    let routes = doc.routes();
     doc.graph.connections().find_map(|c| {
         let a = &nodes[*index.get(&c.from)?];
         let b = &nodes[*index.get(&c.to)?];
-        let (p, q) = edge_ends(a, b);
-        let d = distance_to_segment(s, t.to_screen(p), t.to_screen(q));
+        let line = edge_line(a, b, routes.get(&c.id).map(Vec::as_slice));
+        let d = line
+            .windows(2)
+            .map(|w| distance_to_segment(s, t.to_screen(w[0]), t.to_screen(w[1])))
+            .fold(f32::INFINITY, f32::min);
         (d <= EDGE_HIT).then_some(c.id)
     })
 }
 
-fn hit_group_title(groups: &[(GroupId, Rect)], p: Pos2, theme: &Theme) -> Option<GroupId> {
+/// The edge's line in layout space: the layout's route (bending around the
+/// layers between its ends) with its ends on the two outlines, or straight
+/// between the outlines when there is no route with bends.
+fn edge_line(a: &NodeFrame, b: &NodeFrame, route: Option<&[Point]>) -> Vec<Pos2> {
+    match route {
+        Some(r) if r.len() > 2 => {
+            let n = r.len();
+            let mut line: Vec<Pos2> = r.iter().map(|p| pos(*p)).collect();
+            line[0] = pos(boundary_point(&a.shape.outline, r[1]));
+            line[n - 1] = pos(boundary_point(&b.shape.outline, r[n - 2]));
+            line
+        }
+        _ => {
+            let (p, q) = edge_ends(a, b);
+            vec![p, q]
+        }
+    }
+}
+
+pub(super) fn hit_group_title(
+    groups: &[(GroupId, Rect)],
+    p: Pos2,
+    theme: &Theme,
+) -> Option<GroupId> {
     groups.iter().rev().find_map(|(g, r)| {
         let band = Rect::from_min_max(r.min, pos2(r.max.x, r.min.y + theme.group_title_height));
         band.contains(p).then_some(*g)
     })
 }
 
-fn group_members(doc: &Document, g: GroupId, out: &mut BTreeSet<ComponentId>, depth: usize) {
+pub(super) fn group_members(
+    doc: &Document,
+    g: GroupId,
+    out: &mut BTreeSet<ComponentId>,
+    depth: usize,
+) {
     let Some(group) = doc.graph.group(g) else {
         return;
     };
@@ -633,27 +760,28 @@ fn handle_pointer(
     }
 }
 
-fn start_positions(doc: &Document, ids: &BTreeSet<ComponentId>) -> Vec<(ComponentId, Pos2)> {
+pub(super) fn start_positions(
+    doc: &Document,
+    ids: &BTreeSet<ComponentId>,
+) -> Vec<(ComponentId, Pos2)> {
     ids.iter().map(|id| (*id, doc.position(*id))).collect()
 }
 
 /// The inline label editor over a node being renamed.
-fn rename_ui(
+pub(super) fn rename_ui(
     ui: &mut egui::Ui,
     doc: &Document,
     state: &mut CanvasState,
-    nodes: &[NodeFrame],
-    index: &BTreeMap<ComponentId, usize>,
     commands: &mut Vec<Command>,
 ) {
     let Some((id, text)) = &mut state.rename else {
         return;
     };
-    let Some(n) = index.get(id).map(|&i| &nodes[i]) else {
+    let Some(node) = doc.node_rect(*id) else {
         state.rename = None;
         return;
     };
-    let r = state.transform.rect_to_screen(n.rect);
+    let r = state.transform.rect_to_screen(node);
     let r = Rect::from_center_size(r.center(), vec2(r.width().max(160.0), 24.0));
     let edit = egui::TextEdit::singleline(text).id_salt("rename");
     let resp = ui.put(r, edit);
@@ -677,7 +805,7 @@ fn rename_ui(
 
 // ----- drawing -----------------------------------------------------------
 
-fn draw_group(
+pub(super) fn draw_group(
     painter: &egui::Painter,
     doc: &Document,
     g: GroupId,
@@ -720,8 +848,8 @@ fn edge_ends(a: &NodeFrame, b: &NodeFrame) -> (Pos2, Pos2) {
 fn draw_edge(
     painter: &egui::Painter,
     c: &crate::model::Connection,
-    a: &NodeFrame,
-    b: &NodeFrame,
+    (a, b): (&NodeFrame, &NodeFrame),
+    route: Option<&[Point]>,
     t: Transform,
     theme: &Theme,
     selected: bool,
@@ -741,10 +869,20 @@ fn draw_edge(
         painter.circle_stroke(corner, 12.0 * t.zoom, Stroke::new(width, color));
         return Some(corner + vec2(0.0, -12.0 * t.zoom));
     }
-    let (p, q) = edge_ends(a, b);
-    let (p, q) = (t.to_screen(p), t.to_screen(q));
+    let mut line: Vec<Pos2> = edge_line(a, b, route)
+        .into_iter()
+        .map(|p| t.to_screen(p))
+        .collect();
+    line.dedup_by(|x, y| x.distance(*y) < 0.5);
+    if line.len() < 2 {
+        return None;
+    }
+    let n = line.len();
+    let (p, q) = (line[0], line[n - 1]);
     let stroke = Stroke::new(width, color);
-    let dir = (q - p).normalized();
+    // Markers follow the first and last segments.
+    let dir = (q - line[n - 2]).normalized();
+    let start_dir = (line[1] - p).normalized();
     let size = theme.arrow_size * t.zoom.clamp(0.4, 2.0);
     // Stop the line short of a marker so the arrow tip stays sharp.
     let inset = |arrow: Arrow| {
@@ -754,30 +892,27 @@ fn draw_edge(
             size * 0.8
         }
     };
-    let (lp, lq) = (p + dir * inset(c.arrow_start), q - dir * inset(c.arrow_end));
+    line[0] = p + start_dir * inset(c.arrow_start);
+    line[n - 1] = q - dir * inset(c.arrow_end);
     match c.stroke {
         LineStroke::Dotted => {
-            painter.extend(Shape::dashed_line(&[lp, lq], stroke, 3.0, 4.0));
+            painter.extend(Shape::dashed_line(&line, stroke, 3.0, 4.0));
         }
         LineStroke::Invisible => {
             if selected {
-                painter.extend(Shape::dashed_line(
-                    &[lp, lq],
-                    Stroke::new(1.0, color),
-                    2.0,
-                    6.0,
-                ));
+                painter.extend(Shape::dashed_line(&line, Stroke::new(1.0, color), 2.0, 6.0));
             }
         }
         _ => {
-            painter.line_segment([lp, lq], stroke);
+            painter.add(Shape::line(line.clone(), stroke));
         }
     }
     if c.stroke != LineStroke::Invisible {
         draw_marker(painter, c.arrow_end, q, dir, size, color, width);
-        draw_marker(painter, c.arrow_start, p, -dir, size, color, width);
+        draw_marker(painter, c.arrow_start, p, -start_dir, size, color, width);
     }
-    Some(p + (q - p) * 0.5)
+    let mid: Vec<Point> = line.iter().map(|p| point(*p)).collect();
+    crate::layout::label_anchor(&mid).map(pos)
 }
 
 /// Draws an end marker whose tip is at `tip`, the edge arriving along `dir`.
@@ -914,7 +1049,7 @@ pub fn badge_text(c: &ComponentFrame, group: Option<&GroupSummary>) -> (String, 
 
 /// Draws a badge under `node` (layout space): its text and a sparkline of
 /// `spark` (oldest first).
-fn draw_badge(
+pub(super) fn draw_badge(
     painter: &egui::Painter,
     node: Rect,
     text: &str,

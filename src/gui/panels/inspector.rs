@@ -10,7 +10,9 @@ use crate::gui::panels::canvas::Selection;
 use crate::gui::theme::Theme;
 use crate::mermaid::ast::BracketShape;
 use crate::mermaid::{Arrow, Stroke};
-use crate::model::{ComponentId, ConnectionId, ReasonSource, Role, Shape};
+use crate::model::{
+    ComponentId, Connection, ConnectionId, ConnectionKind, ReasonSource, Role, Shape,
+};
 
 /// What the inspector's text fields hold while being edited.
 #[derive(Debug, Default)]
@@ -20,8 +22,13 @@ pub struct InspectorState {
     key: String,
     label: String,
     style: String,
+    /// The selected connection's event type being edited.
+    event: String,
     /// Event types counted at this revision (counting walks the graph).
     event_types: Option<(u64, usize)>,
+    /// The live run's latest frame, once a run has started (set by the
+    /// app each frame): the selected component's live tables come from it.
+    pub live: Option<std::sync::Arc<crate::live::Frame>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +73,12 @@ pub fn inspector_ui(
             ));
         }
     }
+    if let (Some(Target::Node(id)), Some(frame)) = (target, state.live.clone())
+        && let Some(c) = doc.graph.component(id)
+    {
+        super::replay::group_actions_ui(ui, &frame, &c.key, theme, commands);
+        super::live_tables::live_tables_ui(ui, &frame, &c.key, theme, commands);
+    }
 }
 
 fn refresh(state: &mut InspectorState, doc: &Document, target: Option<Target>) {
@@ -82,6 +95,10 @@ fn refresh(state: &mut InspectorState, doc: &Document, target: Option<Target>) {
         Some(Target::Edge(id)) => {
             if let Some(c) = doc.graph.connection(id) {
                 state.label = c.label.clone();
+                state.event = c
+                    .event_type
+                    .as_ref()
+                    .map_or_else(String::new, |e| e.as_str().to_string());
             }
         }
         None => {}
@@ -220,7 +237,7 @@ fn edge_ui(
             ui.end_row();
 
             ui.label("Event type");
-            ui.label(c.event_type.as_ref().map_or("—", |e| e.as_str()));
+            event_type_ui(ui, doc, c, state, commands);
             ui.end_row();
 
             ui.label("Stroke");
@@ -264,6 +281,47 @@ fn edge_ui(
             }
         });
     ui.label(format!("Kind: {:?}", c.kind));
+}
+
+/// The event type of a connection that carries events (into a bus, or
+/// out of one to a consumer, projection or saga). The model keeps it as
+/// the connection's label, so editing it is a label edit (one undo step);
+/// other connections carry no event and show a dash.
+fn event_type_ui(
+    ui: &mut egui::Ui,
+    doc: &Document,
+    c: &Connection,
+    state: &mut InspectorState,
+    commands: &mut Vec<Command>,
+) {
+    let carries = match c.kind {
+        ConnectionKind::Publish => true,
+        ConnectionKind::Deliver => doc
+            .graph
+            .component(c.to)
+            .is_some_and(|t| t.role.consumes_events()),
+        ConnectionKind::Plain => false,
+    };
+    if !carries {
+        ui.label("—").on_hover_text(
+            "Only connections into a bus, or from a bus to a consumer, carry events",
+        );
+        return;
+    }
+    let resp = ui
+        .add(
+            egui::TextEdit::singleline(&mut state.event)
+                .id_salt("event-type")
+                .hint_text("OrderPlaced")
+                .desired_width(150.0),
+        )
+        .on_hover_text("The event this connection carries (written as its label)");
+    let current = c.event_type.as_ref().map_or("", |e| e.as_str());
+    if committed(&resp, ui) && state.event.trim() != current {
+        let event = state.event.trim().to_string();
+        state.label = event.clone();
+        commands.push(Command::Edit(Edit::SetEdgeLabel(c.id, event)));
+    }
 }
 
 fn diagram_summary_ui(ui: &mut egui::Ui, doc: &Document, state: &mut InspectorState) {

@@ -59,6 +59,9 @@ fn file_menu_ui(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>)
     ui.separator();
     item(ui, "Save", "Ctrl+S", Command::Save, commands);
     item(ui, "Save As…", "Ctrl+Shift+S", Command::SaveAs, commands);
+    ui.separator();
+    item(ui, "Open Run…", "", Command::OpenRunDialog, commands);
+    item(ui, "Save Run…", "", Command::SaveRunDialog, commands);
     ui.menu_button("Export", |ui| {
         for format in ExportFormat::ALL {
             if ui.button(format.title()).clicked() {
@@ -103,6 +106,13 @@ fn view_menu_ui(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Comma
     item(ui, "Re-layout", "", Command::Relayout, commands);
     ui.separator();
     ui.checkbox(&mut state.show_source, "Source pane");
+    let mut dock = state.show_dock == Some(true);
+    if ui
+        .checkbox(&mut dock, "Run panels (log, charts, …)")
+        .changed()
+    {
+        state.show_dock = Some(dock);
+    }
     ui.separator();
     let mut kind = state.theme.kind;
     ui.radio_value(&mut kind, ThemeKind::Dark, "Dark theme");

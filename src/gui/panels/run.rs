@@ -102,6 +102,29 @@ pub fn run_toolbar_ui(
                     RunState::Finished => "finished",
                 };
                 ui.label(egui::RichText::new(state).color(theme.ink_weak));
+                ui.label(
+                    egui::RichText::new(format!("hash {}", f.run_hash))
+                        .monospace()
+                        .color(theme.ink_weak),
+                )
+                .on_hover_text("The run hash: equal hashes, identical runs");
+                if let Some(o) = &run.opened {
+                    if o.verified() {
+                        ui.label(egui::RichText::new("replayed exactly").color(theme.ink_weak))
+                            .on_hover_text(format!(
+                                "{} replays to its recorded hash",
+                                o.path.display()
+                            ));
+                    } else {
+                        let recorded = o.recorded_hash.as_deref().unwrap_or("none");
+                        ui.label(
+                            egui::RichText::new(format!(
+                                "replay mismatch: recorded hash {recorded}"
+                            ))
+                            .color(theme.error),
+                        );
+                    }
+                }
             }
             None => {
                 ui.label(egui::RichText::new("not started").color(theme.ink_weak));

@@ -305,6 +305,50 @@ fn is_keyword_word(word: &[u8]) -> bool {
     )
 }
 
+/// The solid link rules on bytes: with `solid`, `\s*[xo<]?CC+[Cxo>]\s*`
+/// (as [`rules::solid_link`]), else `\s*[xo<]?CC\s*` (as
+/// [`rules::start_link`]), for `c` in `-`, `=`. `Some(end)` (`Some(None)`:
+/// no match) when the blanks it looks at are ASCII, `None` when a
+/// non-ASCII character sits where a blank could be (the nom rule decides).
+/// Links are the second commonest token, and the nom rules cost several
+/// times this.
+fn ascii_link(b: &[u8], p: usize, c: u8, solid: bool) -> Option<Option<usize>> {
+    // JavaScript `\s*`; `None` at a non-ASCII byte, which may be a blank.
+    let blanks = |mut i: usize| {
+        while let Some(&x) = b.get(i) {
+            match x {
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => i += 1,
+                0x80.. => return None,
+                _ => break,
+            }
+        }
+        Some(i)
+    };
+    let mut i = blanks(p)?;
+    // The head is never `c`, so not taking it could not make a match.
+    if matches!(b.get(i), Some(b'x' | b'o' | b'<')) {
+        i += 1;
+    }
+    let run = b
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&x| x == c)
+        .count();
+    let mut e = i + run;
+    if !solid {
+        if run < 2 {
+            return Some(None);
+        }
+        e = i + 2;
+    } else if run >= 2 && matches!(b.get(e), Some(b'x' | b'o' | b'>')) {
+        e += 1;
+    } else if run < 3 {
+        return Some(None);
+    }
+    Some(Some(blanks(e)?))
+}
+
 /// The characters that end a `text`-state run: `[^\[\]\(\)\{\}\|\"]+`.
 fn is_text_stop(c: u8) -> bool {
     matches!(c, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'|' | b'"')
@@ -531,6 +575,16 @@ impl<'a> Lexer<'a> {
     /// The bracket part of the `<*>` rules (81 … 115 except `~~~`).
     fn brackets(&mut self, p: usize) -> Step {
         match self.at(p) {
+            b'(' if self.shortcuts => {
+                // The tags below, decided by the bytes after `(`.
+                let opener = match (self.at(p + 1), self.at(p + 2)) {
+                    (b'-', _) => (p + 2, T::EllipseStart),
+                    (b'[', _) => (p + 2, T::StadiumStart),
+                    (b'(', b'(') => (p + 3, T::DoubleCircleStart),
+                    _ => (p + 1, T::Ps),
+                };
+                self.open(opener)
+            }
             b'(' => {
                 let opener = self.rule(
                     p,
@@ -552,6 +606,17 @@ impl<'a> Lexer<'a> {
 
     /// Rules 85 `[[`, 89 `[(`, 95 `[/`, 96 `[\`, 113 `[`.
     fn square_open(&mut self, p: usize) -> Step {
+        if self.shortcuts {
+            // The tags below, decided by the byte after `[`.
+            let opener = match self.at(p + 1) {
+                b'[' => (p + 2, T::SubroutineStart),
+                b'(' => (p + 2, T::CylinderStart),
+                b'/' => (p + 2, T::TrapStart),
+                b'\\' => (p + 2, T::InvTrapStart),
+                _ => (p + 1, T::Sqs),
+            };
+            return self.open(opener);
+        }
         let opener = self.rule(
             p,
             alt((
@@ -727,19 +792,19 @@ impl<'a> Lexer<'a> {
             return self.after_links(p, b0);
         };
         if lc == b'-' {
-            if let Some(e) = self.end(p, rules::solid_link('-')) {
+            if let Some(e) = self.solid_link(p, b'-') {
                 return Step::Token(T::Link, e);
             }
-            if let Some(e) = self.end(p, rules::start_link("--")) {
+            if let Some(e) = self.start_link(p, b'-') {
                 self.push(St::EdgeText);
                 return Step::Token(T::StartLink, e);
             }
         }
         if lc == b'=' {
-            if let Some(e) = self.end(p, rules::solid_link('=')) {
+            if let Some(e) = self.solid_link(p, b'=') {
                 return Step::Token(T::Link, e);
             }
-            if let Some(e) = self.end(p, rules::start_link("==")) {
+            if let Some(e) = self.start_link(p, b'=') {
                 self.push(St::ThickEdgeText);
                 return Step::Token(T::StartLink, e);
             }
@@ -759,6 +824,32 @@ impl<'a> Lexer<'a> {
             return Step::Token(T::Link, e);
         }
         self.after_links(p, b0)
+    }
+
+    /// Rules 69 / 72 (`\s*[xo<]?CC+[Cxo>]\s*`) at `p`, for `c` in `-`, `=`.
+    fn solid_link(&self, p: usize, c: u8) -> Option<usize> {
+        if self.shortcuts
+            && let Some(end) = ascii_link(self.b, p, c, true)
+        {
+            return end;
+        }
+        match c {
+            b'-' => self.end(p, rules::solid_link('-')),
+            _ => self.end(p, rules::solid_link('=')),
+        }
+    }
+
+    /// Rules 70 / 73 (`\s*[xo<]?CC\s*`) at `p`, for `c` in `-`, `=`.
+    fn start_link(&self, p: usize, c: u8) -> Option<usize> {
+        if self.shortcuts
+            && let Some(end) = ascii_link(self.b, p, c, false)
+        {
+            return end;
+        }
+        match c {
+            b'-' => self.end(p, rules::start_link("--")),
+            _ => self.end(p, rules::start_link("==")),
+        }
     }
 
     /// The tokens most of a large diagram is made of (a plain word, a run
@@ -962,19 +1053,11 @@ impl<'a> Lexer<'a> {
         match b0 {
             b'(' | b'[' | b'{' => return self.brackets(p),
             b']' | b')' | b'|' | b'}' => {
-                let closer = self.rule(
-                    p,
-                    alt((
-                        value(T::StadiumEnd, tag("])")),
-                        value(T::SubroutineEnd, tag("]]")),
-                        value(T::Sqe, tag("]")),
-                        value(T::CylinderEnd, tag(")]")),
-                        value(T::DoubleCircleEnd, tag(")))")),
-                        value(T::Pe, tag(")")),
-                        value(T::Pipe, tag("|")),
-                        value(T::DiamondStop, tag("}")),
-                    )),
-                );
+                let closer = if self.shortcuts {
+                    Some(self.closer_bytes(p, b0))
+                } else {
+                    self.closer_rule(p)
+                };
                 if let Some((e, t)) = closer {
                     self.pop();
                     return Step::Token(t, e);
@@ -984,6 +1067,40 @@ impl<'a> Lexer<'a> {
         }
         self.end(p, rules::text_run)
             .map_or(Step::NoMatch, |e| Step::Token(T::Text, e))
+    }
+
+    /// The closers of the `text` state as nom rules, in mermaid's order:
+    /// `])`, `]]`, `]`, `)]`, `)))`, `)`, `|`, `}`.
+    fn closer_rule(&self, p: usize) -> Option<(usize, T)> {
+        self.rule(
+            p,
+            alt((
+                value(T::StadiumEnd, tag("])")),
+                value(T::SubroutineEnd, tag("]]")),
+                value(T::Sqe, tag("]")),
+                value(T::CylinderEnd, tag(")]")),
+                value(T::DoubleCircleEnd, tag(")))")),
+                value(T::Pe, tag(")")),
+                value(T::Pipe, tag("|")),
+                value(T::DiamondStop, tag("}")),
+            )),
+        )
+    }
+
+    /// [`Lexer::closer_rule`] from the bytes, for `b0` one of `])|}`: the
+    /// tags are decided by the byte or two after the first.
+    fn closer_bytes(&self, p: usize, b0: u8) -> (usize, T) {
+        let (b1, b2) = (self.at(p + 1), self.at(p + 2));
+        match (b0, b1, b2) {
+            (b']', b')', _) => (p + 2, T::StadiumEnd),
+            (b']', b']', _) => (p + 2, T::SubroutineEnd),
+            (b']', _, _) => (p + 1, T::Sqe),
+            (b')', b']', _) => (p + 2, T::CylinderEnd),
+            (b')', b')', b')') => (p + 3, T::DoubleCircleEnd),
+            (b')', _, _) => (p + 1, T::Pe),
+            (b'|', _, _) => (p + 1, T::Pipe),
+            _ => (p + 1, T::DiamondStop),
+        }
     }
 
     /// The `ellipseText` state (inside `(-…-)`).
@@ -1043,8 +1160,8 @@ impl<'a> Lexer<'a> {
             return step;
         }
         let link = match c {
-            '-' => self.end(p, rules::solid_link('-')),
-            '=' => self.end(p, rules::solid_link('=')),
+            '-' => self.solid_link(p, b'-'),
+            '=' => self.solid_link(p, b'='),
             _ => self.end(p, rules::dotted_link),
         };
         if let Some(e) = link {

@@ -28,8 +28,10 @@
 //! Part of `sim`: no wall-clock time, threads, tokio or GUI types.
 
 mod chunks;
+mod replay;
 
 pub use chunks::ChunkLog;
+pub use replay::{Replay, TraceStatus, Tracer};
 
 use super::bus::Record;
 use super::clock::VirtualTime;
@@ -301,6 +303,23 @@ impl History {
     /// [`History::run_until`] would (without recording it).
     pub fn state_at(&self, t: VirtualTime) -> Engine {
         let mut c = self.nearest(t).clone();
+        c.advance(t, &self.log, self.limit_for(t));
+        c.engine
+    }
+
+    /// As [`History::state_at`]`(t)`, with `observe` called on the engine
+    /// when it is at `from` (≤ `t`): e.g. to turn on
+    /// [`Engine::set_activity`] for the stretch from `from` to `t`.
+    pub fn state_at_observed(
+        &self,
+        from: VirtualTime,
+        t: VirtualTime,
+        observe: impl FnOnce(&mut Engine),
+    ) -> Engine {
+        let from = from.min(t);
+        let mut c = self.nearest(from).clone();
+        c.advance(from, &self.log, self.limit_for(from));
+        observe(&mut c.engine);
         c.advance(t, &self.log, self.limit_for(t));
         c.engine
     }

@@ -1,0 +1,632 @@
+//! The event log tab: every event on the bus at the frame's moment, in a
+//! virtualised table with filters (type, key, component, time), and the
+//! selected event's detail — its fields, every delivery attempt of it and
+//! its causation chain.
+//!
+//! The table never holds the log: it asks the driver for the page of rows
+//! it can see ([`LiveCommand::LogQuery`]) and draws the frame's page; rows
+//! outside it show as `…` for the frame or two until the page arrives.
+//! Selecting an event sends [`LiveCommand::TraceEvent`]; the driver
+//! replays the slice of the run that event lived in and the frame carries
+//! the result, cut to the moment shown. The canvas draws the event's path
+//! from the same trace (`log_overlay.rs`).
+//!
+//! Reads the frame; emits commands. Must not touch the simulation.
+
+use crate::gui::command::Command;
+use crate::gui::panels::dock::DockContext;
+use crate::gui::theme::Theme;
+use crate::live::{
+    Command as LiveCommand, EventTraceView, Frame, LogFilter, LogPage, LogRow, MAX_PAGE_ROWS, TAIL,
+    TraceState, payload_fields, payload_line,
+};
+use crate::sim::{AttemptOutcome, DeliveryAttempt, TracedEvent};
+use egui::{Color32, RichText};
+use egui_extras::{Column, TableBuilder};
+
+/// Height of a table row.
+const ROW_HEIGHT: f32 = 18.0;
+/// Rows asked for beyond the visible ones, on each side.
+const MARGIN_ROWS: u64 = 60;
+/// Most rows the table scrolls over at once; a longer log is reached with
+/// the "rows from" slider (a scroll area of millions of rows loses
+/// precision in `f32`).
+const TABLE_WINDOW: u64 = 100_000;
+/// Width of the selected event's detail pane.
+const DETAIL_WIDTH: f32 = 420.0;
+/// Frames to wait for an answer before asking again.
+const RESEND_FRAMES: u64 = 30;
+
+/// The tab's state: filters, scroll window, selection, and what was asked.
+#[derive(Debug)]
+pub struct LogState {
+    /// Type filter (an event type), or any.
+    pub event_type: Option<String>,
+    /// Key filter as typed.
+    pub key_text: String,
+    /// Component filter (a Mermaid id), or any.
+    pub component: Option<String>,
+    /// Time filter as typed, seconds.
+    pub from_text: String,
+    /// Time filter as typed, seconds.
+    pub to_text: String,
+    /// Show the newest events, scrolled to the bottom.
+    pub follow: bool,
+    /// The selected event.
+    pub selected: Option<u64>,
+    /// Rank of the table's first row when not following.
+    window_start: u64,
+    /// Ranks (within the window) of the rows drawn last frame.
+    visible: Option<(u64, u64)>,
+    /// The last query sent, and the frame seq it was sent at.
+    sent_query: Option<(LogFilter, u64, u32)>,
+    sent_query_seq: u64,
+    sent_trace: Option<Option<u64>>,
+    sent_trace_seq: u64,
+}
+
+impl Default for LogState {
+    fn default() -> Self {
+        LogState {
+            event_type: None,
+            key_text: String::new(),
+            component: None,
+            from_text: String::new(),
+            to_text: String::new(),
+            follow: true,
+            selected: None,
+            window_start: 0,
+            visible: None,
+            sent_query: None,
+            sent_query_seq: 0,
+            sent_trace: None,
+            sent_trace_seq: 0,
+        }
+    }
+}
+
+/// A typed number of seconds as microseconds.
+fn seconds_us(text: &str) -> Result<Option<u64>, ()> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.trim_end_matches('s').trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(Some((s * 1e6).round() as u64)),
+        _ => Err(()),
+    }
+}
+
+impl LogState {
+    /// The filter the fields describe, and which fields do not parse.
+    fn filter(&self) -> (LogFilter, Vec<&'static str>) {
+        let mut bad = Vec::new();
+        let key = match self.key_text.trim() {
+            "" => None,
+            t => t.parse().map_err(|_| bad.push("key")).ok(),
+        };
+        let from_us = seconds_us(&self.from_text).unwrap_or_else(|()| {
+            bad.push("from");
+            None
+        });
+        let to_us = seconds_us(&self.to_text).unwrap_or_else(|()| {
+            bad.push("to");
+            None
+        });
+        let filter = LogFilter {
+            event_type: self.event_type.clone(),
+            key,
+            component: self.component.clone(),
+            from_us,
+            to_us,
+        };
+        (filter, bad)
+    }
+}
+
+/// A virtual time with microseconds: `12.000345 s`.
+fn time_label(us: u64) -> String {
+    format!("{}.{:06} s", us / 1_000_000, us % 1_000_000)
+}
+
+/// Draws the tab.
+pub fn log_ui(
+    ui: &mut egui::Ui,
+    state: &mut LogState,
+    cx: &DockContext<'_>,
+    commands: &mut Vec<Command>,
+) {
+    let Some(frame) = cx.frame else {
+        ui.label("Run the simulation to see its events here.");
+        return;
+    };
+    let page = frame.log.page.as_ref();
+    let (filter, bad) = state.filter();
+    filters_ui(ui, state, page, &bad);
+    summary_ui(ui, frame, page, cx.theme);
+    ui.separator();
+
+    let matching = page.map_or(0, |p| p.matching);
+    let window = matching.min(TABLE_WINDOW);
+    if state.follow {
+        state.window_start = matching - window;
+    } else {
+        state.window_start = state.window_start.min(matching - window);
+    }
+    if matching > TABLE_WINDOW && !state.follow {
+        ui.horizontal(|ui| {
+            ui.label("Rows from");
+            let max = matching - window;
+            ui.add(egui::Slider::new(&mut state.window_start, 0..=max));
+        });
+    }
+
+    let mut clicked: Option<u64> = None;
+    let detail_width = if frame.log.trace.is_some() {
+        (ui.available_width() * 0.45).min(DETAIL_WIDTH)
+    } else {
+        0.0
+    };
+    let table_width = ui.available_width() - detail_width;
+    let height = ui.available_height();
+    ui.horizontal_top(|ui| {
+        let down = egui::Layout::top_down(egui::Align::Min);
+        let table = ui.allocate_ui_with_layout(egui::vec2(table_width, height), down, |ui| {
+            state.visible = table_ui(ui, state, page, window, &mut clicked);
+        });
+        // Scrolling back through the log stops following the newest.
+        let scrolled_up = ui.input(|i| {
+            i.events
+                .iter()
+                .any(|e| matches!(e, egui::Event::MouseWheel { delta, .. } if delta.y > 0.0))
+        });
+        if state.follow && scrolled_up && table.response.contains_pointer() {
+            state.follow = false;
+        }
+        if let Some(trace) = &frame.log.trace {
+            ui.separator();
+            ui.allocate_ui_with_layout(egui::vec2(detail_width, height), down, |ui| {
+                egui::ScrollArea::both()
+                    .id_salt("event detail")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| detail_ui(ui, frame, trace, cx.theme, &mut clicked));
+            });
+        }
+    });
+    if let Some(id) = clicked {
+        state.selected = if state.selected == Some(id) {
+            None
+        } else {
+            Some(id)
+        };
+    }
+
+    send_query(state, frame, filter, commands);
+    send_trace(state, frame, commands);
+}
+
+fn filters_ui(ui: &mut egui::Ui, state: &mut LogState, page: Option<&LogPage>, bad: &[&str]) {
+    let types = page.map_or(&[][..], |p| p.types.as_slice());
+    let components = page.map_or(&[][..], |p| p.components.as_slice());
+    ui.horizontal_wrapped(|ui| {
+        choice_ui(ui, "Type", &mut state.event_type, types);
+        text_field_ui(ui, "Key", &mut state.key_text, "any", 70.0);
+        choice_ui(ui, "Component", &mut state.component, components);
+        text_field_ui(ui, "From", &mut state.from_text, "s", 50.0);
+        text_field_ui(ui, "To", &mut state.to_text, "s", 50.0);
+        ui.checkbox(&mut state.follow, "Follow newest");
+        if ui.button("Clear filters").clicked() {
+            state.event_type = None;
+            state.key_text.clear();
+            state.component = None;
+            state.from_text.clear();
+            state.to_text.clear();
+        }
+        for field in bad {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{field}: not a number"),
+            );
+        }
+    });
+}
+
+/// A labelled one-line text field.
+fn text_field_ui(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str, width: f32) {
+    let label = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(text)
+            .desired_width(width)
+            .hint_text(hint),
+    )
+    .labelled_by(label.id);
+}
+
+/// A combo box of `options` with "any" first.
+fn choice_ui(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, options: &[String]) {
+    let shown = value.clone().unwrap_or_else(|| "any".to_string());
+    egui::ComboBox::from_label(label)
+        .selected_text(shown)
+        .width(130.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, "any");
+            for o in options {
+                ui.selectable_value(value, Some(o.clone()), o);
+            }
+        });
+}
+
+fn summary_ui(ui: &mut egui::Ui, frame: &Frame, page: Option<&LogPage>, theme: &Theme) {
+    let Some(p) = page else {
+        ui.label("Loading the log…");
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "{} matching · {} on the bus · {} published by {}",
+            p.matching,
+            p.retained,
+            p.total,
+            time_label(frame.now_us)
+        ));
+        if frame.viewing_past {
+            ui.colored_label(theme.warning, "(a past moment)");
+        }
+        if p.retained < p.total {
+            let dropped = p.total - p.retained;
+            let why = if p.keep_all {
+                "were refused or never kept (no group reads their topic)"
+            } else {
+                "were dropped once every group had committed them (retention until-consumed; \
+                 `%% eda:scenario retention = keep-all` keeps them)"
+            };
+            ui.colored_label(theme.ink_weak, format!("{dropped} older events {why}"));
+        }
+    });
+}
+
+/// The virtualised table; returns the window ranks of the rows drawn.
+fn table_ui(
+    ui: &mut egui::Ui,
+    state: &LogState,
+    page: Option<&LogPage>,
+    window: u64,
+    clicked: &mut Option<u64>,
+) -> Option<(u64, u64)> {
+    let mut seen: Option<(u64, u64)> = None;
+    let row_spacing = ui.spacing().item_spacing.y;
+    let body_height = ui.available_height();
+    let mut table = TableBuilder::new(ui)
+        .id_salt("event log")
+        .striped(true)
+        .resizable(true)
+        .auto_shrink([false, false])
+        .sense(egui::Sense::click())
+        .column(Column::auto().at_least(40.0).clip(true))
+        .column(Column::auto().at_least(60.0).clip(true))
+        .column(Column::auto().at_least(60.0).clip(true))
+        .column(Column::auto().at_least(20.0).clip(true))
+        .column(Column::auto().at_least(30.0).clip(true))
+        .column(Column::auto().at_least(30.0).clip(true))
+        .column(Column::auto().at_least(50.0).clip(true))
+        .column(Column::remainder().at_least(60.0).clip(true));
+    if state.follow {
+        // Pinned to the newest row: an explicit offset (the scroll area
+        // clamps it to the bottom), not an animated scroll that would need
+        // frames a paused run does not ask for.
+        let row = ROW_HEIGHT + row_spacing;
+        let body = (body_height - ROW_HEIGHT - 2.0 - 2.0 * row_spacing).max(row);
+        table = table
+            .animate_scrolling(false)
+            .vertical_scroll_offset((window as f32 * row - body).max(0.0));
+    }
+    table
+        .header(ROW_HEIGHT + 2.0, |mut header| {
+            for title in [
+                "Event", "Produced", "Topic", "Part.", "Offset", "Key", "Producer", "Payload",
+            ] {
+                header.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, window as usize, |mut row| {
+                let i = row.index() as u64;
+                seen = Some(seen.map_or((i, i), |(a, b)| (a.min(i), b.max(i))));
+                let rank = state.window_start + i;
+                let r = page.and_then(|p| {
+                    rank.checked_sub(p.first)
+                        .and_then(|k| p.rows.get(usize::try_from(k).ok()?))
+                });
+                let Some(r) = r else {
+                    row.col(|ui| {
+                        ui.weak("…");
+                    });
+                    return;
+                };
+                let selected = state.selected == Some(r.event_id);
+                row.set_selected(selected);
+                row.col(|ui| {
+                    if ui
+                        .selectable_label(selected, format!("#{}", r.event_id))
+                        .clicked()
+                    {
+                        *clicked = Some(r.event_id);
+                    }
+                });
+                row_cells(&mut row, r);
+                if row.response().clicked() {
+                    *clicked = Some(r.event_id);
+                }
+            });
+        });
+    seen
+}
+
+fn row_cells(row: &mut egui_extras::TableRow<'_, '_>, r: &LogRow) {
+    let cell = |row: &mut egui_extras::TableRow<'_, '_>, text: String| {
+        row.col(|ui| {
+            ui.add(egui::Label::new(text).selectable(false).truncate());
+        });
+    };
+    cell(row, time_label(r.time_us));
+    if r.poisoned {
+        row.col(|ui| {
+            let text =
+                RichText::new(format!("{} (poisoned)", r.topic)).color(ui.visuals().error_fg_color);
+            ui.add(egui::Label::new(text).selectable(false).truncate())
+                .on_hover_text("poisoned: every attempt at it fails");
+        });
+    } else {
+        cell(row, r.topic.clone());
+    }
+    cell(row, r.partition.to_string());
+    cell(row, r.offset.to_string());
+    cell(row, r.key.to_string());
+    cell(row, r.producer.clone());
+    cell(row, payload_line(&r.payload));
+}
+
+/// The selected event: fields, deliveries, causes and effects.
+fn detail_ui(
+    ui: &mut egui::Ui,
+    frame: &Frame,
+    trace: &EventTraceView,
+    theme: &Theme,
+    clicked: &mut Option<u64>,
+) {
+    ui.horizontal(|ui| {
+        ui.heading(format!("Event #{}", trace.event_id));
+        if ui.small_button("Close").on_hover_text("Unselect").clicked() {
+            *clicked = Some(trace.event_id);
+        }
+    });
+    match trace.state {
+        TraceState::Complete => {}
+        TraceState::Tracing => {
+            ui.weak(format!(
+                "Replaying the run… ({} steps)",
+                trace.steps_replayed
+            ));
+        }
+        TraceState::Waiting => {
+            ui.weak("Some groups have not finished with it yet; following the run.");
+        }
+        TraceState::GaveUp => {
+            ui.colored_label(
+                theme.warning,
+                format!(
+                    "Stopped following it after {} replayed steps; groups still pending.",
+                    trace.steps_replayed
+                ),
+            );
+        }
+        TraceState::NotYetPublished => {
+            ui.weak("Not published yet at this moment.");
+            return;
+        }
+    }
+    let Some(event) = &trace.event else {
+        return;
+    };
+    egui::Grid::new("event fields")
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            let mut field = |name: &str, value: String| {
+                ui.weak(name);
+                ui.label(value);
+                ui.end_row();
+            };
+            field("time", time_label(event.produced_at.as_us()));
+            field(
+                "topic",
+                format!(
+                    "{} / partition {} / offset {}",
+                    event.topic, event.partition, event.offset
+                ),
+            );
+            field("key", event.key.to_string());
+            field("producer", format!("{} to {}", event.producer, event.bus));
+            if event.poisoned {
+                field("poisoned", "yes: every attempt fails".to_string());
+            }
+            for (name, value) in payload_fields(&event.payload) {
+                field(name, value);
+            }
+        });
+
+    ui.add_space(6.0);
+    ui.strong("Deliveries");
+    if trace.attempts.is_empty() {
+        ui.weak("No group has started on it yet.");
+    } else {
+        egui::Grid::new("event deliveries")
+            .num_columns(5)
+            .striped(true)
+            .show(ui, |ui| {
+                for title in ["Group", "Inst.", "Start", "End", "Outcome"] {
+                    ui.weak(title);
+                }
+                ui.end_row();
+                for a in &trace.attempts {
+                    ui.label(&a.group);
+                    ui.label(a.instance.to_string());
+                    ui.label(time_label(a.start.as_us()));
+                    if a.end.as_us() > frame.now_us {
+                        ui.weak("…");
+                        ui.label("in progress");
+                    } else {
+                        ui.label(time_label(a.end.as_us()));
+                        let (text, color) = outcome_text(a, theme);
+                        ui.colored_label(color, text);
+                    }
+                    ui.end_row();
+                }
+            });
+    }
+    if !trace.pending.is_empty() {
+        ui.weak(format!(
+            "Not done with it yet: {}",
+            trace.pending.join(", ")
+        ));
+    }
+
+    ui.add_space(6.0);
+    ui.strong("Causation");
+    if trace.chain.is_empty() {
+        ui.weak(format!(
+            "Published by {} (no event caused it).",
+            event.producer
+        ));
+    }
+    for (n, cause) in trace.chain.iter().enumerate() {
+        let what = if n == 0 {
+            "caused by"
+        } else {
+            "which was caused by"
+        };
+        event_link_ui(ui, what, cause, clicked);
+    }
+    if trace.caused.is_empty() {
+        ui.weak("It caused no event (so far).");
+    }
+    for effect in &trace.caused {
+        event_link_ui(ui, "caused", effect, clicked);
+    }
+}
+
+fn event_link_ui(ui: &mut egui::Ui, what: &str, e: &TracedEvent, clicked: &mut Option<u64>) {
+    ui.horizontal(|ui| {
+        ui.weak(what);
+        if ui
+            .link(format!("#{} {}", e.event_id, e.topic))
+            .on_hover_text(format!(
+                "published by {} at {}",
+                e.producer,
+                time_label(e.produced_at.as_us())
+            ))
+            .clicked()
+        {
+            *clicked = Some(e.event_id);
+        }
+        ui.weak(format!("by {}", e.producer));
+    });
+}
+
+fn outcome_text(a: &DeliveryAttempt, theme: &Theme) -> (String, Color32) {
+    match a.outcome {
+        AttemptOutcome::Processed => ("processed".into(), theme.spark),
+        AttemptOutcome::Reapplied => ("processed again (duplicate)".into(), theme.warning),
+        AttemptOutcome::SkippedDuplicate => ("skipped as duplicate".into(), theme.ink_weak),
+        AttemptOutcome::Failed { retry_at } => (
+            format!("failed, retry at {}", time_label(retry_at.as_us())),
+            theme.warning,
+        ),
+        AttemptOutcome::DeadLettered => ("dead-lettered".into(), theme.error),
+    }
+}
+
+/// Asks for the page the table shows, when it is not the one asked last
+/// (or the answer is overdue).
+fn send_query(state: &mut LogState, frame: &Frame, filter: LogFilter, commands: &mut Vec<Command>) {
+    let shown = state.visible.map_or(60, |(a, b)| b - a + 1);
+    let count = (shown + 2 * MARGIN_ROWS).min(u64::from(MAX_PAGE_ROWS)) as u32;
+    let (first, count) = if state.follow {
+        (TAIL, count)
+    } else {
+        let (a, b) = state.visible.unwrap_or((0, shown));
+        let (a, b) = (state.window_start + a, state.window_start + b);
+        // Keep the page asked last if it still covers what is visible.
+        if let Some((f, first, n)) = &state.sent_query
+            && *f == filter
+            && *first != TAIL
+            && *first <= a
+            && b < first + u64::from(*n)
+        {
+            (*first, *n)
+        } else {
+            (a.saturating_sub(MARGIN_ROWS), count)
+        }
+    };
+    let query = (filter, first, count);
+    let answered = frame
+        .log
+        .page
+        .as_ref()
+        .is_some_and(|p| p.query.filter == query.0 && p.query.first == query.1);
+    let changed = state.sent_query.as_ref() != Some(&query);
+    let overdue = !answered && frame.seq > state.sent_query_seq + RESEND_FRAMES;
+    if changed || overdue {
+        commands.push(Command::Sim(LiveCommand::LogQuery {
+            filter: query.0.clone(),
+            first: query.1,
+            count: query.2,
+        }));
+        state.sent_query = Some(query);
+        state.sent_query_seq = frame.seq;
+    }
+}
+
+/// Tells the driver which event to trace, once per change (again if the
+/// answer is overdue).
+fn send_trace(state: &mut LogState, frame: &Frame, commands: &mut Vec<Command>) {
+    let shown = frame.log.trace.as_ref().map(|t| t.event_id);
+    let changed = state.sent_trace != Some(state.selected);
+    let overdue = shown != state.selected && frame.seq > state.sent_trace_seq + RESEND_FRAMES;
+    if changed || overdue {
+        commands.push(Command::Sim(LiveCommand::TraceEvent(state.selected)));
+        state.sent_trace = Some(state.selected);
+        state.sent_trace_seq = frame.seq;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_filters_parse_or_say_which_field_is_wrong() {
+        let mut s = LogState {
+            key_text: " 42 ".into(),
+            from_text: "1.5".into(),
+            to_text: "2s".into(),
+            event_type: Some("OrderCreated".into()),
+            ..LogState::default()
+        };
+        let (f, bad) = s.filter();
+        assert!(bad.is_empty());
+        assert_eq!(f.key, Some(42));
+        assert_eq!(f.from_us, Some(1_500_000));
+        assert_eq!(f.to_us, Some(2_000_000));
+        assert_eq!(f.event_type.as_deref(), Some("OrderCreated"));
+        s.key_text = "abc".into();
+        s.to_text = "-3".into();
+        let (f, bad) = s.filter();
+        assert_eq!(bad, ["key", "to"]);
+        assert_eq!(f.key, None);
+        assert_eq!(f.to_us, None);
+        assert_eq!(time_label(12_000_345), "12.000345 s");
+    }
+}

@@ -1,0 +1,273 @@
+//! The inspector's live tables and the invariants tab, driven through the
+//! designer's UI with egui_kittest (headless): select a component during
+//! a run and read its state; replay a dead-letter queue; see the checks.
+
+use eda_studio::gui::Options;
+use eda_studio::gui::app::EdaApp;
+use eda_studio::live::{Command as LiveCommand, Frame};
+use eda_studio::sim::{Fault, INITIAL_STOCK, Invariant};
+use egui::{Pos2, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn harness() -> Harness<'static, EdaApp> {
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .with_step_dt(1.0 / 30.0)
+        .with_max_steps(20)
+        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
+    h.run_steps(3);
+    h
+}
+
+fn click_at(h: &mut Harness<'_, EdaApp>, at: Pos2) {
+    h.hover_at(at);
+    h.run_steps(1);
+    h.drag_at(at);
+    h.drop_at(at);
+    h.run_steps(1);
+}
+
+fn select_node(h: &mut Harness<'_, EdaApp>, key: &str) {
+    // The dock opens when the run starts and the canvas shrinks: let the
+    // layout settle before reading where the node is.
+    h.run_steps(5);
+    let at = h
+        .state()
+        .node_screen_pos(key)
+        .unwrap_or_else(|| panic!("no component {key} on the canvas"));
+    click_at(h, at);
+    let selected = h.state().canvas.selection.nodes.len();
+    assert_eq!(selected, 1, "clicking {key} selects it");
+}
+
+/// Runs UI frames until the latest simulation frame satisfies `pred`.
+fn wait_for_frame(
+    h: &mut Harness<'_, EdaApp>,
+    what: &str,
+    pred: impl Fn(&Frame) -> bool,
+) -> Arc<Frame> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        h.run_steps(1);
+        if let Some(frame) = h.state().run.frame.clone()
+            && pred(&frame)
+        {
+            return frame;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends a command to the live driver as a panel would.
+fn send(h: &mut Harness<'_, EdaApp>, command: LiveCommand) {
+    let ctx = h.ctx.clone();
+    let app = h.state_mut();
+    app.run.apply(&app.doc, command, &ctx);
+}
+
+#[test]
+fn selecting_the_inventory_db_during_a_run_shows_its_stock_table() {
+    let mut h = harness();
+    // Run one virtual second, then look at the inventory.
+    send(&mut h, LiveCommand::StepBy(1_000_000));
+    wait_for_frame(&mut h, "one second", |f| f.now_us >= 1_000_000);
+    select_node(&mut h, "InvDB");
+    let frame = wait_for_frame(&mut h, "the InvDB detail", |f| {
+        f.detail.as_ref().is_some_and(|d| d.key == "InvDB")
+    });
+    h.run_steps(2);
+    let detail = frame.detail.as_ref().unwrap_or_else(|| panic!("detail"));
+    let stock = detail
+        .table("Stock per sku (lowest first)")
+        .unwrap_or_else(|| panic!("a stock table: {detail:?}"));
+    assert!(stock.total > 0, "orders took stock");
+    // The table is on screen: its title with the count, its columns, and
+    // the lowest stock's cell.
+    let title = format!("Stock per sku (lowest first) ({})", stock.total);
+    let title = if stock.total > stock.rows.len() as u64 {
+        format!(
+            "Stock per sku (lowest first) ({} of {})",
+            stock.rows.len(),
+            stock.total
+        )
+    } else {
+        title
+    };
+    h.get_by_label(&title);
+    h.get_by_label("sku");
+    let lowest = &stock.rows[0];
+    let stock_col = stock
+        .column("stock")
+        .unwrap_or_else(|| panic!("stock column"));
+    let value: i64 = lowest[stock_col].parse().unwrap_or_else(|e| panic!("{e}"));
+    assert!(value < INITIAL_STOCK, "the lowest sku lost stock");
+    assert!(
+        !h.get_all_by_label(&lowest[stock_col])
+            .collect::<Vec<_>>()
+            .is_empty(),
+        "the lowest stock is shown"
+    );
+    h.get_by_label("throughput");
+    h.get_by_label("events in / out");
+
+    // The invariants tab lists every check with its outcome.
+    h.get_by_label("Invariants").click();
+    h.run_steps(2);
+    for inv in Invariant::ALL {
+        h.get_by_label(inv.title());
+    }
+    assert!(!h.get_all_by_label("held").collect::<Vec<_>>().is_empty());
+    assert!(
+        !h.get_all_by_label("not checked")
+            .collect::<Vec<_>>()
+            .is_empty()
+    );
+}
+
+#[test]
+fn replay_dlq_button_empties_a_groups_dead_letter_queue() {
+    let mut h = harness();
+    let poison = Fault::PoisonType {
+        topic: "OrderCreated".into(),
+    };
+    send(&mut h, LiveCommand::Fault(poison));
+    send(&mut h, LiveCommand::StepBy(500_000));
+    send(
+        &mut h,
+        LiveCommand::Fault(Fault::CurePoisonType {
+            topic: "OrderCreated".into(),
+        }),
+    );
+    wait_for_frame(&mut h, "half a second poisoned", |f| f.now_us >= 500_000);
+    select_node(&mut h, "Consumer1");
+    let frame = wait_for_frame(&mut h, "Consumer1 with dead letters", |f| {
+        f.detail
+            .as_ref()
+            .is_some_and(|d| d.key == "Consumer1" && d.can_replay_dlq)
+    });
+    let waiting = frame
+        .detail
+        .as_ref()
+        .and_then(|d| d.metrics.dlq_waiting)
+        .unwrap_or(0);
+    assert!(waiting > 0, "orders were dead-lettered");
+    h.run_steps(2);
+    assert!(
+        h.query_all_by_label_contains("Dead-letter queue")
+            .next()
+            .is_some(),
+        "the DLQ table is shown"
+    );
+    assert!(
+        h.query_all_by_label_contains("p99").next().is_some(),
+        "latency percentiles are shown"
+    );
+    h.get_by_label("Replay DLQ").click();
+    let after = wait_for_frame(&mut h, "the DLQ replayed", |f| {
+        f.detail
+            .as_ref()
+            .is_some_and(|d| d.key == "Consumer1" && d.metrics.dlq_waiting == Some(0))
+    });
+    let detail = after.detail.as_ref().unwrap_or_else(|| panic!("detail"));
+    assert!(!detail.can_replay_dlq);
+    assert!(
+        after.faults.iter().any(|r| r.fault
+            == Fault::ReplayDlq {
+                group: "Consumer1".into()
+            }
+            && r.refused.is_none()),
+        "the replay is in the fault log: {:?}",
+        after.faults
+    );
+    h.run_steps(2);
+    assert!(
+        h.query_by_label("Replay DLQ").is_none(),
+        "nothing left to replay"
+    );
+}
+
+#[test]
+fn a_duplicates_violation_is_listed_with_its_events_and_selects_the_group() {
+    use eda_studio::model::ArchGraph;
+    use eda_studio::sim::{GroupParams, Scenario, VirtualTime};
+    let mut h = harness();
+    // Consumer1 without idempotency, committing every 50 records, slowed
+    // into a backlog and crashed: it applies re-delivered records again.
+    let graph: ArchGraph = h.state().doc.graph.clone();
+    let mut scenario = Scenario::default_for(&graph);
+    scenario.groups.insert(
+        "Consumer1".into(),
+        GroupParams {
+            instances: 2,
+            commit_every: 50,
+            idempotent: false,
+            ..GroupParams::default()
+        },
+    );
+    let at = VirtualTime::from_millis;
+    scenario.faults = vec![
+        eda_studio::sim::ScheduledFault {
+            at: at(300),
+            fault: Fault::Slow {
+                component: "Consumer1".into(),
+                factor: 20.0,
+            },
+        },
+        eda_studio::sim::ScheduledFault {
+            at: at(700),
+            fault: Fault::Crash {
+                group: "Consumer1".into(),
+                instance: 0,
+                duration_us: Some(200_000),
+            },
+        },
+    ];
+    send(
+        &mut h,
+        LiveCommand::Load {
+            graph: Box::new(graph),
+            scenario: Box::new(scenario),
+        },
+    );
+    send(&mut h, LiveCommand::StepBy(1_500_000));
+    let frame = wait_for_frame(&mut h, "the duplicates", |f| {
+        f.invariants.effects_applied_once.is_violated()
+    });
+    let example = frame
+        .invariants
+        .examples_of(Invariant::EffectsAppliedOnce)
+        .next()
+        .cloned()
+        .unwrap_or_else(|| panic!("an example: {:?}", frame.invariants));
+    assert_eq!(example.events[0].group, "Consumer1");
+
+    // Let the dock, opened by the run, settle before clicking its tab.
+    h.run_steps(3);
+    h.get_by_label("Invariants").click();
+    h.run_steps(2);
+    let violation = || egui::accesskit::Role::Button;
+    h.get_by_role_and_label(violation(), &example.what);
+    // The event involved is listed under it.
+    let e = &example.events[0];
+    let place = format!("{}/{}@{}", e.topic, e.partition, e.offset);
+    assert!(
+        h.query_all_by_label_contains(&place).next().is_some(),
+        "{place} is listed"
+    );
+    assert!(h.state().canvas.selection.nodes.is_empty());
+    h.get_by_role_and_label(violation(), &example.what).click();
+    h.run_steps(2);
+    let selected: Vec<String> = h
+        .state()
+        .canvas
+        .selection
+        .nodes
+        .iter()
+        .filter_map(|id| h.state().doc.graph.component(*id).map(|c| c.key.clone()))
+        .collect();
+    assert_eq!(selected, ["Consumer1"], "the group involved is selected");
+}

@@ -1,0 +1,183 @@
+//! The event log tab driven through the UI with egui_kittest, headless:
+//! run the seed diagram a little, see its events in the log, filter them
+//! by type, select an event and see its deliveries — a poisoned one's
+//! failed attempts and dead-lettering among them.
+
+use eda_studio::gui::Options;
+use eda_studio::gui::app::EdaApp;
+use eda_studio::gui::command::Command;
+use eda_studio::live::{Frame, TraceState};
+use eda_studio::sim::AttemptOutcome;
+use egui::accesskit::Role;
+use egui::vec2;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn harness() -> Harness<'static, EdaApp> {
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .with_step_dt(1.0 / 30.0)
+        .with_max_steps(20)
+        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
+    h.run_steps(3);
+    h
+}
+
+/// Runs UI frames (sleeping a little, so the driver thread gets its turn)
+/// until the latest frame satisfies `pred`, for at most 10 s.
+fn wait_for(h: &mut Harness<'_, EdaApp>, what: &str, pred: impl Fn(&Frame) -> bool) -> Arc<Frame> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        h.run_steps(1);
+        if let Some(frame) = h.state().run.frame.clone()
+            && pred(&frame)
+        {
+            return frame;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; selected {:?}; log: {:?}",
+            h.state().dock.log.selected,
+            h.state().run.frame.as_ref().map(|f| (
+                f.log
+                    .page
+                    .as_ref()
+                    .map(|p| (p.matching, p.rows.len(), p.query.clone())),
+                f.log
+                    .trace
+                    .as_ref()
+                    .map(|t| (t.event_id, t.state, t.pending.clone()))
+            ))
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn the_log_lists_events_filters_them_and_shows_a_poisoned_events_deliveries() {
+    let mut h = harness();
+    // The seed diagram keeping every event, with one poisoned user event.
+    let text = format!(
+        "{}%% eda:scenario retention = keep-all\n\
+         %% eda:scenario fault poison-next UserRegistered at 100ms\n",
+        eda_studio::SEED_DIAGRAM
+    );
+    h.state_mut().send(Command::OpenText("seed".into(), text));
+    h.run_steps(2);
+    for step in 1..=8u64 {
+        h.get_by_label("+100 ms").click();
+        wait_for(&mut h, "a 100 ms step", |f| f.now_us >= step * 100_000);
+    }
+
+    // The dock opened on the log: it asks for the newest page and shows it.
+    let f = wait_for(&mut h, "the log's first page", |f| {
+        f.log.page.as_ref().is_some_and(|p| !p.rows.is_empty())
+    });
+    let page = f.log.page.clone().unwrap_or_else(|| panic!("a page"));
+    assert_eq!(page.total, f.events_produced);
+    assert_eq!(page.matching, page.total, "keep-all keeps every event");
+    h.run_steps(2);
+    let newest = page.rows.last().unwrap_or_else(|| panic!("rows"));
+    h.get_by_role_and_label(Role::Button, &format!("#{}", newest.event_id));
+
+    // Filter by type: only UserRegistered events remain.
+    h.get_by_role_and_label(Role::ComboBox, "Type").click();
+    h.run_steps(1);
+    // The popup's items take clicks from its second frame on.
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "UserRegistered")
+        .click();
+    let f = wait_for(&mut h, "the type filter", |f| {
+        f.log.page.as_ref().is_some_and(|p| {
+            p.query.filter.event_type.as_deref() == Some("UserRegistered") && !p.rows.is_empty()
+        })
+    });
+    let page = f.log.page.clone().unwrap_or_else(|| panic!("a page"));
+    assert!(
+        page.matching < page.total,
+        "{} of {}",
+        page.matching,
+        page.total
+    );
+    assert!(page.rows.iter().all(|r| r.event_type == "UserRegistered"));
+
+    // Stop following the newest and narrow the time: the poisoned event
+    // (the first user event after 100 ms) is among the few rows left.
+    h.get_by_label("Follow newest").click();
+    h.run_steps(1);
+    for (field, value) in [("From", "0.1"), ("To", "0.16")] {
+        h.get_by_role_and_label(Role::TextInput, field).click();
+        h.run_steps(1);
+        h.get_by_role_and_label(Role::TextInput, field)
+            .type_text(value);
+        h.run_steps(1);
+    }
+    let f = wait_for(&mut h, "the time filter", |f| {
+        f.log.page.as_ref().is_some_and(|p| {
+            p.query.filter.to_us == Some(160_000) && p.rows.iter().any(|r| r.poisoned)
+        })
+    });
+    let page = f.log.page.clone().unwrap_or_else(|| panic!("a page"));
+    let poisoned = page
+        .rows
+        .iter()
+        .find(|r| r.poisoned)
+        .unwrap_or_else(|| panic!("a poisoned row"));
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, &format!("#{}", poisoned.event_id))
+        .click();
+    let f = wait_for(&mut h, "the poisoned event's trace", |f| {
+        f.log
+            .trace
+            .as_ref()
+            .is_some_and(|t| t.event_id == poisoned.event_id && t.state == TraceState::Complete)
+    });
+    let trace = f.log.trace.clone().unwrap_or_else(|| panic!("a trace"));
+    assert!(trace.dead_lettered_by.contains(&"Consumer2".to_string()));
+    assert!(
+        trace
+            .attempts
+            .iter()
+            .any(|a| matches!(a.outcome, AttemptOutcome::Failed { .. }))
+    );
+    // The detail pane lists the deliveries; the canvas draws the path.
+    h.run_steps(2);
+    h.get_by_label("Deliveries");
+    assert!(h.query_all_by_label("dead-lettered").count() >= 1);
+    assert!(
+        h.query_all_by_label_contains("failed, retry at").count() >= 1,
+        "failed attempts show when they are retried"
+    );
+    assert!(
+        h.query_by_label(&format!("Event #{}", poisoned.event_id))
+            .is_some()
+    );
+
+    // A healthy event: every group processed it.
+    let healthy = page
+        .rows
+        .iter()
+        .find(|r| !r.poisoned)
+        .unwrap_or_else(|| panic!("a healthy row"));
+    h.get_by_role_and_label(Role::Button, &format!("#{}", healthy.event_id))
+        .click();
+    let f = wait_for(&mut h, "the healthy event's trace", |f| {
+        f.log
+            .trace
+            .as_ref()
+            .is_some_and(|t| t.event_id == healthy.event_id && t.state == TraceState::Complete)
+    });
+    let trace = f.log.trace.clone().unwrap_or_else(|| panic!("a trace"));
+    assert!(trace.pending.is_empty());
+    assert!(
+        trace.subscribers.iter().all(|g| trace
+            .attempts
+            .iter()
+            .any(|a| &a.group == g && a.outcome == AttemptOutcome::Processed)),
+        "{trace:?}"
+    );
+    h.run_steps(2);
+    assert!(h.query_all_by_label("processed").count() >= trace.subscribers.len());
+}

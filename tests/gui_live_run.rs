@@ -1,0 +1,287 @@
+//! Run flows through the designer's UI with egui_kittest (headless) that
+//! the other live tests do not cover: scrub to a past moment and read an
+//! inspector table equal to a headless engine's state then; Save Run and
+//! Open Run from the File menu, the opened run paused at its end with the
+//! recorded hash in the run toolbar; a wrong file is a status-bar error.
+
+use eda_studio::gui::Options;
+use eda_studio::gui::app::EdaApp;
+use eda_studio::live::{Command as LiveCommand, Frame, RunState};
+use eda_studio::model::ArchGraph;
+use eda_studio::sim::{Engine, Fault, SinkState, VirtualTime, load_scenario};
+use egui::accesskit::Role;
+use egui::{Pos2, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn harness() -> Harness<'static, EdaApp> {
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .with_step_dt(1.0 / 30.0)
+        .with_max_steps(20)
+        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
+    h.run_steps(3);
+    h
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eda-gui-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+fn click_at(h: &mut Harness<'_, EdaApp>, at: Pos2) {
+    h.hover_at(at);
+    h.run_steps(1);
+    h.drag_at(at);
+    h.drop_at(at);
+    h.run_steps(1);
+}
+
+/// Runs UI frames until the latest simulation frame satisfies `pred`.
+fn wait_for_frame(
+    h: &mut Harness<'_, EdaApp>,
+    what: &str,
+    pred: impl Fn(&Frame) -> bool,
+) -> Arc<Frame> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        h.run_steps(1);
+        if let Some(frame) = h.state().run.frame.clone()
+            && pred(&frame)
+        {
+            return frame;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn send(h: &mut Harness<'_, EdaApp>, command: LiveCommand) {
+    let ctx = h.ctx.clone();
+    let app = h.state_mut();
+    app.run.apply(&app.doc, command, &ctx);
+}
+
+/// File ▸ `item`, then the typed-path prompt (no native dialog in tests)
+/// answered with `path`.
+fn file_menu_with_path(h: &mut Harness<'_, EdaApp>, item: &str, path: &Path) {
+    h.get_by_label("File").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label_contains(item).click_accesskit();
+    h.run_steps(2);
+    match &mut h.state_mut().ui.path_prompt {
+        Some((_, text)) => *text = path.display().to_string(),
+        None => panic!("{item} asks for a path"),
+    }
+    h.run_steps(1);
+    h.get_by_label("OK").click_accesskit();
+    h.run_steps(3);
+}
+
+fn status(h: &Harness<'_, EdaApp>) -> (String, bool) {
+    h.state().ui.status.clone().unwrap_or_default()
+}
+
+#[test]
+fn scrubbing_shows_the_inventory_as_the_engine_had_it_then() {
+    let mut h = harness();
+    send(&mut h, LiveCommand::StepBy(2_000_000));
+    wait_for_frame(&mut h, "two seconds", |f| f.now_us >= 2_000_000);
+    h.run_steps(5);
+    let at = h
+        .state()
+        .node_screen_pos("InvDB")
+        .unwrap_or_else(|| panic!("InvDB on the canvas"));
+    click_at(&mut h, at);
+    // Click the scrubber: some past moment.
+    h.get_by_role_and_label(Role::Slider, "Time").click();
+    let past = wait_for_frame(&mut h, "the past InvDB detail", |f| {
+        f.viewing_past && f.detail.as_ref().is_some_and(|d| d.key == "InvDB")
+    });
+    assert!(
+        past.now_us > 0 && past.now_us < 2_000_000,
+        "{}",
+        past.now_us
+    );
+    h.run_steps(2);
+
+    // The same run, headless, to that moment.
+    let text = eda_studio::SEED_DIAGRAM;
+    let chart = eda_studio::mermaid::parse_flowchart(text).unwrap_or_else(|d| panic!("{d:?}"));
+    let g = ArchGraph::from_flowchart(&chart);
+    let scenario = load_scenario(text, &g).unwrap_or_else(|d| panic!("{d:?}"));
+    let mut engine = Engine::new(&g, scenario, past.seed).unwrap_or_else(|e| panic!("{e}"));
+    engine.run_until(VirtualTime::from_us(past.now_us));
+    let Some(SinkState::Inventory(inv)) = engine.sink_state("InvDB") else {
+        panic!("InvDB is an inventory")
+    };
+    let (sku, stock) = *inv.lowest(1).first().unwrap_or_else(|| panic!("a sku"));
+
+    let detail = past.detail.as_ref().unwrap_or_else(|| panic!("detail"));
+    let table = detail
+        .table("Stock per sku (lowest first)")
+        .unwrap_or_else(|| panic!("a stock table"));
+    let row = &table.rows[0];
+    let col = |name: &str| table.column(name).unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(row[col("sku")], sku.to_string());
+    assert_eq!(
+        row[col("stock")],
+        stock.to_string(),
+        "stock at {} µs",
+        past.now_us
+    );
+    // ... and the inspector draws that cell.
+    assert!(
+        h.get_all_by_label(&stock.to_string()).next().is_some(),
+        "the inspector shows stock {stock}"
+    );
+}
+
+#[test]
+fn save_run_then_open_run_restores_it_paused_at_its_end_with_its_hash() {
+    let dir = scratch("save-open");
+    let file = dir.join("run.sqlite");
+    let mut h = harness();
+    // A run with a control input made from the GUI.
+    send(&mut h, LiveCommand::StepBy(800_000));
+    wait_for_frame(&mut h, "0.8 s", |f| f.now_us >= 800_000);
+    send(
+        &mut h,
+        LiveCommand::Fault(Fault::Crash {
+            group: "Consumer1".into(),
+            instance: 0,
+            duration_us: None,
+        }),
+    );
+    send(&mut h, LiveCommand::StepBy(700_000));
+    let live = wait_for_frame(&mut h, "1.5 s", |f| f.now_us >= 1_500_000);
+    assert_eq!(live.faults.len(), 1, "the crash was applied");
+
+    file_menu_with_path(&mut h, "Save Run…", &file);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !status(&h).0.starts_with("Saved the run") {
+        assert!(
+            Instant::now() < deadline,
+            "no save outcome: {:?}",
+            status(&h)
+        );
+        h.run_steps(1);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (message, error) = status(&h);
+    assert!(!error, "{message}");
+    assert!(
+        message.contains(&live.run_hash),
+        "{message} vs {}",
+        live.run_hash
+    );
+
+    // A fresh designer opens it.
+    let mut h = harness();
+    file_menu_with_path(&mut h, "Open Run…", &file);
+    let (message, error) = status(&h);
+    assert!(!error, "{message}");
+    let opened = wait_for_frame(&mut h, "the opened run", |f| f.now_us > 0);
+    assert_eq!(opened.now_us, live.now_us, "paused at the recording's end");
+    assert_eq!(opened.state, RunState::Paused);
+    assert_eq!(opened.run_hash, live.run_hash, "the recorded hash");
+    assert_eq!(
+        opened.faults, live.faults,
+        "the GUI's crash is in the replay"
+    );
+    h.run_steps(2);
+    h.get_by_label(&format!("hash {}", live.run_hash));
+    h.get_by_label("replayed exactly");
+    assert!(
+        h.state().doc.graph.id_of("Consumer1").is_some(),
+        "the recorded diagram"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn opening_a_file_that_is_not_a_recording_is_a_status_error() {
+    let dir = scratch("not-a-run");
+    let mut h = harness();
+    let before = h.state().doc.graph.component_count();
+    for (name, bytes) in [
+        ("junk.sqlite", b"not a database at all".as_slice()),
+        ("empty.sqlite", b"".as_slice()),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+        file_menu_with_path(&mut h, "Open Run…", &path);
+        let (message, error) = status(&h);
+        assert!(error, "{name}: {message}");
+        assert!(
+            message.contains("not an eda-studio recording"),
+            "{name}: {message}"
+        );
+    }
+    let missing = dir.join("missing.sqlite");
+    file_menu_with_path(&mut h, "Open Run…", &missing);
+    let (message, error) = status(&h);
+    assert!(error && message.contains("cannot open"), "{message}");
+    assert_eq!(
+        h.state().doc.graph.component_count(),
+        before,
+        "document kept"
+    );
+    assert!(h.state().run.frame.is_none(), "no run started");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn select(h: &mut Harness<'_, EdaApp>, key: &str) {
+    h.run_steps(5);
+    let at = h
+        .state()
+        .node_screen_pos(key)
+        .unwrap_or_else(|| panic!("no component {key} on the canvas"));
+    click_at(h, at);
+    assert_eq!(h.state().canvas.selection.nodes.len(), 1, "{key} selected");
+}
+
+#[test]
+fn the_inspector_resets_a_group_and_rebuilds_its_projection() {
+    let mut h = harness();
+    send(&mut h, LiveCommand::StepBy(1_500_000));
+    wait_for_frame(&mut h, "1.5 s", |f| f.now_us >= 1_500_000);
+    select(&mut h, "Consumer1");
+    wait_for_frame(&mut h, "the Consumer1 detail", |f| {
+        f.detail.as_ref().is_some_and(|d| d.key == "Consumer1")
+    });
+    h.run_steps(2);
+
+    // Reset to time 0: the group goes back to its first retained records.
+    h.get_by_label("Reset to time").click();
+    let f = wait_for_frame(&mut h, "the reset", |f| !f.faults.is_empty());
+    match &f.faults[0].fault {
+        Fault::ResetToTime { group, at } => {
+            assert_eq!(group, "Consumer1");
+            assert_eq!(at.as_us(), 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(f.faults[0].refused.is_none(), "{:?}", f.faults[0]);
+
+    // Rebuild: the window shows the diff of InvDB.
+    h.get_by_label("Rebuild projection").click();
+    let f = wait_for_frame(&mut h, "the rebuild", |f| f.replay.rebuilds == 1);
+    let outcome = f
+        .replay
+        .rebuild
+        .clone()
+        .unwrap_or_else(|| panic!("an outcome"));
+    assert_eq!(outcome.group, "Consumer1");
+    let sinks = outcome.result.clone().unwrap_or_else(|e| panic!("{e}"));
+    assert!(sinks.iter().any(|d| d.sink == "InvDB"), "{sinks:?}");
+    h.run_steps(3);
+    h.get_by_label("Projection rebuild");
+    let line = eda_studio::gui::panels::replay::summary(&outcome);
+    assert!(h.get_all_by_label(&line).count() >= 1, "{line} shown");
+}

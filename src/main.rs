@@ -86,6 +86,9 @@ enum Command {
         /// Also write the run to this SQLite recording (replaced if it is one).
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Virtual time between the recording's engine images (default: one per 32k events).
+        #[arg(long, value_name = "DURATION", requires = "record", value_parser = cli::simulate::parse_duration)]
+        image_every: Option<u64>,
     },
     /// Replay a recording: the state at any moment, projection rebuilds,
     /// group resets, consumers added to the finished run.
@@ -110,6 +113,10 @@ enum Command {
         /// The topics the added consumer reads (comma-separated; all when omitted).
         #[arg(long, value_delimiter = ',', requires = "add_consumer")]
         topics: Vec<String>,
+        /// Reach --at moments by re-executing from the start (checking every
+        /// snapshot's hash) instead of restoring the stored engine images.
+        #[arg(long)]
+        from_zero: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -141,12 +148,14 @@ fn main() -> ExitCode {
             duration,
             json,
             record,
+            image_every,
         }) => cli::simulate::run(cli::simulate::Options {
             file: file.as_deref(),
             seed,
             duration_us: duration,
             json,
             record: record.as_deref(),
+            image_every_us: image_every,
         }),
         Some(Command::Replay {
             file,
@@ -156,6 +165,7 @@ fn main() -> ExitCode {
             to,
             add_consumer,
             topics,
+            from_zero,
             json,
         }) => cli::replay::run(cli::replay::Options {
             file: &file,
@@ -164,6 +174,7 @@ fn main() -> ExitCode {
             reset: reset.zip(to),
             add_consumer,
             topics,
+            from_zero,
             json,
         }),
         None if eda_studio::gui::display_available() => {

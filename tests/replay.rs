@@ -90,8 +90,17 @@ fn text_replay_shows_the_component_table() {
     );
     let hash = full["run_hash"].as_str().expect("hash");
     assert!(
-        text.contains(&format!("run hash {hash} matches the recording")),
+        text.contains(&format!(
+            "run hash {hash}; moments restored from the stored engine images"
+        )),
         "{text}"
+    );
+    let again = run(&["replay", path(&file), "--at", "500ms", "--from-zero"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains(&format!("run hash {hash} matches the recording")),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
     );
     assert!(
         text.contains("state at 500.000ms") || text.contains("state at 0.5"),
@@ -246,4 +255,103 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     assert!(!err.contains("virtual ms"), "{err}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("run hash"), "{text}");
+}
+
+/// Records the seed diagram for 3 s with an engine image every 500 ms.
+fn recorded_with_images(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eda-replay-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = dir.join("run.sqlite");
+    let out = run(&[
+        "simulate",
+        "--duration",
+        "3s",
+        "--seed",
+        "33",
+        "--json",
+        "--record",
+        path(&file),
+        "--image-every",
+        "500ms",
+    ]);
+    ok_json(&out);
+    file
+}
+
+#[test]
+fn a_moment_reached_through_an_image_equals_one_reached_from_zero() {
+    let file = recorded_with_images("image");
+    let images: i64 = rusqlite::Connection::open(&file)
+        .expect("opens")
+        .query_row("SELECT count(*) FROM images", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(images, 7, "0, 0.5 s, …, 3 s");
+    let via_image = ok_json(&run(&["replay", path(&file), "--at", "1250ms", "--json"]));
+    assert_eq!(via_image["reached_through"], "images");
+    assert_eq!(via_image["states"][0]["image_at_us"], 1_000_000);
+    let from_zero = ok_json(&run(&[
+        "replay",
+        path(&file),
+        "--at",
+        "1250ms",
+        "--from-zero",
+        "--json",
+    ]));
+    assert_eq!(from_zero["snapshots_verified"], 101, "at 0 and every 1%");
+    let (a, b) = (
+        &via_image["states"][0]["summary"],
+        &from_zero["states"][0]["summary"],
+    );
+    assert_eq!(a["run_hash"], b["run_hash"]);
+    assert_eq!(a, b, "the whole state: metrics, groups, sinks, series");
+    // A stopped run agrees too.
+    let short = ok_json(&run(&[
+        "simulate",
+        "--duration",
+        "1250ms",
+        "--seed",
+        "33",
+        "--json",
+    ]));
+    assert_eq!(a["run_hash"], short["run_hash"]);
+    assert_eq!(a["sinks"], short["sinks"]);
+}
+
+#[test]
+fn a_damaged_image_is_refused_with_a_clear_error() {
+    let file = recorded_with_images("damaged");
+    let conn = rusqlite::Connection::open(&file).expect("opens");
+    let mut image: Vec<u8> = conn
+        .query_row(
+            "SELECT image FROM images WHERE time_us = 1000000",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the image at 1 s");
+    let mid = image.len() / 2;
+    image[mid] ^= 0x10;
+    conn.execute(
+        "UPDATE images SET image = ?1 WHERE time_us = 1000000",
+        [&image],
+    )
+    .expect("damages");
+    drop(conn);
+    let out = run(&["replay", path(&file), "--at", "1250ms"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("engine image at 1000000 us") && err.contains("--from-zero"),
+        "{err}"
+    );
+    // Other moments and a replay from zero still work.
+    ok_json(&run(&["replay", path(&file), "--at", "2s", "--json"]));
+    ok_json(&run(&[
+        "replay",
+        path(&file),
+        "--at",
+        "1250ms",
+        "--from-zero",
+        "--json",
+    ]));
 }

@@ -42,6 +42,17 @@ const SLICES: u64 = 100;
 /// that nothing was lost: one virtual hour.
 const DRAIN_LIMIT_US: u64 = 3_600_000_000;
 
+/// Without `--image-every`, a recording stores an engine image whenever
+/// this many events were produced since the last one (looked at every
+/// 1/1024 of the run): a replay then re-executes at most about this many
+/// events' deliveries from the nearest image (tens of milliseconds),
+/// and an image (about 0.8 MB on the seed diagram) costs some 25 bytes
+/// per event.
+const IMAGE_EVERY_EVENTS: u64 = 32 * 1024;
+
+/// Looks at whether an image is due this often, as a fraction of the run.
+const IMAGE_CHECKS_PER_RUN: u64 = 1024;
+
 /// The longest run `--duration` accepts: one virtual year.
 const MAX_DURATION_US: u64 = 365 * 24 * 3600 * 1_000_000;
 
@@ -88,6 +99,9 @@ pub struct Options<'a> {
     pub json: bool,
     /// Write a recording here.
     pub record: Option<&'a Path>,
+    /// Virtual time between the recording's engine images (a default
+    /// from the duration when `None`).
+    pub image_every_us: Option<u64>,
 }
 
 /// Runs the diagram for `duration_us` of virtual time with `seed`.
@@ -98,7 +112,14 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
         duration_us,
         json,
         record,
+        image_every_us,
     } = options;
+    let (image_step_us, by_events) = match image_every_us {
+        Some(every) => (every.max(1), false),
+        None => ((duration_us / IMAGE_CHECKS_PER_RUN).max(1), true),
+    };
+    let mut next_image = 0;
+    let mut imaged_events = 0;
     let source = match file {
         Some(path) => Source::read(path)?,
         None => Source::seed(),
@@ -149,6 +170,19 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
         } else {
             duration_us / SLICES * i
         };
+        if let Some(r) = &mut recorder {
+            // Cutting the run at the images changes nothing: `run_until`
+            // runs the same actions however the time is sliced.
+            while next_image <= t {
+                engine.run_until(VirtualTime::from_us(next_image));
+                let due = engine.events_produced() - imaged_events >= IMAGE_EVERY_EVENTS;
+                if next_image == 0 || !by_events || due {
+                    r.image(&mut engine)?;
+                    imaged_events = engine.events_produced();
+                }
+                next_image = next_image.saturating_add(image_step_us);
+            }
+        }
         engine.run_until(VirtualTime::from_us(t));
         if let Some(r) = &mut recorder {
             r.collect(&mut engine)?;
@@ -193,9 +227,10 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
     );
     if let (Some(stats), Some(path)) = (stats, record) {
         eprintln!(
-            "eda-studio: recorded {} events, {} snapshots in {} transactions to {} ({} bytes; {:.0} events/s with the simulation)",
+            "eda-studio: recorded {} events, {} snapshots, {} engine images in {} transactions to {} ({} bytes; {:.0} events/s with the simulation)",
             stats.events,
             stats.snapshots,
+            stats.images,
             stats.transactions,
             path.display(),
             stats.file_bytes,

@@ -2,7 +2,7 @@
 //! suggest them. The inference itself (which rule wins) is in `infer.rs`.
 
 use super::graph::ComponentId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a component does in an event-driven architecture.
@@ -10,7 +10,7 @@ use std::fmt;
 /// Each role has one canonical Mermaid class name ([`Role::class_name`]),
 /// which is what the designer writes back (`EB:::bus`), and a few accepted
 /// aliases ([`Role::from_class`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Role {
     /// Publishes events to a bus (`producer`; aliases `publisher`).
     #[serde(rename = "producer")]

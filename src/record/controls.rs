@@ -156,7 +156,7 @@ pub(super) fn advance(
 
 /// The same rule as [`advance`] on a plain engine that counts its own
 /// steps: calls `made` with each control as it is applied.
-fn advance_engine(
+pub(super) fn advance_engine(
     engine: &mut Engine,
     steps: &mut u64,
     t: VirtualTime,
@@ -340,6 +340,71 @@ mod tests {
         let rec = Recording::open(&path).unwrap();
         let err = rec.replay(false, HistoryOptions::default()).unwrap_err();
         assert!(matches!(err, RecordError::Diverged { .. }), "{err}");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_moment_of_a_run_with_controls_is_re_executed_with_them() {
+        let live = live_run();
+        let path = scratch("moment.sqlite");
+        record_history(&path, info(), fresh(5), &live).unwrap();
+        let rec = Recording::open(&path).unwrap();
+        // Images do not place controls: none is used for such a run.
+        assert!(
+            rec.state_at(VirtualTime::from_us(2_000_000))
+                .unwrap()
+                .is_none()
+        );
+        for t in [650_000, 1_950_000, 2_700_000, 3_000_000] {
+            let t = VirtualTime::from_us(t);
+            let engine = rec.reexecute_to(t).unwrap();
+            assert_eq!(engine.run_hash(), live.state_at(t).run_hash(), "at {t}");
+            assert_eq!(engine.fault_log(), live.state_at(t).fault_log(), "at {t}");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Files of older schema versions — version 1 without `controls` or
+    /// `images`, version 2 with `images` only — still open and replay.
+    #[test]
+    fn older_files_without_controls_or_images_open_and_replay() {
+        let mut plain = History::new(fresh(7), HistoryOptions::default());
+        plain.run_until(VirtualTime::from_us(2_000_000));
+        let hash = format!("{:016x}", plain.head().run_hash());
+        for (version, ddl) in [
+            (1, "DROP TABLE controls; DROP TABLE images;"),
+            (2, "DROP TABLE controls;"),
+        ] {
+            let path = scratch(&format!("v{version}.sqlite"));
+            record_history(&path, info(), fresh(7), &plain).unwrap();
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!("{ddl} PRAGMA user_version = {version};"))
+                .unwrap();
+            drop(conn);
+            let rec = Recording::open(&path).unwrap();
+            assert!(rec.controls().unwrap().is_empty());
+            assert!(rec.image_times().unwrap().is_empty());
+            let t = VirtualTime::from_us(1_500_000);
+            assert!(rec.state_at(t).unwrap().is_none());
+            assert_eq!(
+                rec.reexecute_to(t).unwrap().run_hash(),
+                plain.state_at(t).run_hash()
+            );
+            let (_, verified) = rec.replay(false, HistoryOptions::default()).unwrap();
+            assert_eq!(verified.run_hash, hash, "version {version}");
+            let _ = std::fs::remove_file(&path);
+        }
+        // A newer version is refused, naming the versions read.
+        let path = scratch("v99.sqlite");
+        record_history(&path, info(), fresh(7), &plain).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA user_version = 99;").unwrap();
+        drop(conn);
+        let err = Recording::open(&path).unwrap_err();
+        assert!(
+            matches!(err, RecordError::Version { found: 99, .. }),
+            "{err}"
+        );
         let _ = std::fs::remove_file(&path);
     }
 

@@ -19,12 +19,14 @@
 //!
 //! Must not hold GUI state or depend on `gui`, `cli` or `live`.
 //!
-//! # Schema (version 1; one run per file)
-//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 1,
-//! so a foreign SQLite file is told apart at once. Journal: WAL with
-//! `synchronous = FULL`: each batch is one transaction and one fsync; a
-//! process killed mid-write (even by SIGKILL) leaves every committed
-//! batch readable and the rest rolled back.
+//! # Schema (version 3; one run per file)
+//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 3
+//! (version 1 and 2 files, without `images` or `controls`, are read too),
+//! so a foreign SQLite
+//! file is told apart at once. Journal: WAL with `synchronous = NORMAL`:
+//! each batch is one transaction; a process killed mid-write (even by
+//! SIGKILL) leaves every committed batch readable and the rest rolled
+//! back (a power cut may also lose the last batches, never the file).
 //!
 //! ```sql
 //! runs(id, source_name, diagram, scenario_json, seed, duration_us,
@@ -40,6 +42,10 @@
 //! metric_samples(time_us, component, metric, value)
 //!                                         -- at each snapshot: events_in, events_out,
 //!                                         -- lag and dlq per component
+//! images(id, time_us, events, run_hash, image)
+//!                                         -- every N virtual seconds: the whole engine
+//!                                         -- (Engine::to_image; EDAIMG01 header with
+//!                                         -- length and checksum, MessagePack body)
 //! controls(id, steps, time_us, action,   -- control inputs in the order made:
 //!          at_us, fault_json)             -- 'apply' | 'schedule' (at at_us) |
 //!                                         -- 'stop-sources'; made at time_us after
@@ -58,9 +64,15 @@
 //! run: [`Recording::replay`] re-executes it and proves it did so exactly
 //! by comparing the run hash with the one recorded at each snapshot and at
 //! the end, applying the recorded `controls` where they were made (a
-//! recording from before that table existed has none). Snapshots in the file are readable state summaries for
-//! `sqlite3` users and checkpoints for that proof; the in-memory
-//! [`History`](crate::sim::History) holds the restorable ones.
+//! recording from before that table existed has none). Snapshots in the
+//! file are readable state summaries for `sqlite3` users and checkpoints
+//! for that proof. Images are restorable engines: [`Recording::state_at`]
+//! restores the latest image at or before a moment (checking its run hash
+//! against its row) and runs forward from there, so reaching any moment
+//! costs one image decode and at most one image interval of simulation,
+//! however long the run. A run with controls is re-executed from its start
+//! instead ([`Recording::reexecute_to`]): an image does not carry the step
+//! count that places a control.
 
 mod controls;
 mod read;
@@ -75,8 +87,15 @@ use std::path::PathBuf;
 
 /// `PRAGMA application_id` of a recording: "EDA1".
 pub const APPLICATION_ID: i32 = 0x4544_4131;
-/// `PRAGMA user_version` of the schema this module writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+/// `PRAGMA user_version` of the schema this module writes and reads:
+/// version 3 has both `controls` and `images`.
+pub const SCHEMA_VERSION: i32 = 3;
+/// The oldest schema version this module reads. Older files may lack
+/// `controls` (none were made) or `images` (`replay --at` then
+/// re-executes from the start): both are looked up by name, not by
+/// version, since version 1 files were written both with and without
+/// `controls` and version 2 files have `images` but no `controls`.
+pub const OLDEST_READABLE_VERSION: i32 = 1;
 
 /// The schema, created in the file's first transaction.
 const SCHEMA: &str = "
@@ -124,6 +143,13 @@ CREATE TABLE metric_samples (
     metric TEXT NOT NULL,
     value INTEGER NOT NULL
 );
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    time_us INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    run_hash TEXT NOT NULL,
+    image BLOB NOT NULL
+);
 CREATE TABLE controls (
     id INTEGER PRIMARY KEY,
     steps INTEGER NOT NULL,
@@ -168,7 +194,7 @@ pub enum RecordError {
     },
     /// A recording of another schema version.
     #[error(
-        "{path}: recording schema version {found}, this program reads version {SCHEMA_VERSION}"
+        "{path}: recording schema version {found}, this program reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}"
     )]
     Version {
         /// The file.
@@ -221,6 +247,18 @@ pub enum RecordError {
         doing: &'static str,
         /// SQLite's error.
         source: rusqlite::Error,
+    },
+    /// A stored engine image is damaged or does not restore.
+    #[error(
+        "{path}: the engine image at {time_us} us cannot be restored: {reason} (replay with --from-zero to re-execute instead)"
+    )]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// The image's virtual time.
+        time_us: u64,
+        /// Why.
+        reason: String,
     },
     /// The writer thread stopped (its error is reported instead when known).
     #[error("{path}: the recording writer stopped unexpectedly")]

@@ -1,8 +1,8 @@
 //! Reading a recording: open with checks that turn every kind of wrong
 //! file into a [`RecordError`], then rebuild and replay the run.
 
-use super::controls::advance;
-use super::{APPLICATION_ID, RecordError, SCHEMA_VERSION, sqlite_error};
+use super::controls::{advance, advance_engine};
+use super::{APPLICATION_ID, OLDEST_READABLE_VERSION, RecordError, SCHEMA_VERSION, sqlite_error};
 use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
 use crate::sim::{
@@ -91,6 +91,9 @@ pub struct Recording {
     path: PathBuf,
     conn: Connection,
     run: RunRow,
+    /// Whether the file has the `images` table (version 2 on; looked up
+    /// by name like `controls`).
+    has_images: bool,
 }
 
 impl std::fmt::Debug for Recording {
@@ -143,7 +146,7 @@ impl Recording {
         let version: i32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(err("reading the schema version"))?;
-        if version != SCHEMA_VERSION {
+        if !(OLDEST_READABLE_VERSION..=SCHEMA_VERSION).contains(&version) {
             return Err(RecordError::Version {
                 path: path.to_path_buf(),
                 found: version,
@@ -186,10 +189,18 @@ impl Recording {
                 path: path.to_path_buf(),
                 detail: "no run in the file".into(),
             })?;
+        let has_images: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'images'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err("looking for the images"))?;
         Ok(Recording {
             path: path.to_path_buf(),
             conn,
             run,
+            has_images: has_images > 0,
         })
     }
 
@@ -237,6 +248,84 @@ impl Recording {
             .map_err(err("reading events"))?;
         rows.collect::<Result<_, _>>()
             .map_err(err("reading events"))
+    }
+
+    /// The times of the stored engine images, ascending (none in a file
+    /// without the `images` table).
+    pub fn image_times(&self) -> Result<Vec<u64>, RecordError> {
+        if !self.has_images {
+            return Ok(Vec::new());
+        }
+        let err = |doing| move |e| sqlite_error(&self.path, doing, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT time_us FROM images ORDER BY time_us")
+            .map_err(err("reading image times"))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, i64>(0).map(|t| t as u64))
+            .map_err(err("reading image times"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(err("reading image times"))
+    }
+
+    /// The engine at virtual time `t`, reached through the stored images:
+    /// the latest image at or before `t` is restored (its run hash checked
+    /// against its row) and run forward to `t`. Returns the engine and the
+    /// image's time; `None` when no image is at or before `t`, and for a
+    /// run with `controls` (an image does not carry the engine step count
+    /// that places a control: use [`Recording::reexecute_to`]). A damaged
+    /// image is a [`RecordError::Image`].
+    pub fn state_at(&self, t: VirtualTime) -> Result<Option<(Engine, u64)>, RecordError> {
+        if !self.has_images || !self.controls()?.is_empty() {
+            return Ok(None);
+        }
+        let row = self
+            .conn
+            .query_row(
+                "SELECT time_us, run_hash, image FROM images WHERE time_us <= ?1
+                 ORDER BY time_us DESC LIMIT 1",
+                [t.as_us() as i64],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| sqlite_error(&self.path, "reading an engine image", e))?;
+        let Some((time_us, hash, bytes)) = row else {
+            return Ok(None);
+        };
+        let bad = |reason: String| RecordError::Image {
+            path: self.path.clone(),
+            time_us,
+            reason,
+        };
+        let mut engine = Engine::from_image(&bytes).map_err(|e| bad(e.to_string()))?;
+        let restored = format!("{:016x}", engine.run_hash());
+        if restored != hash || engine.now().as_us() != time_us {
+            return Err(bad(format!(
+                "it holds the run at {} with hash {restored}, its row says {} with hash {hash}",
+                engine.now(),
+                VirtualTime::from_us(time_us)
+            )));
+        }
+        engine.run_until(t);
+        Ok(Some((engine, time_us)))
+    }
+
+    /// The engine at virtual time `t` re-executed from the start, with
+    /// the recorded controls applied where they were made.
+    pub fn reexecute_to(&self, t: VirtualTime) -> Result<Engine, RecordError> {
+        let mut engine = self.rebuild(false)?;
+        let controls = self.controls()?;
+        let (mut steps, mut next) = (0, 0);
+        advance_engine(&mut engine, &mut steps, t, &controls, &mut next, |_, _| {
+            Ok(())
+        })?;
+        Ok(engine)
     }
 
     /// The snapshot rows, in time order.

@@ -1,6 +1,10 @@
 //! Writing a recording: the engine's thread hands batches to a writer
 //! thread that owns the SQLite connection, so formatting and inserting
-//! overlap with simulating. Each batch is one transaction.
+//! overlap with simulating. Each batch is one transaction; events go in
+//! through one prepared multi-row insert ([`ROWS_PER_INSERT`] rows per
+//! statement), their payload JSON written into a reused buffer. Engine
+//! images are encoded on the writer thread from a clone of the engine
+//! (cheap: the append-only logs share their chunks).
 
 use super::{APPLICATION_ID, RecordError, SCHEMA, SCHEMA_VERSION, event_type, sqlite_error};
 use crate::sim::{ControlRecord, Engine, Published, RunSummary};
@@ -13,6 +17,10 @@ use std::thread::JoinHandle;
 /// Events per transaction: large enough that the per-commit fsync is
 /// noise, small enough that a kill loses little.
 const BATCH_EVENTS: usize = 32 * 1024;
+
+/// Event rows per `INSERT` statement: fewer statement executions per
+/// row; 7 × 64 parameters stay far below SQLite's limit.
+const ROWS_PER_INSERT: usize = 64;
 
 /// Batches in flight between the engine and the writer (back-pressure:
 /// the engine waits when the disk is slower).
@@ -36,6 +44,8 @@ pub struct RecordStats {
     pub events: u64,
     /// Snapshot rows.
     pub snapshots: u64,
+    /// Engine images.
+    pub images: u64,
     /// Transactions committed.
     pub transactions: u64,
     /// Bytes of the file (with its WAL checkpointed).
@@ -56,6 +66,8 @@ enum Msg {
     Events(Vec<Published>),
     Control(super::controls::ControlRow),
     Snapshot(SnapshotRow),
+    /// An engine to image (a clone, encoded on the writer thread).
+    Image(Box<Engine>),
     Finish {
         run_hash: String,
         events: u64,
@@ -106,7 +118,7 @@ impl Recorder {
         let err = |doing| move |e| sqlite_error(path, doing, e);
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
+             PRAGMA synchronous = NORMAL;
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};"
         ))
@@ -185,6 +197,16 @@ impl Recorder {
         self.flush()?;
         let row = snapshot_row(engine);
         self.send(Msg::Snapshot(row))
+    }
+
+    /// Sends what was collected and an image of the whole engine now (a
+    /// row of `images`), from which `replay --at` restores.
+    pub fn image(&mut self, engine: &mut Engine) -> Result<(), RecordError> {
+        engine.take_published(&mut self.pending);
+        self.flush()?;
+        let mut copy = engine.clone();
+        copy.set_tap(false);
+        self.send(Msg::Image(Box::new(copy)))
     }
 
     /// Sends a control input made on the recorded engine (a fault applied
@@ -330,40 +352,35 @@ fn write_loop(
     let mut stats = RecordStats {
         events: 0,
         snapshots: 0,
+        images: 0,
         transactions: 1,
         file_bytes: 0,
     };
-    let mut payload = String::with_capacity(128);
+    let mut payload = Vec::with_capacity(128 * ROWS_PER_INSERT);
     for msg in rx {
         let tx = conn.transaction().map_err(err("starting a transaction"))?;
         match msg {
             Msg::Events(batch) => {
-                let mut insert = tx
-                    .prepare_cached(
-                        "INSERT INTO events (event_id, time_us, topic_id, partition_no, log_offset, key, payload)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )
-                    .map_err(err("preparing the event insert"))?;
-                for p in &batch {
-                    payload.clear();
-                    let r = &p.record;
-                    // Payload is plain data: serializing it cannot fail.
-                    if let Ok(text) = serde_json::to_string(&r.payload) {
-                        payload.push_str(&text);
-                    }
-                    insert
-                        .execute(params![
-                            r.event_id as i64,
-                            r.produced_at.as_us() as i64,
-                            i64::from(p.topic),
-                            i64::from(p.partition),
-                            p.offset as i64,
-                            r.key as i64,
-                            payload,
-                        ])
-                        .map_err(err("writing events"))?;
-                }
+                insert_events(&tx, &batch, &mut payload).map_err(err("writing events"))?;
                 stats.events += batch.len() as u64;
+            }
+            Msg::Image(engine) => {
+                let image = engine.to_image().map_err(|e| RecordError::Image {
+                    path: path.to_path_buf(),
+                    time_us: engine.now().as_us(),
+                    reason: e.to_string(),
+                })?;
+                tx.execute(
+                    "INSERT INTO images (time_us, events, run_hash, image) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        engine.now().as_us() as i64,
+                        engine.events_produced() as i64,
+                        format!("{:016x}", engine.run_hash()),
+                        image
+                    ],
+                )
+                .map_err(err("writing an engine image"))?;
+                stats.images += 1;
             }
             Msg::Control(row) => {
                 super::controls::insert(&tx, &row).map_err(err("writing a control"))?;
@@ -421,4 +438,65 @@ fn write_loop(
     drop(conn);
     stats.file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
     Ok(stats)
+}
+
+/// Inserts a batch of events: full groups of [`ROWS_PER_INSERT`] rows
+/// through one multi-row statement, the rest row by row. `payload` is a
+/// reused buffer for the rows' payload JSON.
+fn insert_events(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &[Published],
+    payload: &mut Vec<u8>,
+) -> rusqlite::Result<()> {
+    const COLUMNS: &str = "INSERT INTO events (event_id, time_us, topic_id, partition_no, log_offset, key, payload) VALUES ";
+    let many = format!(
+        "{COLUMNS}{}",
+        vec!["(?,?,?,?,?,?,?)"; ROWS_PER_INSERT].join(",")
+    );
+    let mut chunks = batch.chunks_exact(ROWS_PER_INSERT);
+    let mut stmt = tx.prepare_cached(&many)?;
+    let mut ends = [0usize; ROWS_PER_INSERT];
+    for chunk in &mut chunks {
+        payload.clear();
+        for (i, p) in chunk.iter().enumerate() {
+            // Payload is plain data: serializing it cannot fail.
+            let _ = serde_json::to_writer(&mut *payload, &p.record.payload);
+            ends[i] = payload.len();
+        }
+        let text = std::str::from_utf8(payload).unwrap_or_default();
+        let mut start = 0;
+        for (i, p) in chunk.iter().enumerate() {
+            let base = i * 7;
+            bind_row(&mut stmt, base, p, &text[start..ends[i]])?;
+            start = ends[i];
+        }
+        stmt.raw_execute()?;
+    }
+    let mut one = tx.prepare_cached(&format!("{COLUMNS}(?,?,?,?,?,?,?)"))?;
+    for p in chunks.remainder() {
+        payload.clear();
+        let _ = serde_json::to_writer(&mut *payload, &p.record.payload);
+        let text = std::str::from_utf8(payload).unwrap_or_default();
+        bind_row(&mut one, 0, p, text)?;
+        one.raw_execute()?;
+    }
+    Ok(())
+}
+
+/// Binds one event row's seven parameters after the first `base`.
+fn bind_row(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    base: usize,
+    p: &Published,
+    payload: &str,
+) -> rusqlite::Result<()> {
+    let r = &p.record;
+    stmt.raw_bind_parameter(base + 1, r.event_id as i64)?;
+    stmt.raw_bind_parameter(base + 2, r.produced_at.as_us() as i64)?;
+    stmt.raw_bind_parameter(base + 3, i64::from(p.topic))?;
+    stmt.raw_bind_parameter(base + 4, i64::from(p.partition))?;
+    stmt.raw_bind_parameter(base + 5, p.offset as i64)?;
+    stmt.raw_bind_parameter(base + 6, r.key as i64)?;
+    stmt.raw_bind_parameter(base + 7, payload)?;
+    Ok(())
 }

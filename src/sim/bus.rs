@@ -93,7 +93,7 @@ pub fn partition_for(key: u64, partitions: u32) -> Partition {
 }
 
 /// One record in a partition's log.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The aggregate id it is keyed by.
     pub key: u64,
@@ -113,7 +113,7 @@ pub struct Record {
 /// offset of the first retained record) and the high watermark (the offset
 /// the next record gets). The records live in a [`ChunkLog`], so a
 /// snapshot of the engine shares them instead of copying them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PartitionLog {
     low: u64,
     records: ChunkLog<Record>,
@@ -181,7 +181,7 @@ impl PartitionLog {
 }
 
 /// A topic: one event type on one bus, with its partitions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Topic {
     pub(crate) name: String,
     pub(crate) bus: u32,

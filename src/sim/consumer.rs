@@ -31,14 +31,14 @@ use super::clock::VirtualTime;
 use super::history::ChunkLog;
 use super::scenario::{GroupParams, Payload};
 use super::state::{Applied, KeyMap};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Owner value of a worker whose group has no live instance.
 pub(crate) const UNOWNED: u32 = u32::MAX;
 
 /// A consumer group (engine-internal state; read through [`super::Engine`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Group {
     /// Metric index of the component.
     pub component: u32,
@@ -79,7 +79,7 @@ pub(crate) struct Group {
 
 /// A group publishing one event of topic `out` per applied record of topic
 /// `on`, with probability `probability` (engine-internal).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct Reaction {
     pub on: u32,
     pub out: u32,
@@ -91,7 +91,7 @@ pub(crate) struct Reaction {
 }
 
 /// What went wrong with a delivery that was dead-lettered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeliveryError {
     /// The record was poisoned (every attempt fails).
@@ -101,7 +101,7 @@ pub enum DeliveryError {
 }
 
 /// One record in a dead-letter topic.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// The topic it came from.
     pub topic: String,
@@ -130,7 +130,7 @@ pub struct DeadLetter {
 /// order of arrival. Keeps at most `capacity` records; `len` counts all.
 /// A replay ([`super::Fault::ReplayDlq`]) takes the kept records out and
 /// counts them in `replayed`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetterTopic {
     /// `<group>.DLQ`.
     pub name: String,
@@ -153,6 +153,12 @@ impl DeadLetterTopic {
             replayed: 0,
             capacity,
         }
+    }
+
+    /// Sets the bound an engine image does not carry (it is not part of
+    /// the topic's JSON either).
+    pub(crate) fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity;
     }
 
     /// Records waiting in the DLQ: dead-lettered and not replayed (some
@@ -184,7 +190,7 @@ impl DeadLetterTopic {
 
 /// The event ids an idempotent group remembers: a FIFO window of at most
 /// `capacity` ids (see the module doc for why bounded is enough).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DedupeStore {
     ids: BTreeSet<u64>,
     order: VecDeque<u64>,
@@ -236,7 +242,7 @@ impl DedupeStore {
 /// of position, at most `max_log` of them (later ones are counted in
 /// [`EventStore::log_dropped`]), so a projection can be rebuilt from the
 /// store rather than from the bus.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EventStore {
     len: u64,
     /// Versions kept as `u32` (saturating) to halve the map's cache footprint.
@@ -244,8 +250,16 @@ pub struct EventStore {
     max_streams: usize,
     untracked: u64,
     /// Shared by snapshots of the engine: cloning copies no full chunk.
+    /// Not part of an engine image (it is the run's history, which the
+    /// recording's `events` table holds): a restored store keeps only
+    /// what it appends after the image.
+    #[serde(skip)]
     log: ChunkLog<Applied>,
+    /// Events the log took (kept, or lost to an image).
     log_len: usize,
+    /// Leading events of the log not restored from an image.
+    #[serde(skip)]
+    log_missing: usize,
     max_log: usize,
     log_dropped: u64,
 }
@@ -290,7 +304,18 @@ impl EventStore {
 
     /// How many events are kept.
     pub fn log_len(&self) -> usize {
-        self.log_len
+        self.log_len - self.log_missing
+    }
+
+    /// Leading events of the log that an engine image did not carry
+    /// (0 unless the engine was restored from one).
+    pub fn log_missing(&self) -> usize {
+        self.log_missing
+    }
+
+    /// After restoring from an image: the log taken before it is missing.
+    pub(crate) fn mark_log_missing(&mut self) {
+        self.log_missing = self.log_len - self.log.len();
     }
 
     /// Events appended but not kept because the log was full.
@@ -338,7 +363,7 @@ impl EventStore {
 }
 
 /// Per-group counts of what delivery went through.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryCounters {
     /// Processing attempts that failed.
     pub failures: u64,
@@ -365,17 +390,24 @@ pub struct DeliveryCounters {
 /// A set of offsets kept as disjoint runs `start..end`. Offsets are
 /// applied mostly in sequence, so it holds one run plus one more per hole
 /// (a dead letter, a forward reset): its size grows with holes, not with
-/// records.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// records. The last run (highest start) is kept apart from the map, so
+/// the per-delivery case — is the next offset in it? extend it — touches
+/// two integers and no tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct OffsetSet {
+    /// Every run but the last, by start.
     runs: BTreeMap<u64, u64>,
+    /// The last run, `start..end` (empty when `end == 0`: nothing in the set).
+    last: (u64, u64),
 }
 
 impl OffsetSet {
     /// Whether `offset` is in the set.
+    #[inline]
     pub fn contains(&self, offset: u64) -> bool {
-        if offset >= self.end() {
-            return false;
+        let (start, end) = self.last;
+        if offset >= start {
+            return offset < end;
         }
         self.runs
             .range(..=offset)
@@ -384,44 +416,60 @@ impl OffsetSet {
     }
 
     /// Adds `offset`, merging runs that become adjacent.
+    #[inline]
     pub fn insert(&mut self, offset: u64) {
-        // The common case: the next offset in sequence extends the last run.
-        if let Some(mut last) = self.runs.last_entry()
-            && *last.get() == offset
-        {
-            *last.get_mut() = offset.saturating_add(1);
-            return;
+        let (start, end) = self.last;
+        if end == 0 {
+            self.last = (offset, offset.saturating_add(1));
+        } else if offset == end {
+            // The common case: the next offset in sequence.
+            self.last.1 = end.saturating_add(1);
+        } else if offset > end {
+            // A hole: the last run moves into the map.
+            self.runs.insert(start, end);
+            self.last = (offset, offset.saturating_add(1));
+        } else if !self.contains(offset) {
+            self.insert_before_last(offset);
         }
-        if self.contains(offset) {
-            return;
-        }
+    }
+
+    /// Adds an `offset` below the last run's start that is not in the set.
+    #[cold]
+    fn insert_before_last(&mut self, offset: u64) {
+        let next = offset.saturating_add(1);
         let prev = self
             .runs
             .range(..=offset)
             .next_back()
             .filter(|&(_, &end)| end == offset)
             .map(|(&start, _)| start);
-        let end = self
-            .runs
-            .remove(&(offset.saturating_add(1)))
-            .unwrap_or(offset.saturating_add(1));
-        self.runs.insert(prev.unwrap_or(offset), end);
+        let from = prev.unwrap_or(offset);
+        if next == self.last.0 {
+            // Joins the last run (and the run before it, if adjacent).
+            if let Some(p) = prev {
+                self.runs.remove(&p);
+            }
+            self.last.0 = from;
+            return;
+        }
+        let to = self.runs.remove(&next).unwrap_or(next);
+        self.runs.insert(from, to);
     }
 
     /// One past the highest offset in the set (0 when empty).
     pub fn end(&self) -> u64 {
-        self.runs.values().next_back().copied().unwrap_or(0)
+        self.last.1
     }
 
     /// How many runs it is kept as.
     #[cfg(test)]
     pub fn runs(&self) -> usize {
-        self.runs.len()
+        self.runs.len() + usize::from(self.last.1 > 0)
     }
 }
 
 /// Serves one partition of one topic for one group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Worker {
     pub group: u32,
     pub topic: u32,
@@ -527,6 +575,36 @@ mod tests {
         d.insert(3);
         assert!(!d.contains(1) && d.contains(2) && d.contains(3));
         assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn offset_set_agrees_with_a_plain_set() {
+        let mut s = OffsetSet::default();
+        let mut model = BTreeSet::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for i in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Mostly in sequence, sometimes a jump back or ahead.
+            let o = if x.is_multiple_of(7) {
+                x % 400
+            } else {
+                i / 3 + x % 3
+            };
+            s.insert(o);
+            model.insert(o);
+            let probe = x.rotate_left(17) % 2_000;
+            assert_eq!(
+                s.contains(probe),
+                model.contains(&probe),
+                "{probe} after {o}"
+            );
+        }
+        for o in 0..2_100 {
+            assert_eq!(s.contains(o), model.contains(&o), "{o}");
+        }
+        assert_eq!(s.end(), model.last().map_or(0, |m| m + 1));
     }
 
     #[test]

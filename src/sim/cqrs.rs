@@ -31,7 +31,7 @@ use super::histogram::{Histogram, LatencySummary};
 use super::rng::SimRng;
 use super::scenario::{KeySampler, ServiceTime};
 use super::state::KeyMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// The `source` of records the command handler publishes (sources are
@@ -42,7 +42,7 @@ pub const HANDLER_SOURCE: u32 = u32::MAX;
 const RECENT_ORDERS: usize = 64;
 
 /// What the gateway sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CommandKind {
     /// Place an order (creates the order aggregate, or re-opens it).
@@ -54,7 +54,7 @@ pub enum CommandKind {
 }
 
 /// A command in the handler's queue or in service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Command {
     pub kind: CommandKind,
     /// The aggregate id.
@@ -69,7 +69,7 @@ impl Command {
 }
 
 /// Counts of the command path.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CqrsCounters {
     /// Commands the gateway sent.
     pub commands: u64,
@@ -118,7 +118,7 @@ pub struct CqrsSummary {
 }
 
 /// One of the handler's concurrent slots.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct Slot {
     pub busy: bool,
     pub cmd: Command,
@@ -128,7 +128,7 @@ pub(crate) struct Slot {
 }
 
 /// The command handler (engine-internal state).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Handler {
     pub name: String,
     /// Metric slots of the gateway, the handler and the bus.

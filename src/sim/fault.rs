@@ -168,7 +168,7 @@ impl Fault {
 }
 
 /// A fault and when it happens.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduledFault {
     /// When (virtual time).
     pub at: VirtualTime,
@@ -177,7 +177,7 @@ pub struct ScheduledFault {
 }
 
 /// What happened when a fault ran.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultRecord {
     /// When it ran.
     pub at: VirtualTime,

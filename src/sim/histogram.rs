@@ -4,7 +4,7 @@
 //! min and max are exact, so the mean is exact. Fixed size: values at or
 //! above 2^40 µs (12.7 days) are clamped into the last bucket.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 const SUB_BITS: u32 = 6;
 const SUB: u64 = 1 << SUB_BITS;
@@ -12,7 +12,7 @@ const MAX_EXP: u32 = 40;
 const BUCKETS: usize = (SUB + (MAX_EXP - SUB_BITS + 1) as u64 * SUB) as usize;
 
 /// Latency histogram over microsecond values.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Histogram {
     counts: Box<[u64]>,
     count: u64,

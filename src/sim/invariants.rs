@@ -30,7 +30,7 @@
 //! event id), for the first [`MAX_EXAMPLES`] violations of each check.
 
 use super::clock::VirtualTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Violations of each check described with their events (the first ones).
 pub const MAX_EXAMPLES: usize = 8;
@@ -131,7 +131,7 @@ impl Invariant {
 }
 
 /// One event a violation involves: where it sits on the bus and who saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRef {
     /// The consumer group involved (its component's Mermaid id).
     pub group: String,
@@ -209,7 +209,7 @@ impl InvariantReport {
 }
 
 /// A running count of violations with the first ones described.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Violations {
     pub count: u64,
     pub first: Option<String>,

@@ -16,7 +16,7 @@ use super::histogram::{Histogram, LatencySummary};
 use super::invariants::InvariantReport;
 use super::state::SinkSummary;
 use crate::model::Role;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Counters and histograms of one diagram component.
@@ -29,7 +29,7 @@ use std::sync::Arc;
 /// [`super::Engine::sink_state`]); a gateway's `events_out` are commands
 /// and queries sent, a command handler's `events_in` commands queued and
 /// its `processing_us` the service time per attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ComponentMetrics {
     /// Mermaid id.
     pub key: String,
@@ -73,7 +73,7 @@ impl ComponentMetrics {
 }
 
 /// How a series' samples combine when the history is thinned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SeriesKind {
     /// A running total (events in): the value at each kept time stays.
@@ -89,7 +89,7 @@ pub enum SeriesKind {
 }
 
 /// Where a sampled value comes from (engine-internal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Source {
     /// `events_in` of metric slot `0`.
     EventsIn(u32),
@@ -107,7 +107,7 @@ pub(crate) enum Source {
 }
 
 /// Which values an interval percentile is taken of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum LatencyOf {
     /// Group `0`'s service time per record.
     Processing(u32),
@@ -141,6 +141,29 @@ const STALENESS_NAMES: [&str; 4] = [
 
 /// The component name of whole-system series (every group's latencies together).
 pub const SYSTEM: &str = "*";
+
+/// The metrics sampled as running totals or levels (see [`Series::metric`]).
+const COUNTER_NAMES: [&str; 7] = [
+    "events_in",
+    "events_out",
+    "lag",
+    "dlq",
+    "duplicates",
+    "failures",
+    "conflicts",
+];
+
+/// The `&'static str` of a sampled metric's name: every name a
+/// [`TimeSeries`] makes, `None` for any other.
+fn static_metric_name(name: &str) -> Option<&'static str> {
+    COUNTER_NAMES
+        .iter()
+        .chain(&PROCESSING_NAMES)
+        .chain(&END_TO_END_NAMES)
+        .chain(&STALENESS_NAMES)
+        .find(|&&m| m == name)
+        .copied()
+}
 
 /// One sampled quantity of one component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -273,13 +296,25 @@ impl<T: Copy + Serialize> Serialize for Samples<T> {
     }
 }
 
+/// The same list of samples (chunked again as they are pushed).
+impl<'de, T: Copy + Deserialize<'de>> Deserialize<'de> for Samples<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let values = Vec::<T>::deserialize(d)?;
+        let mut out = Samples::default();
+        for v in values {
+            out.push(v);
+        }
+        Ok(out)
+    }
+}
+
 /// Values recorded during one sample interval, for its percentiles.
 ///
 /// Bounded: past [`INTERVAL_VALUES`] values it keeps every other one and
 /// from then on records only every 2nd (4th, …) value of the interval, a
 /// deterministic thinning that leaves the percentiles of a steady stream
 /// unbiased. Values are µs saturated at `u32::MAX` (71 minutes).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct IntervalValues {
     values: Vec<u32>,
     seen: u64,
@@ -584,7 +619,7 @@ impl TimeSeries {
 /// partition, offset, key, group) folded in order, word by word (FxHash's
 /// rotate-xor-multiply step). Cheap enough for the hot loop; not a
 /// cryptographic hash, only a witness that two histories are the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunHash(u64);
 
 impl Default for RunHash {
@@ -713,6 +748,107 @@ pub struct RunSummary {
     pub sinks: Vec<SinkSummary>,
     /// The CQRS command path, if the scenario has one.
     pub cqrs: Option<CqrsSummary>,
+}
+
+/// A [`TimeSeries`] in an engine image (`#[serde(with)]` on the engine's
+/// field): unlike its JSON form (`simulate --json`, unchanged by images),
+/// it carries everything later samples depend on — each series' source,
+/// the sample bound and the open interval's latency and staleness values —
+/// so a restored engine samples exactly as the original. Metric names are
+/// mapped back to the static names the engine defines; an unknown one is
+/// a decode error naming it.
+pub(crate) mod image {
+    use super::{IntervalValues, Samples, Series, SeriesKind, Source, TimeSeries};
+    use crate::sim::clock::VirtualTime;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct SeriesOut<'a> {
+        component: &'a str,
+        metric: &'a str,
+        kind: SeriesKind,
+        values: &'a Samples<u64>,
+        source: Source,
+    }
+
+    #[derive(Serialize)]
+    struct TimeSeriesOut<'a> {
+        interval_us: u64,
+        times: &'a Samples<VirtualTime>,
+        series: Vec<SeriesOut<'a>>,
+        max_samples: usize,
+        latency: &'a [[IntervalValues; 2]],
+        staleness: &'a IntervalValues,
+    }
+
+    #[derive(Deserialize)]
+    struct SeriesIn {
+        component: String,
+        metric: String,
+        kind: SeriesKind,
+        values: Samples<u64>,
+        source: Source,
+    }
+
+    #[derive(Deserialize)]
+    struct TimeSeriesIn {
+        interval_us: u64,
+        times: Samples<VirtualTime>,
+        series: Vec<SeriesIn>,
+        max_samples: usize,
+        latency: Vec<[IntervalValues; 2]>,
+        staleness: IntervalValues,
+    }
+
+    pub(crate) fn serialize<S: Serializer>(ts: &TimeSeries, s: S) -> Result<S::Ok, S::Error> {
+        TimeSeriesOut {
+            interval_us: ts.interval_us,
+            times: &ts.times,
+            series: ts
+                .series
+                .iter()
+                .map(|x| SeriesOut {
+                    component: &x.component,
+                    metric: x.metric,
+                    kind: x.kind,
+                    values: &x.values,
+                    source: x.source,
+                })
+                .collect(),
+            max_samples: ts.max_samples,
+            latency: &ts.latency,
+            staleness: &ts.staleness,
+        }
+        .serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TimeSeries, D::Error> {
+        let t = TimeSeriesIn::deserialize(d)?;
+        let mut series = Vec::with_capacity(t.series.len());
+        for x in t.series {
+            let metric = super::static_metric_name(&x.metric).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown series metric `{}` (of `{}`)",
+                    x.metric, x.component
+                ))
+            })?;
+            series.push(Series {
+                component: x.component,
+                metric,
+                kind: x.kind,
+                values: x.values,
+                source: x.source,
+            });
+        }
+        Ok(TimeSeries {
+            interval_us: t.interval_us,
+            times: t.times,
+            series,
+            max_samples: t.max_samples,
+            latency: t.latency,
+            staleness: t.staleness,
+        })
+    }
 }
 
 #[cfg(test)]

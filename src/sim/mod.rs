@@ -98,6 +98,7 @@ mod error;
 mod fault;
 mod histogram;
 mod history;
+mod image;
 mod invariants;
 mod metrics;
 mod producer;
@@ -123,6 +124,7 @@ pub use histogram::{Histogram, LatencySummary};
 pub use history::{
     Control, ControlRecord, History, HistoryOptions, Published, Replay, TraceStatus, Tracer,
 };
+pub use image::{IMAGE_MAGIC, ImageError};
 pub use invariants::{Check, EventRef, Example, Invariant, InvariantReport, MAX_EXAMPLES};
 pub use metrics::{
     ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, QUANTILES, RunHash, RunSummary,

@@ -6,9 +6,10 @@
 use super::clock::VirtualTime;
 use super::rng::{SimRng, to_us};
 use super::scenario::{Arrival, Burst, KeySampler, Payload, Schema};
+use serde::{Deserialize, Serialize};
 
 /// A running source (engine-internal state).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Source {
     /// Metric index of the publishing component.
     pub component: u32,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Hard limits on everything that grows; checked when the engine is built.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
     /// Most actions the scheduler may hold (the model needs one per source
     /// and per partition worker, plus one for the sampler).
@@ -82,7 +82,7 @@ impl Default for Limits {
 }
 
 /// When a source emits.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Arrival {
     /// A Poisson process: exponential gaps with mean 1/rate.
@@ -109,7 +109,7 @@ impl Arrival {
 /// Bursts on top of a source's arrival process: during the first
 /// `length_us` of every `every_us` (from time zero) the source emits at
 /// `rate_per_s` instead of its base rate, with the same kind of process.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Burst {
     /// Events per virtual second during a burst.
     pub rate_per_s: f64,
@@ -134,7 +134,7 @@ impl Burst {
 }
 
 /// How keys (aggregate ids) are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum KeyDist {
     /// Every key equally likely.
@@ -147,7 +147,7 @@ pub enum KeyDist {
 }
 
 /// The aggregate ids a source draws its keys from: `1..=count`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct KeySpace {
     /// How many distinct keys.
     pub count: u64,
@@ -221,7 +221,7 @@ impl ServiceTime {
 }
 
 /// The fields an event carries, chosen from its type's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Schema {
     /// order id, user id, sku, quantity, amount.
@@ -293,7 +293,7 @@ fn price_cents(sku: u32) -> u64 {
 }
 
 /// An event's fields: compact and `Copy`, so producing one allocates nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "schema", rename_all = "lowercase")]
 pub enum Payload {
     /// An order.
@@ -361,7 +361,7 @@ impl Payload {
 }
 
 /// One stream of events: a component publishing one event type to one bus.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceSpec {
     /// The publishing component's Mermaid id.
     pub component: String,
@@ -384,7 +384,7 @@ pub struct SourceSpec {
 /// to `bus` with probability `probability`. A component's publishing edge
 /// of type `emit` is then a reaction, no longer an independent source.
 /// Reactions must not form a loop of event types (checked at build).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReactionSpec {
     /// The reacting group's component (Mermaid id).
     pub component: String,
@@ -524,7 +524,7 @@ impl Default for GroupParams {
 }
 
 /// How long the bus keeps records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Retention {
     /// Drop a record once every group subscribed to its topic has committed
@@ -541,7 +541,7 @@ pub enum Retention {
 /// The CQRS command path (see the `cqrs` module doc): a gateway sending
 /// commands to a command handler that publishes to a bus, and queries to
 /// the read DB.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CqrsSpec {
     /// The gateway's Mermaid id.
     pub gateway: String,
@@ -648,7 +648,7 @@ impl CqrsSpec {
 }
 
 /// Everything a run needs besides the diagram and the seed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     /// Partitions per topic.
     pub partitions: u32,
@@ -957,7 +957,7 @@ pub(crate) fn out_of_range(what: &str, value: impl ToString, allowed: impl ToStr
 }
 
 /// Draws keys for one source: uniform, or Zipf through a cumulative table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum KeySampler {
     Uniform(u64),
     Zipf(Vec<f64>),

@@ -18,8 +18,9 @@
 //! keys are unique, so the earliest key is always well defined.
 
 use super::clock::VirtualTime;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Entry<A> {
     /// `time << 64 | seq`: unique, ordered like `(time, seq)`.
     key: u128,
@@ -37,7 +38,7 @@ impl<A> Entry<A> {
 const ARITY: usize = 4;
 
 /// A bounded queue of actions of type `A`, popped in `(time, seq)` order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scheduler<A> {
     heap: Vec<Entry<A>>,
     /// Whether `heap[0]` was popped and not yet refilled.

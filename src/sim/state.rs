@@ -34,7 +34,7 @@
 
 use super::clock::VirtualTime;
 use super::scenario::Payload;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Keys below this are kept in a [`KeyMap`]'s dense part.
@@ -45,7 +45,7 @@ pub const DENSE_KEYS: u64 = 1 << 16;
 /// above a `BTreeMap`. Iterates in key order, so it is as deterministic
 /// as a `BTreeMap` — and a lookup in the dense part costs an index into
 /// small `Copy` values, which keeps sinks cheap in the hot loop.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyMap<V> {
     dense: Vec<V>,
     present: Vec<u64>,
@@ -181,7 +181,7 @@ pub const INITIAL_STOCK: i64 = 1_000;
 pub const RECENT_NOTIFICATIONS: usize = 16;
 
 /// One event as a sink (or the event store's log) sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {
     /// The topic it was read from (index into [`super::Engine::topics`]).
     pub topic: u32,
@@ -196,7 +196,7 @@ pub struct Applied {
 }
 
 /// Which kind of state a sink holds (see the module doc for the mapping).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SinkKind {
     /// Stock per sku.
@@ -250,7 +250,7 @@ impl SinkKind {
 
 /// Stock per sku: every sku starts at [`INITIAL_STOCK`]; an order takes
 /// its quantity (stock may go negative: backorders).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
     /// Units taken per sku (stock = [`INITIAL_STOCK`] − taken).
     taken: KeyMap<u32>,
@@ -299,7 +299,7 @@ pub enum OrderStatus {
 }
 
 /// One order in the read model's view.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
     /// `OrderCreated` events applied for it.
     pub placed: u32,
@@ -319,7 +319,7 @@ impl OrderView {
 }
 
 /// One user in the read model's view.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     /// Index of the email domain of the latest registration.
     pub email_domain: u8,
@@ -330,7 +330,7 @@ pub struct UserView {
 }
 
 /// The read model's materialized views.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadViews {
     /// Orders by id.
     pub orders: KeyMap<OrderView>,
@@ -361,7 +361,7 @@ impl ReadViews {
 }
 
 /// Count and amount of a set of events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Events.
     pub count: u64,
@@ -384,7 +384,7 @@ fn amount_of(p: &Payload) -> u64 {
 }
 
 /// The data warehouse's aggregates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warehouse {
     /// Per topic (indexed by topic).
     pub by_type: Vec<Tally>,
@@ -414,7 +414,7 @@ fn slot_of<T: Default + Clone>(v: &mut Vec<T>, i: u32) -> &mut T {
 }
 
 /// A term of the search index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "term", content = "value", rename_all = "kebab-case")]
 pub enum Term {
     /// The document's kind (its payload schema: 0 order, 1 user, 2 payment, 3 other).
@@ -445,7 +445,7 @@ impl Term {
 /// attribute is kept as a number: the sku of an order, the domain of a
 /// user, the method of a payment; [`Document::term`] gives it back as a
 /// [`Term`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     attr: u32,
     /// The event id it was indexed from.
@@ -480,7 +480,7 @@ impl Document {
 /// (term → documents containing it); [`SearchIndex::search`] lists a
 /// term's documents. Kept as counts rather than posting lists so that
 /// re-indexing a document costs two counter updates in the hot loop.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchIndex {
     /// Documents per kind (0 order, 1 user, 2 payment, 3 other), by aggregate id.
     pub documents: [KeyMap<Document>; 4],
@@ -564,7 +564,7 @@ impl SearchIndex {
 }
 
 /// How a notification was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Channel {
     /// Order confirmations and welcome mails.
@@ -574,7 +574,7 @@ pub enum Channel {
 }
 
 /// One notification sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     /// Its event id.
     pub event_id: u64,
@@ -587,7 +587,7 @@ pub struct Notification {
 }
 
 /// Notifications sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notifications {
     /// Sent per topic (indexed by topic): [email, push].
     pub sent: Vec<[u64; 2]>,
@@ -604,7 +604,7 @@ impl Notifications {
 }
 
 /// A generic sink: events applied per topic.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counter {
     /// Per topic (indexed by topic).
     pub by_type: Vec<u64>,
@@ -614,7 +614,7 @@ pub struct Counter {
 // One per sink, built once and updated in place: the size of the largest
 // variant costs nothing, a box would cost an indirection per event.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SinkState {
     /// See [`Inventory`].
     Inventory(Inventory),

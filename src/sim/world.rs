@@ -26,6 +26,7 @@ use super::scenario::{
 };
 use super::state::{Applied, SinkKind, SinkState, SinkSummary};
 use crate::model::{ArchGraph, ComponentId, Role};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod dlq;
@@ -39,7 +40,7 @@ pub use trace::{
 };
 
 /// Something that happens at a moment of virtual time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Action {
     /// Source `0` emits its next record.
     Emit(u32),
@@ -75,7 +76,7 @@ const THROTTLE_POLL_US: u64 = 1_000;
 /// observed through read-only accessors, [`Engine::metrics`],
 /// [`Engine::invariants`] and [`Engine::summary`]. The same graph, scenario
 /// and seed always give the same history and [`Engine::run_hash`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Engine {
     seed: u64,
     now: VirtualTime,
@@ -90,6 +91,9 @@ pub struct Engine {
     /// Metric slots `..diagram_components` are the diagram's components;
     /// groups added mid-run get slots after them.
     diagram_components: usize,
+    /// In an image with everything that drives later samples (sources,
+    /// bound, the open interval's values), see [`super::metrics::image`].
+    #[serde(with = "super::metrics::image")]
     series: TimeSeries,
     hash: RunHash,
     queued_records: usize,
@@ -121,10 +125,15 @@ pub struct Engine {
     bounded_topics: Vec<bool>,
     /// Records published since the last [`Engine::take_published`], when
     /// tapped (recordings read every event, even those trimmed later).
+    #[serde(skip)]
     tap: Option<Vec<Published>>,
-    /// The delivery tap watching one event, when on (see `trace.rs`).
+    /// The delivery tap watching one event, when on (see `trace.rs`);
+    /// off in an image, as in a clone.
+    #[serde(skip)]
     trace: Option<Box<trace::DeliveryTap>>,
-    /// Hops recorded for the canvas's moving dots, when on.
+    /// Hops recorded for the canvas's moving dots, when on; off in an
+    /// image, as in a clone.
+    #[serde(skip)]
     activity: super::activity::Activity,
 }
 
@@ -416,6 +425,19 @@ impl Engine {
             engine.schedule_fault(*at, fault.clone())?;
         }
         Ok(engine)
+    }
+
+    /// Puts back what an image does not carry (see `sim::image`): the
+    /// DLQ bound that is not serialized, and the mark that the event
+    /// stores' logs start after the image.
+    pub(crate) fn after_restore(&mut self) {
+        let limits = self.scenario.limits;
+        for g in &mut self.groups {
+            g.dead_letters.set_capacity(limits.max_dead_letters);
+            if let Some(store) = &mut g.store {
+                store.mark_log_missing();
+            }
+        }
     }
 
     /// Runs the earliest pending action and returns its time; `None` when
@@ -1985,6 +2007,13 @@ impl Engine {
             .store_for(g)
             .ok_or_else(|| format!("no event store reads every topic of {group}"))?;
         let store = self.groups[st].store.as_ref().ok_or("not a store")?;
+        if store.log_missing() > 0 {
+            return Err(format!(
+                "{}'s log before this run was restored from an image is not in memory \
+                 (replay the recording from the start to rebuild)",
+                self.groups[st].name
+            ));
+        }
         if store.log_dropped() > 0 {
             return Err(format!(
                 "{}'s log is full: {} events not kept (limits.max_store_events)",

@@ -141,6 +141,25 @@ impl<T: Clone> ChunkLog<T> {
     }
 }
 
+/// Serialized as the plain sequence of the items kept: an engine image
+/// (see `sim::image`) stores what the log holds, not how it is chunked.
+impl<T: serde::Serialize> serde::Serialize for ChunkLog<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de> + Clone> serde::Deserialize<'de> for ChunkLog<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items: Vec<T> = Vec::deserialize(d)?;
+        let mut log = ChunkLog::default();
+        for item in items {
+            log.push(item);
+        }
+        Ok(log)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

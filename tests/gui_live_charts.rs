@@ -8,6 +8,7 @@
 use eda_studio::gui::Options;
 use eda_studio::gui::app::EdaApp;
 use eda_studio::gui::command::Command;
+use eda_studio::gui::panels::dock::DockTab;
 use eda_studio::live::{ChartKind, Command as LiveCommand, Frame};
 use egui::{Key, Modifiers, Pos2, vec2};
 use egui_kittest::Harness;
@@ -189,6 +190,11 @@ fn a_rate_edited_in_the_scenario_tab_is_applied_into_the_document() {
             Instant::now() < deadline,
             "no rate field in the Scenario tab"
         );
+        // A click that landed while the dock was still growing into place
+        // missed the tab: click it again.
+        if h.state().dock.tab != DockTab::Scenario {
+            h.get_by_label("Scenario").click();
+        }
         h.run_steps(1);
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -972,7 +972,7 @@ impl EdaApp {
                 .push(Command::Sim(crate::live::Command::SetSpeed(speed)));
             self.commands.push(Command::Sim(crate::live::Command::Run));
         }
-        if self.timer.frames() >= frames {
+        if self.timer.frames() >= frames && !self.allow_close {
             println!("{}", self.timer.report(self.options.started));
             if let Some(f) = &self.run.frame {
                 println!(

@@ -1,0 +1,56 @@
+//! Scrubbing a long live run: the seed diagram is run at Max speed in the
+//! live driver until 10 million events are on the record, then each
+//! iteration asks for a different past moment and waits for the driver's
+//! frame of it (the engine state from the nearest snapshot plus every
+//! panel's data: dots window, log page, tables, charts) — everything the
+//! GUI needs to redraw that moment.
+//!
+//! `LIVE_SEEK_EVENTS` overrides the 10,000,000 (e.g. 1000000 for a quick look).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use eda_studio::live::{Command, LiveHandle, Speed};
+use eda_studio::mermaid::parse_flowchart;
+use eda_studio::model::ArchGraph;
+use eda_studio::sim::Scenario;
+use std::time::Duration;
+
+fn seek(c: &mut Criterion) {
+    let events: u64 = std::env::var("LIVE_SEEK_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let graph = ArchGraph::from_flowchart(&parse_flowchart(eda_studio::SEED_DIAGRAM).unwrap());
+    let scenario = Scenario::default_for(&graph);
+    let mut live = LiveHandle::start(graph, scenario, 1, || {}).unwrap();
+    live.send(Command::SetSpeed(Speed::Max)).unwrap();
+    live.send(Command::Run).unwrap();
+    let reached = live.wait_for(Duration::from_secs(600), |f| f.events_produced >= events);
+    live.send(Command::Pause).unwrap();
+    let head = reached.head_us;
+    eprintln!(
+        "run: {} events, {} deliveries, {:.1} s virtual",
+        reached.events_produced,
+        reached.deliveries,
+        head as f64 / 1e6
+    );
+    let mut i = 0u64;
+    c.bench_function("live/seek_past_moment", |b| {
+        b.iter(|| {
+            i += 1;
+            // Moments spread over the run, never the same twice in a row.
+            let t = head / 97 * ((i * 37) % 97);
+            live.send(Command::Seek(t)).unwrap();
+            let f = live.wait_for(Duration::from_secs(30), |f| f.viewing_past && f.now_us == t);
+            assert_eq!(f.now_us, t, "the frame of the moment asked for");
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(8));
+    targets = seek
+}
+criterion_main!(benches);

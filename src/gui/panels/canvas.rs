@@ -21,7 +21,7 @@ use crate::gui::document::{Document, node_size};
 use crate::gui::look::node_look;
 use crate::gui::panels::palette::PaletteDrop;
 use crate::gui::theme::Theme;
-use crate::layout::shape::{Outline, PathCmd, ShapeGeometry, ShapeKind, boundary_point};
+use crate::layout::shape::{Outline, ShapeGeometry, ShapeKind, boundary_point};
 use crate::layout::{NodeGeom, Point};
 use crate::live::{ComponentFrame, Frame};
 use crate::mermaid::{Arrow, Stroke as LineStroke};
@@ -530,7 +530,9 @@ fn hit_edge(
         let line = edge_line(a, b, routes.get(&c.id).map(Vec::as_slice));
         let d = line
             .windows(2)
-            .map(|w| distance_to_segment(s, t.to_screen(w[0]), t.to_screen(w[1])))
+            .map(|w| {
+                super::graph_canvas::distance_to_segment(s, t.to_screen(w[0]), t.to_screen(w[1]))
+            })
             .fold(f32::INFINITY, f32::min);
         (d <= EDGE_HIT).then_some(c.id)
     })
@@ -582,16 +584,6 @@ pub(super) fn group_members(
     for child in &group.groups {
         group_members(doc, *child, out, depth + 1);
     }
-}
-
-fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
-    let ab = b - a;
-    let len2 = ab.length_sq();
-    if len2 < 1e-6 {
-        return p.distance(a);
-    }
-    let t = ((p - a).dot(ab) / len2).clamp(0.0, 1.0);
-    p.distance(a + ab * t)
 }
 
 /// Zoom (Ctrl+wheel, pinch) and pan (wheel, middle or right drag).
@@ -925,29 +917,9 @@ fn draw_marker(
     color: Color32,
     width: f32,
 ) {
-    let normal = dir.rot90();
-    match arrow {
-        Arrow::None => {}
-        Arrow::Arrow => {
-            let back = tip - dir * size;
-            painter.add(Shape::convex_polygon(
-                vec![tip, back + normal * size * 0.5, back - normal * size * 0.5],
-                color,
-                Stroke::NONE,
-            ));
-        }
-        Arrow::Circle => {
-            painter.circle_filled(tip - dir * size * 0.4, size * 0.4, color);
-        }
-        Arrow::Cross => {
-            let c = tip - dir * size * 0.5;
-            let a = (dir + normal) * size * 0.35;
-            let b = (dir - normal) * size * 0.35;
-            let s = Stroke::new(width.max(1.5), color);
-            painter.line_segment([c - a, c + a], s);
-            painter.line_segment([c - b, c + b], s);
-        }
-    }
+    let mut shapes = Vec::new();
+    super::graph_canvas::marker(&mut shapes, arrow, tip, dir, size, color, width);
+    painter.extend(shapes);
 }
 
 fn draw_node(
@@ -1109,38 +1081,13 @@ fn paint_outline(
     stroke: Stroke,
     closed: bool,
 ) {
-    match outline {
-        Outline::RoundedRect { rect, radius } => {
-            let r = Rect::from_min_max(pos(rect.min), pos(rect.max));
-            let radius = (radius * t.zoom).clamp(0.0, 255.0) as u8;
-            painter.rect(
-                t.rect_to_screen(r),
-                CornerRadius::same(radius),
-                fill,
-                stroke,
-                StrokeKind::Middle,
-            );
-        }
-        Outline::Ellipse { center, rx, ry } => {
-            let c = t.to_screen(pos(*center));
-            painter.add(Shape::ellipse_filled(c, vec2(*rx, *ry) * t.zoom, fill));
-            painter.add(Shape::ellipse_stroke(c, vec2(*rx, *ry) * t.zoom, stroke));
-        }
-        Outline::Polygon(_) | Outline::Path(_) => {
-            let open_path =
-                matches!(outline, Outline::Path(cmds) if !cmds.contains(&PathCmd::Close));
-            let points: Vec<Pos2> = outline
-                .flatten()
-                .into_iter()
-                .map(|p| t.to_screen(pos(p)))
-                .collect();
-            if closed && !open_path {
-                painter.add(Shape::convex_polygon(points, fill, stroke));
-            } else {
-                painter.add(Shape::line(points, stroke));
-            }
-        }
-    }
+    let view = super::graph_canvas::View {
+        origin: t.origin,
+        zoom: t.zoom,
+    };
+    let mut shapes = Vec::new();
+    super::graph_canvas::outline_shapes(&mut shapes, outline, view, fill, stroke, closed);
+    painter.extend(shapes);
 }
 
 #[cfg(test)]

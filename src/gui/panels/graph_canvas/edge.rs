@@ -231,7 +231,7 @@ where
 }
 
 /// Appends an end marker whose tip is at `tip`, the edge arriving along `dir`.
-fn marker(
+pub fn marker(
     out: &mut Vec<Shape>,
     arrow: Arrow,
     tip: Pos2,

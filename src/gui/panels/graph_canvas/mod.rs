@@ -28,6 +28,10 @@ mod edge;
 mod node;
 mod sync;
 
+// The painter canvas draws with the same shape builders.
+pub(super) use edge::{distance_to_segment, marker};
+pub(super) use node::{View, outline_shapes};
+
 use super::canvas::{
     CanvasBackend, CanvasState, Transform, badge_text, draw_badge, draw_group, group_members,
     group_rects, hit_group_title, rename_ui, start_positions, zoom_buttons_ui,

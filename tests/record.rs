@@ -93,6 +93,7 @@ fn recording_holds_the_run_and_replays_to_its_hash() {
         summary["run_hash"].as_str()
     );
     assert_eq!(history.head().events_produced(), produced);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -120,6 +121,7 @@ fn a_recording_is_queryable_with_plain_sql() {
         .query_row("SELECT run_hash FROM runs", [], |r| r.get(0))
         .expect("run");
     assert_eq!(Some(hash.as_str()), summary["run_hash"].as_str());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -176,6 +178,7 @@ fn killed_mid_recording_reopens_with_every_committed_batch() {
     assert!(!verified.complete);
     assert_eq!(verified.snapshots, snapshots.len());
     assert_eq!(history.head().now().as_us(), last.time_us);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -217,12 +220,23 @@ fn wrong_files_get_clear_errors() {
     let e = open_err(&truncated);
     assert!(matches!(e, RecordError::Corrupt { .. }), "truncated: {e:?}");
     let mangled = dir.join("mangled.sqlite");
+    // 8 KiB of garbage over the page boundary nearest a third of the file
+    // (garbage only in a page's unused space damages nothing).
+    let page_size = match u16::from_be_bytes([whole[16], whole[17]]) {
+        1 => 65_536,
+        n => usize::from(n),
+    };
+    let boundary = (whole.len() / 3 / page_size).max(1) * page_size;
     let mut bad = whole.clone();
-    for b in &mut bad[whole.len() / 3..whole.len() / 3 + 8192] {
+    for b in &mut bad[boundary - 4096..boundary + 4096] {
         *b = 0xA5;
     }
     std::fs::write(&mangled, &bad).expect("write");
-    let e = open_err(&mangled);
+    // Opening checks what every use reads; a replay from the start checks
+    // every page first.
+    let e = Recording::open(&mangled)
+        .and_then(|r| r.replay(false, HistoryOptions::default()))
+        .expect_err("refused");
     assert!(matches!(e, RecordError::Corrupt { .. }), "mangled: {e:?}");
 
     // The CLI says so too, with the file name, and exits 2.
@@ -230,6 +244,7 @@ fn wrong_files_get_clear_errors() {
         (&random, "not an eda-studio recording"),
         (&foreign, "application id"),
         (&truncated, "damaged"),
+        (&mangled, "damaged"),
         (&missing, "cannot open"),
     ] {
         let out = bin().arg("replay").arg(path).output().expect("runs");
@@ -239,6 +254,7 @@ fn wrong_files_get_clear_errors() {
         assert!(err.contains(&*path.to_string_lossy()), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -265,4 +281,119 @@ fn recording_over_a_file_that_is_not_a_recording_is_refused() {
     let rec = Recording::open(&file).expect("opens");
     assert_eq!(rec.run().seed, 2);
     assert_ne!(first["run_hash"], second["run_hash"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Where `needle` occurs in `hay`.
+fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
+    hay.windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// `replay --at` opens the file cheaply and checks only what it reads:
+/// damage in the pages it reads is still a clear error, never a wrong
+/// state or a panic.
+#[test]
+fn damage_in_a_page_that_replay_at_reads_is_a_clear_error() {
+    let dir = scratch("seek-damage");
+    let file = dir.join("run.sqlite");
+    let out = simulate(&[
+        "--duration",
+        "3s",
+        "--seed",
+        "9",
+        "--json",
+        "--record",
+        file.to_str().expect("utf-8 path"),
+        "--image-every",
+        "1s",
+    ]);
+    json_of(&out);
+    let whole = std::fs::read(&file).expect("read");
+    // Where each image's row starts in the file: its first bytes (header,
+    // length and checksum) in the leaf page that holds the row, and in any
+    // stale copy a page split left behind.
+    let conn = rusqlite::Connection::open(&file).expect("opens");
+    let starts_of = |time_us: i64| -> Vec<usize> {
+        let image: Vec<u8> = conn
+            .query_row(
+                "SELECT image FROM images WHERE time_us = ?1",
+                [time_us],
+                |r| r.get(0),
+            )
+            .expect("an image");
+        let at = find_all(&whole, &image[..64]);
+        assert!(!at.is_empty(), "the image at {time_us} us is in the file");
+        at
+    };
+    let (at_1s, at_2s) = (starts_of(1_000_000), starts_of(2_000_000));
+    drop(conn);
+    let page_size = usize::from(u16::from_be_bytes([whole[16], whole[17]]));
+    let page_size = if page_size == 1 { 65_536 } else { page_size };
+    let replay_at = |path: &Path, at: &str| {
+        let out = bin()
+            .args(["replay", path.to_str().expect("utf-8"), "--at", at])
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(replay_at(&file, "1500ms").0, Some(0));
+
+    // A byte inside the image at 1 s (past its header): SQLite cannot tell,
+    // the image's checksum does.
+    let mut bad = whole.clone();
+    for at in &at_1s {
+        bad[at + 40] ^= 0x5A;
+    }
+    let flipped = dir.join("flipped.sqlite");
+    std::fs::write(&flipped, &bad).expect("write");
+    let e = Recording::open(&flipped)
+        .expect("opening reads no image")
+        .state_at(eda_studio::sim::VirtualTime::from_us(1_500_000))
+        .expect_err("the image is damaged");
+    assert!(
+        matches!(
+            e,
+            RecordError::Image {
+                time_us: 1_000_000,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let (code, err) = replay_at(&flipped, "1500ms");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("damaged") && err.contains("--from-zero"),
+        "{err}"
+    );
+
+    // The b-tree page that holds the row of the image at 2 s: SQLite
+    // refuses it when the replay reads it.
+    let mut bad = whole.clone();
+    for at in &at_2s {
+        let page = at / page_size * page_size;
+        for b in &mut bad[page..page + 12] {
+            *b = 0xA5;
+        }
+    }
+    let broken = dir.join("broken-page.sqlite");
+    std::fs::write(&broken, &bad).expect("write");
+    let e = Recording::open(&broken)
+        .expect("opening reads no image")
+        .state_at(eda_studio::sim::VirtualTime::from_us(2_500_000))
+        .expect_err("its page is damaged");
+    assert!(matches!(e, RecordError::Corrupt { .. }), "{e:?}");
+    let (code, err) = replay_at(&broken, "2500ms");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("damaged"), "{err}");
+    assert!(err.contains(&*broken.to_string_lossy()), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// How long a reset or added group may take to catch up: one virtual hour.
 const CATCH_UP_LIMIT_US: u64 = 3_600_000_000;
@@ -82,13 +83,15 @@ pub struct Options<'a> {
 
 /// Runs `replay`.
 pub fn run(options: Options<'_>) -> Result<ExitCode> {
+    let opening = Instant::now();
     let recording = Recording::open(options.file)?;
+    let open_ms = opening.elapsed().as_secs_f64() * 1e3;
     let only_moments = !options.at.is_empty()
         && options.rebuild.is_none()
         && options.reset.is_none()
         && options.add_consumer.is_none();
     if only_moments && !options.from_zero && !recording.image_times()?.is_empty() {
-        return moments_from_images(&recording, &options);
+        return moments_from_images(&recording, &options, open_ms);
     }
     // Resets and added groups read history the bus would have trimmed:
     // replay with the bus keeping everything (the hash check below proves
@@ -263,7 +266,13 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
 /// `--at` through the recording's engine images: each moment restores
 /// the nearest image at or before it and runs forward (no re-execution
 /// from the start; `--from-zero` does that and checks every snapshot).
-fn moments_from_images(recording: &Recording, options: &Options<'_>) -> Result<ExitCode> {
+/// The wall time of opening the file and of reaching each moment goes to
+/// standard error (standard output stays the same run to run).
+fn moments_from_images(
+    recording: &Recording,
+    options: &Options<'_>,
+    open_ms: f64,
+) -> Result<ExitCode> {
     let run = recording.run();
     let snapshots = recording.snapshots()?;
     let (end_us, run_hash) = match (&run.run_hash, snapshots.last()) {
@@ -292,10 +301,26 @@ fn moments_from_images(recording: &Recording, options: &Options<'_>) -> Result<E
             );
         }
         let t = VirtualTime::from_us(at);
-        let (engine, image_us) = match recording.state_at(t)? {
-            Some(found) => found,
-            None => (recording.reexecute_to(t)?, 0),
+        let seeking = Instant::now();
+        let cpu_before = thread_cpu_ms();
+        let (engine, image_us, restore_ms) = match recording.image_at(t)? {
+            Some((mut engine, image_us)) => {
+                let restore_ms = seeking.elapsed().as_secs_f64() * 1e3;
+                engine.run_until(t);
+                (engine, image_us, restore_ms)
+            }
+            None => (recording.reexecute_to(t)?, 0, 0.0),
         };
+        let seek_ms = seeking.elapsed().as_secs_f64() * 1e3;
+        let cpu = match (cpu_before, thread_cpu_ms()) {
+            (Some(a), Some(b)) => format!(", {:.1} ms on the CPU", b - a),
+            _ => String::new(),
+        };
+        eprintln!(
+            "eda-studio: reached {t} in {seek_ms:.1} ms wall{cpu}: image at {} read and restored in {restore_ms:.1} ms, run forward in {:.1} ms (the file opened in {open_ms:.1} ms)",
+            VirtualTime::from_us(image_us),
+            seek_ms - restore_ms,
+        );
         let summary = engine.summary();
         let _ = writeln!(
             text,
@@ -321,6 +346,15 @@ fn moments_from_images(recording: &Recording, options: &Options<'_>) -> Result<E
         emit(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// This thread's time on the CPU so far, in milliseconds, where Linux
+/// says (`/proc/thread-self/schedstat`): on a loaded machine the wall time
+/// of a seek is mostly waiting for a CPU.
+fn thread_cpu_ms() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e6)
 }
 
 /// A group's total lag now, if it exists.

@@ -365,23 +365,45 @@ mod tests {
     }
 
     /// Files of older schema versions — version 1 without `controls` or
-    /// `images`, version 2 with `images` only — still open and replay.
+    /// `images`, version 2 with `images` only, version 3 with both; all
+    /// three with JSON payloads — still open, list their events and replay.
     #[test]
     fn older_files_without_controls_or_images_open_and_replay() {
         let mut plain = History::new(fresh(7), HistoryOptions::default());
         plain.run_until(VirtualTime::from_us(2_000_000));
         let hash = format!("{:016x}", plain.head().run_hash());
+        let path = scratch("v4.sqlite");
+        record_history(&path, info(), fresh(7), &plain).unwrap();
+        let events = Recording::open(&path).unwrap().events(0, 1 << 20).unwrap();
+        assert!(events.len() > 100, "{}", events.len());
+        let _ = std::fs::remove_file(&path);
+        // The version 3 layout of `events`, payloads as JSON text.
+        let json_payloads = format!(
+            "DROP VIEW event_log;
+             ALTER TABLE events RENAME TO events4;
+             CREATE TABLE events (event_id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL,
+                 topic_id INTEGER NOT NULL, partition_no INTEGER NOT NULL,
+                 log_offset INTEGER NOT NULL, key INTEGER NOT NULL, payload TEXT NOT NULL);
+             INSERT INTO events SELECT e.event_id, e.time_us, e.topic_id, e.partition_no,
+                 e.log_offset, e.key, {} FROM events4 e;
+             DROP TABLE events4; DROP TABLE schemas;",
+            super::super::columns::payload_json_sql()
+        );
         for (version, ddl) in [
             (1, "DROP TABLE controls; DROP TABLE images;"),
             (2, "DROP TABLE controls;"),
+            (3, ""),
         ] {
             let path = scratch(&format!("v{version}.sqlite"));
             record_history(&path, info(), fresh(7), &plain).unwrap();
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&format!("{ddl} PRAGMA user_version = {version};"))
-                .unwrap();
+            conn.execute_batch(&format!(
+                "{json_payloads} {ddl} PRAGMA user_version = {version};"
+            ))
+            .unwrap();
             drop(conn);
             let rec = Recording::open(&path).unwrap();
+            assert_eq!(rec.events(0, 1 << 20).unwrap(), events, "version {version}");
             assert!(rec.controls().unwrap().is_empty());
             assert!(rec.image_times().unwrap().is_empty());
             let t = VirtualTime::from_us(1_500_000);

@@ -1,6 +1,7 @@
 //! Reading a recording: open with checks that turn every kind of wrong
 //! file into a [`RecordError`], then rebuild and replay the run.
 
+use super::columns::{PAYLOAD_COLUMNS, PayloadColumns};
 use super::controls::{advance, advance_engine};
 use super::{APPLICATION_ID, OLDEST_READABLE_VERSION, RecordError, SCHEMA_VERSION, sqlite_error};
 use crate::mermaid::parse_flowchart;
@@ -94,6 +95,8 @@ pub struct Recording {
     /// Whether the file has the `images` table (version 2 on; looked up
     /// by name like `controls`).
     has_images: bool,
+    /// The schema version (`PRAGMA user_version`).
+    version: i32,
 }
 
 impl std::fmt::Debug for Recording {
@@ -108,8 +111,11 @@ impl std::fmt::Debug for Recording {
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 impl Recording {
-    /// Opens `path`, checking that it is an SQLite database, written by
-    /// eda-studio in this schema version, and intact.
+    /// Opens `path`, checking that it is an SQLite database no shorter
+    /// than its header says, written by eda-studio in a schema version
+    /// this program reads, with its run, and that the small tables every
+    /// use reads are intact. The rest is checked as it is read; the whole
+    /// file by [`Recording::verify`] (which [`Recording::replay`] runs).
     pub fn open(path: &Path) -> Result<Recording, RecordError> {
         let open_err = |reason: String| RecordError::Open {
             path: path.to_path_buf(),
@@ -129,10 +135,29 @@ impl Recording {
                 path: path.to_path_buf(),
             });
         }
+        let mut header = [0u8; 100];
+        header[..16].copy_from_slice(&magic);
+        let whole_header = file.read_exact(&mut header[16..]).is_ok();
+        let file_len = file.metadata().map_err(|e| open_err(e.to_string()))?.len();
         drop(file);
+        if !whole_header {
+            return Err(RecordError::Corrupt {
+                path: path.to_path_buf(),
+                detail: "the file ends inside its header".into(),
+            });
+        }
+        if let Some(detail) = truncation(&header, file_len, wal_bytes(path)) {
+            return Err(RecordError::Corrupt {
+                path: path.to_path_buf(),
+                detail,
+            });
+        }
         // Read-write so that SQLite can roll back a batch a killed writer left.
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| sqlite_error(path, "opening", e))?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sqlite_error(path, "opening", e))?;
         let err = |doing| move |e| sqlite_error(path, doing, e);
         let app: i32 = conn
             .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -152,14 +177,23 @@ impl Recording {
                 found: version,
             });
         }
-        let check: String = conn
-            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
-            .map_err(err("checking the file"))?;
-        if check != "ok" {
-            return Err(RecordError::Corrupt {
-                path: path.to_path_buf(),
-                detail: check,
-            });
+        let tables = table_names(&conn).map_err(err("reading the schema"))?;
+        for needed in ["runs", "topics", "events", "snapshots"] {
+            if !tables.iter().any(|t| t == needed) {
+                return Err(RecordError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: format!("it has no `{needed}` table"),
+                });
+            }
+        }
+        // The small tables every use of the file reads are checked whole;
+        // events and images are checked as they are read (SQLite refuses
+        // a damaged page, an image carries its checksum), so opening a
+        // file costs the same however long the run.
+        for table in SMALL_TABLES {
+            if tables.iter().any(|t| t == table) {
+                quick_check(&conn, path, Some(table))?;
+            }
         }
         let run = conn
             .query_row(
@@ -189,18 +223,13 @@ impl Recording {
                 path: path.to_path_buf(),
                 detail: "no run in the file".into(),
             })?;
-        let has_images: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'images'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(err("looking for the images"))?;
+        let has_images = tables.iter().any(|t| t == "images");
         Ok(Recording {
             path: path.to_path_buf(),
             conn,
             run,
-            has_images: has_images > 0,
+            version,
+            has_images,
         })
     }
 
@@ -224,6 +253,64 @@ impl Recording {
 
     /// Up to `limit` events from event id `from` on, in id order.
     pub fn events(&self, from: u64, limit: usize) -> Result<Vec<EventRow>, RecordError> {
+        if self.version < 4 {
+            return self.json_events(from, limit);
+        }
+        let err = |doing| move |e| sqlite_error(&self.path, doing, e);
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT e.event_id, e.time_us, t.name, e.partition_no, e.log_offset, e.key,
+                        e.schema_id, {}
+                 FROM events e JOIN topics t ON t.id = e.topic_id
+                 WHERE e.event_id >= ?1 ORDER BY e.event_id LIMIT ?2",
+                PAYLOAD_COLUMNS.map(|c| format!("e.{c}")).join(", ")
+            ))
+            .map_err(err("reading events"))?;
+        let rows = stmt
+            .query_map([from as i64, limit as i64], |r| {
+                let mut fields = [None; PAYLOAD_COLUMNS.len()];
+                for (i, f) in fields.iter_mut().enumerate() {
+                    *f = r.get(7 + i)?;
+                }
+                let cols = PayloadColumns {
+                    schema_id: r.get(6)?,
+                    fields,
+                };
+                Ok((
+                    EventRow {
+                        event_id: r.get::<_, i64>(0)? as u64,
+                        time_us: r.get::<_, i64>(1)? as u64,
+                        topic: r.get(2)?,
+                        partition: r.get::<_, i64>(3)? as u32,
+                        offset: r.get::<_, i64>(4)? as u64,
+                        key: r.get::<_, i64>(5)? as u64,
+                        payload: String::new(),
+                    },
+                    cols,
+                ))
+            })
+            .map_err(err("reading events"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut event, cols) = row.map_err(err("reading events"))?;
+            let payload = cols
+                .payload(event.key)
+                .map_err(|detail| RecordError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!("event {}: {detail}", event.event_id),
+                })?;
+            event.payload = serde_json::to_string(&payload).map_err(|e| RecordError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("event {}: {e}", event.event_id),
+            })?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    /// [`Recording::events`] of a version 1 to 3 file: payloads as JSON text.
+    fn json_events(&self, from: u64, limit: usize) -> Result<Vec<EventRow>, RecordError> {
         let err = |doing| move |e| sqlite_error(&self.path, doing, e);
         let mut stmt = self
             .conn
@@ -248,6 +335,15 @@ impl Recording {
             .map_err(err("reading events"))?;
         rows.collect::<Result<_, _>>()
             .map_err(err("reading events"))
+    }
+
+    /// Checks the whole file (`PRAGMA quick_check`): every page of every
+    /// table. Its cost grows with the file, which a replay from the start
+    /// (whose cost grows with the run) can afford. What blobs hold is not
+    /// checked: an image's own checksum is, when it is restored (a replay
+    /// from the start reads none).
+    pub fn verify(&self) -> Result<(), RecordError> {
+        quick_check(&self.conn, &self.path, None)
     }
 
     /// The times of the stored engine images, ascending (none in a file
@@ -276,6 +372,16 @@ impl Recording {
     /// that places a control: use [`Recording::reexecute_to`]). A damaged
     /// image is a [`RecordError::Image`].
     pub fn state_at(&self, t: VirtualTime) -> Result<Option<(Engine, u64)>, RecordError> {
+        let Some((mut engine, time_us)) = self.image_at(t)? else {
+            return Ok(None);
+        };
+        engine.run_until(t);
+        Ok(Some((engine, time_us)))
+    }
+
+    /// The first half of [`Recording::state_at`]: the latest image at or
+    /// before `t`, restored and checked, not yet run forward.
+    pub fn image_at(&self, t: VirtualTime) -> Result<Option<(Engine, u64)>, RecordError> {
         if !self.has_images || !self.controls()?.is_empty() {
             return Ok(None);
         }
@@ -303,7 +409,7 @@ impl Recording {
             time_us,
             reason,
         };
-        let mut engine = Engine::from_image(&bytes).map_err(|e| bad(e.to_string()))?;
+        let engine = Engine::from_image(&bytes).map_err(|e| bad(e.to_string()))?;
         let restored = format!("{:016x}", engine.run_hash());
         if restored != hash || engine.now().as_us() != time_us {
             return Err(bad(format!(
@@ -312,7 +418,6 @@ impl Recording {
                 VirtualTime::from_us(time_us)
             )));
         }
-        engine.run_until(t);
         Ok(Some((engine, time_us)))
     }
 
@@ -393,8 +498,8 @@ impl Recording {
     }
 
     /// Replays the run into a [`History`] up to its end (the last snapshot
-    /// of an unfinished recording), checking the run hash at every
-    /// recorded snapshot and at the end.
+    /// of an unfinished recording), checking the whole file first, then the
+    /// run hash at every recorded snapshot and at the end.
     pub fn replay(
         &self,
         keep_all: bool,
@@ -405,17 +510,41 @@ impl Recording {
     }
 
     /// As [`Recording::replay`], from an engine [`Recording::rebuild`]
-    /// made (and the caller set up, e.g. with activity tracing on).
+    /// made (and the caller set up, e.g. with activity tracing on). The
+    /// whole file is checked first ([`Recording::verify`]).
     pub fn replay_from(
         &self,
         engine: Engine,
         options: HistoryOptions,
     ) -> Result<(History, Verified), RecordError> {
+        self.replay_with_progress(engine, options, |_, _| true)
+    }
+
+    /// As [`Recording::replay_from`], calling `progress(done_us, total_us)`
+    /// with the virtual time replayed after each snapshot; it returns
+    /// `false` to stop the replay (an error saying it was cancelled).
+    pub fn replay_with_progress(
+        &self,
+        engine: Engine,
+        options: HistoryOptions,
+        mut progress: impl FnMut(u64, u64) -> bool,
+    ) -> Result<(History, Verified), RecordError> {
+        self.verify()?;
         let mut history = History::new(engine, options);
         let snapshots = self.snapshots()?;
         let controls = self.controls()?;
+        let total_us = match self.run.status {
+            Status::Complete => self.run.duration_us,
+            Status::Recording => snapshots.last().map_or(0, |s| s.time_us),
+        };
         let mut next = 0;
         for s in &snapshots {
+            if !progress(history.head().now().as_us(), total_us) {
+                return Err(RecordError::Replay {
+                    path: self.path.clone(),
+                    reason: "cancelled".into(),
+                });
+            }
             advance(
                 &mut history,
                 VirtualTime::from_us(s.time_us),
@@ -462,8 +591,93 @@ impl Recording {
     }
 }
 
+/// The tables every use of a recording reads, checked whole at open.
+const SMALL_TABLES: [&str; 5] = ["runs", "topics", "schemas", "snapshots", "controls"];
+
+/// The names of the file's tables.
+fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// `PRAGMA quick_check` of one table (with its indexes) or of the whole
+/// file: anything but "ok" is [`RecordError::Corrupt`].
+fn quick_check(conn: &Connection, path: &Path, table: Option<&str>) -> Result<(), RecordError> {
+    let sql = match table {
+        Some(t) => format!("PRAGMA quick_check(\"{t}\")"),
+        None => "PRAGMA quick_check(1)".to_string(),
+    };
+    let check: String = conn
+        .query_row(&sql, [], |r| r.get(0))
+        .map_err(|e| sqlite_error(path, "checking the file", e))?;
+    if check == "ok" {
+        Ok(())
+    } else {
+        Err(RecordError::Corrupt {
+            path: path.to_path_buf(),
+            detail: check,
+        })
+    }
+}
+
+/// Bytes of the file's write-ahead log (0 when there is none).
+fn wal_bytes(path: &Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len())
+}
+
+/// Why an SQLite file of `file_len` bytes with this 100-byte `header` is
+/// shorter than the header says, if it is: the header's page count is
+/// valid when its "version valid for" equals its change counter. A
+/// non-empty write-ahead log may hold pages not yet in the file, so the
+/// sizes are compared only without one.
+fn truncation(header: &[u8; 100], file_len: u64, wal_len: u64) -> Option<String> {
+    let word = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(word(28));
+    if wal_len > 0 || word(24) != word(92) || pages == 0 {
+        return None;
+    }
+    let expected = pages.saturating_mul(page_size);
+    (file_len < expected).then(|| {
+        format!("truncated: {file_len} bytes, its header says {pages} pages of {page_size} bytes")
+    })
+}
+
 /// The scenario of a diagram as `simulate` derives it (its `%%
 /// eda:scenario` lines over the default), errors rendered with `name`.
 fn scenario_for(name: &str, text: &str, graph: &ArchGraph) -> Result<Scenario, String> {
     load_scenario(text, graph).map_err(|d| d.render(name, text))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_shorter_than_its_header_says_is_truncated() {
+        let mut header = [0u8; 100];
+        header[16..18].copy_from_slice(&1u16.to_be_bytes()); // 65536
+        header[24..28].copy_from_slice(&7u32.to_be_bytes());
+        header[28..32].copy_from_slice(&10u32.to_be_bytes());
+        header[92..96].copy_from_slice(&7u32.to_be_bytes());
+        assert_eq!(truncation(&header, 10 * 65_536, 0), None);
+        assert!(
+            truncation(&header, 9 * 65_536, 0)
+                .unwrap()
+                .contains("10 pages")
+        );
+        // A write-ahead log may hold the pages; a stale count says nothing.
+        assert_eq!(truncation(&header, 9 * 65_536, 4096), None);
+        header[92..96].copy_from_slice(&6u32.to_be_bytes());
+        assert_eq!(truncation(&header, 9 * 65_536, 0), None);
+    }
 }

@@ -13,6 +13,14 @@
 //!   which bounds the re-execution a seek costs; when there are more than
 //!   [`HistoryOptions::max_snapshots`], every other one is dropped and the
 //!   spacing doubles, so memory stays bounded however long the run.
+//!   A live run uses [`History::sliding`] instead: a snapshot every
+//!   `snapshot_every_steps` steps or every [`LIVE_SNAPSHOT_EVERY_US`] of
+//!   virtual time, whichever comes first, and the oldest is dropped when
+//!   [`LIVE_SNAPSHOTS`] are kept. The recent window stays quick to reach
+//!   and memory plateaus; moments before [`History::earliest`] are gone,
+//!   and so are the event stores' logged events before it (in the head
+//!   and in every snapshot: the log never changes what a run does, and a
+//!   snapshot sharing the head's chunks costs nothing).
 //!
 //! Control inputs (faults, resets, added groups, stopping the sources)
 //! must go through the history ([`History::apply`], [`History::schedule`],
@@ -169,7 +177,24 @@ pub struct History {
     every_steps: u64,
     next_snapshot: u64,
     cursor: Option<Cursor>,
+    /// When full, drop the oldest snapshot rather than thin them all.
+    sliding: bool,
+    /// Sliding: also snapshot when virtual time reaches this.
+    next_snapshot_at: Option<VirtualTime>,
+    /// Sliding: virtual time between snapshots, at most.
+    every_us: u64,
 }
+
+/// Snapshots a live run keeps ([`History::sliding`]): about 2 MB each on
+/// the seed diagram (measured: a clone of the engine after 60 s and after
+/// 600 s of virtual time are both 2.0–2.3 MB), so about 130 MB in all.
+pub const LIVE_SNAPSHOTS: usize = 64;
+
+/// Virtual time between a live run's snapshots, at most: with
+/// [`LIVE_SNAPSHOTS`] the window reaches 32 minutes back (less when the
+/// diagram is busy enough for the step spacing to come first), and a seek
+/// re-executes at most 30 s of the run.
+pub const LIVE_SNAPSHOT_EVERY_US: u64 = 30_000_000;
 
 impl History {
     /// Starts recording `engine` from its current state (normally a fresh
@@ -192,7 +217,35 @@ impl History {
             every_steps: every,
             next_snapshot: every,
             cursor: None,
+            sliding: false,
+            next_snapshot_at: None,
+            every_us: 0,
         }
+    }
+
+    /// As [`History::new`], but when `max_snapshots` are kept the oldest
+    /// is dropped (the spacing never grows): the run before the oldest
+    /// snapshot can no longer be reached, and memory stops growing.
+    /// Snapshots are also taken every `every_us` of virtual time.
+    pub fn sliding(engine: Engine, options: HistoryOptions, every_us: u64) -> History {
+        let mut h = History::new(engine, options);
+        h.sliding = true;
+        h.every_us = every_us.max(1);
+        h.next_snapshot_at = Some(h.live.engine.now().plus_us(h.every_us));
+        h
+    }
+
+    /// Whether this history drops its oldest snapshots ([`History::sliding`]).
+    pub fn is_sliding(&self) -> bool {
+        self.sliding
+    }
+
+    /// The earliest moment that can be reached (the oldest snapshot's);
+    /// [`History::state_at`] an earlier time gives the state at this one.
+    pub fn earliest(&self) -> VirtualTime {
+        self.snapshots
+            .first()
+            .map_or(self.live.engine.now(), |s| s.engine.now())
     }
 
     /// The run as it is now (the latest moment recorded).
@@ -231,11 +284,17 @@ impl History {
         let before = self.live.steps;
         loop {
             let due = self.next_snapshot;
-            self.live.run(t, due);
-            if self.live.steps < due {
+            let stop = self.next_snapshot_at.map_or(t, |at| at.min(t));
+            self.live.run(stop, due);
+            if self.live.steps >= due {
+                self.snapshot();
+            } else if stop < t {
+                // Virtual time for a snapshot: taken without moving the
+                // clock (the run goes on stepping, as an unbroken one would).
+                self.snapshot();
+            } else {
                 break;
             }
-            self.snapshot();
         }
         self.live.engine.run_until(t);
         self.live.steps - before
@@ -361,7 +420,24 @@ impl History {
     }
 
     fn snapshot(&mut self) {
-        if self.snapshots.len() >= self.options.max_snapshots {
+        if self.sliding && self.snapshots.len() >= self.options.max_snapshots {
+            self.snapshots.remove(0);
+            // A cursor older than the oldest snapshot would keep its log
+            // chunks alive; it is rebuilt on the next seek.
+            if self
+                .cursor
+                .as_ref()
+                .is_some_and(|c| c.steps < self.snapshots[0].steps)
+            {
+                self.cursor = None;
+            }
+            // The stores' events before the oldest moment kept go too.
+            let oldest = self.snapshots[0].engine.store_positions();
+            self.live.engine.trim_store_logs(&oldest);
+            for s in &mut self.snapshots {
+                s.engine.trim_store_logs(&oldest);
+            }
+        } else if self.snapshots.len() >= self.options.max_snapshots {
             // Keep the first and every other one after it.
             let mut i = 0;
             self.snapshots.retain(|_| {
@@ -372,6 +448,9 @@ impl History {
         }
         self.snapshots.push(self.live.clone());
         self.next_snapshot = self.live.steps.saturating_add(self.every_steps);
+        if self.sliding {
+            self.next_snapshot_at = Some(self.live.engine.now().plus_us(self.every_us));
+        }
     }
 }
 
@@ -448,6 +527,49 @@ mod tests {
         assert_eq!(h.seek(end).run_hash(), head_hash);
         assert_eq!(h.state_at(end).summary(), h.head().summary());
         assert_eq!(h.controls().len(), 4);
+    }
+
+    #[test]
+    fn sliding_keeps_a_recent_window_and_trims_the_store_logs_behind_it() {
+        let options = HistoryOptions {
+            snapshot_every_steps: 1 << 40,
+            max_snapshots: 6,
+        };
+        let mut h = History::sliding(seed_engine(6), options, 1_000_000);
+        h.run_until(VirtualTime::from_secs(10));
+        assert!(h.is_sliding());
+        assert_eq!(h.snapshot_count(), 6, "a snapshot per virtual second");
+        let times: Vec<VirtualTime> = h.snapshot_times().collect();
+        assert!(
+            times.windows(2).all(|w| w[1].since_us(w[0]) <= 1_000_000),
+            "{times:?}"
+        );
+        let earliest = h.earliest();
+        assert!(earliest >= VirtualTime::from_secs(4), "{earliest}");
+        // Inside the window the past is exact.
+        for ms in [earliest.as_us() / 1_000, 5_500, 7_777, 10_000] {
+            let t = VirtualTime::from_millis(ms);
+            let mut fresh = seed_engine(6);
+            fresh.run_until(t);
+            assert_eq!(h.state_at(t).run_hash(), fresh.run_hash(), "at {t}");
+        }
+        // Before it, the oldest moment kept is what is shown.
+        assert_eq!(h.state_at(VirtualTime::ZERO).now(), earliest);
+        // The event store keeps no events from before the window.
+        let oldest = h.state_at(earliest);
+        let at_oldest = oldest.event_store("ES").map_or(0, |s| s.store_len());
+        let store = h.head().event_store("ES").expect("the seed's event store");
+        assert_eq!(store.log_missing() as u64, at_oldest);
+        assert_eq!(store.log_len() as u64 + at_oldest, store.store_len());
+        let err = h.head().rebuild_projection("ReadModel");
+        assert!(err.is_err(), "a trimmed log cannot rebuild from position 1");
+        // Longer runs keep the same number of snapshots and a log that
+        // does not grow with the run's length.
+        let kept = store.log_len();
+        h.run_until(VirtualTime::from_secs(30));
+        assert_eq!(h.snapshot_count(), 6);
+        let later = h.head().event_store("ES").map_or(0, |s| s.log_len());
+        assert!(later < kept * 3 / 2, "{later} vs {kept}");
     }
 
     #[test]

@@ -176,11 +176,33 @@ fn retry_topics_end_in_the_dead_letter_queue() {
 }
 
 #[test]
-fn schema_upcaster_dead_letters_the_malformed_version() {
+fn schema_upcaster_registry_rejects_malformed_v1_and_an_outage_hits_only_uncached_instances() {
     let e = run("schema-upcaster");
+    let reg = e.registry().expect("the example has a schema registry");
+    assert!(reg.up, "restarted after its outage");
+    // One subject, two versions from the names, both registered (backward).
+    assert_eq!(reg.subjects.len(), 1, "{:?}", reg.subjects);
+    let versions: Vec<(u32, Option<u32>)> = reg.subjects[0]
+        .versions
+        .iter()
+        .map(|v| (v.version, v.id))
+        .collect();
+    assert_eq!(versions, vec![(1, Some(1)), (2, Some(2))]);
+    let n = reg.counters;
+    // The poisoned V1 type (2 s at 10/s) is refused at the producer: none
+    // of it reaches the bus.
+    assert!((8..=40).contains(&n.rejected_malformed), "{n:?}");
+    assert_eq!(reg.subjects[0].versions[0].rejected, n.rejected_malformed);
+    // Billing's instance 1 restarts during the outage with an empty cache.
+    assert!(n.lookups_failed > 0, "{n:?}");
+    let billing = e.delivery_counters("Billing").expect("Billing");
+    assert!(billing.failures > 0 && billing.retries > 0, "{billing:?}");
+    let consumers: Vec<&str> = reg.consumers.iter().map(|c| c.client.as_str()).collect();
+    assert!(consumers.contains(&"Billing#1"), "{consumers:?}");
+    // The one V1 record corrupted on the bus fails at the upcaster.
     let up = e.dead_letters("Upcaster").expect("Upcaster");
-    assert!(up.len > 5, "{}", up.len);
-    // Every V1 event is upcast to V2 unless it was dead-lettered.
+    assert_eq!(up.len, 1, "only the poison-next record is dead-lettered");
+    // Every V1 event on the bus is upcast to V2 unless it was dead-lettered.
     let v1 = published(&e, "OrderPlacedV1");
     let upcast = e
         .component_metrics("Upcaster")
@@ -191,7 +213,29 @@ fn schema_upcaster_dead_letters_the_malformed_version() {
         "{upcast} + {} of {v1}",
         up.len
     );
-    assert_eq!(e.dead_letters("Billing").map(|d| d.len), Some(0));
+    // A producer that got a schema id published V1 from the registry's id.
+    assert!(reg.subjects[0].versions[0].produced > 100, "{reg:?}");
+}
+
+#[test]
+fn a_registry_outage_is_invisible_to_instances_with_cached_ids() {
+    let text = read("schema-upcaster");
+    let chart = parse_flowchart(&text).expect("parses");
+    let graph = ArchGraph::from_flowchart(&chart);
+    let mut scenario = load_scenario(&text, &graph).expect("loads");
+    // Only the outage: every client has its ids cached long before.
+    scenario
+        .faults
+        .retain(|f| matches!(&f.fault, eda_studio::sim::Fault::Crash { group, .. } | eda_studio::sim::Fault::Restart { group, .. } if group == "Registry"));
+    assert_eq!(scenario.faults.len(), 1);
+    let mut e = Engine::new(&graph, scenario, 7).expect("builds");
+    e.run_until(VirtualTime::from_secs(30));
+    let reg = e.registry().expect("registry");
+    assert_eq!(reg.counters.lookups_failed, 0, "{:?}", reg.counters);
+    for g in ["Upcaster", "Billing"] {
+        let c = e.delivery_counters(g).expect(g);
+        assert_eq!(c.failures, 0, "{g}: {c:?}");
+    }
 }
 
 #[test]

@@ -1219,3 +1219,58 @@ mod scenario_lines {
         assert!((5_500..6_300).contains(&n), "{n}");
     }
 }
+
+/// "Fail X% of deliveries" aimed at one group fails only that group's
+/// attempts (and the groups writing to a sink named instead), and a
+/// recording of a live run with it replays to the same hash.
+#[test]
+fn failing_one_groups_deliveries_spares_the_others_and_replays_exactly() {
+    use eda_studio::record::{Recording, RunInfo, record_history};
+    use eda_studio::sim::{Fault, History, HistoryOptions};
+    let g = graph(eda_studio::SEED_DIAGRAM);
+    let fresh = || Engine::new(&g, Scenario::default_for(&g), 11).expect("seed builds");
+    let mut live = History::new(fresh(), HistoryOptions::default());
+    live.run_until(VirtualTime::from_millis(500));
+    live.apply(Fault::FailGroup {
+        component: "Consumer1".into(),
+        percent: 30.0,
+    })
+    .expect("applies");
+    live.run_until(VirtualTime::from_millis(2_500));
+    live.apply(Fault::FailGroup {
+        component: "Consumer1".into(),
+        percent: 0.0,
+    })
+    .expect("applies");
+    let refused = live.apply(Fault::FailGroup {
+        component: "Nowhere".into(),
+        percent: 5.0,
+    });
+    assert!(refused.is_err(), "an unknown component is refused");
+    live.run_until(VirtualTime::from_secs(3));
+    let e = live.head();
+    let failures = |grp: &str| e.delivery_counters(grp).expect(grp).failures;
+    assert!(failures("Consumer1") > 50, "{}", failures("Consumer1"));
+    for other in e.group_names().filter(|n| *n != "Consumer1") {
+        assert_eq!(failures(other), 0, "{other} failed too");
+    }
+    let hash = format!("{:016x}", e.run_hash());
+    let dir = std::env::temp_dir().join(format!("eda-failgroup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("run.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let info = RunInfo {
+        source_name: "<seed>",
+        diagram: eda_studio::SEED_DIAGRAM,
+        duration_us: 0,
+    };
+    let (_, recorded) = record_history(&path, info, fresh(), &live).expect("records");
+    assert_eq!(recorded, hash);
+    let rec = Recording::open(&path).expect("opens");
+    let (replayed, verified) = rec
+        .replay(false, HistoryOptions::default())
+        .expect("replays");
+    assert_eq!(verified.run_hash, hash);
+    assert_eq!(replayed.controls(), live.controls());
+    let _ = std::fs::remove_dir_all(&dir);
+}

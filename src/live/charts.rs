@@ -14,10 +14,16 @@
 //! on egui.
 
 use crate::model::Role;
-use crate::sim::{Engine, History, QUANTILES, SYSTEM, Series, TimeSeries, VirtualTime};
+use crate::sim::{
+    Engine, History, PartitionSeries, QUANTILES, SYSTEM, Series, TimeSeries, VirtualTime,
+};
 
 /// Most points a chart line carries.
 pub const CHART_POINTS: usize = 600;
+
+/// Most partitions the per-partition lag chart draws (the ones that
+/// lagged most over the run), so a frame stays small with many partitions.
+pub const PARTITION_LINES: usize = 12;
 
 /// One of the charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,6 +36,9 @@ pub enum ChartKind {
     EndToEnd,
     /// Records appended and not yet processed.
     Lag,
+    /// A group's lag in each partition it reads (the most lagged
+    /// [`PARTITION_LINES`]).
+    PartitionLag,
     /// Command accepted → read views applied, per-interval percentiles (ms).
     Staleness,
     /// DLQ size, duplicates applied, write conflicts (running totals).
@@ -38,11 +47,12 @@ pub enum ChartKind {
 
 impl ChartKind {
     /// Every chart, in the order shown.
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::Throughput,
         ChartKind::Processing,
         ChartKind::EndToEnd,
         ChartKind::Lag,
+        ChartKind::PartitionLag,
         ChartKind::Staleness,
         ChartKind::Errors,
     ];
@@ -54,6 +64,7 @@ impl ChartKind {
             ChartKind::Processing => "Processing latency (ms)",
             ChartKind::EndToEnd => "End-to-end latency (ms)",
             ChartKind::Lag => "Lag (records)",
+            ChartKind::PartitionLag => "Lag per partition (records)",
             ChartKind::Staleness => "Read-model staleness (ms)",
             ChartKind::Errors => "DLQ, duplicates, conflicts",
         }
@@ -283,6 +294,7 @@ fn component_lines(series: &TimeSeries, key: &str) -> Vec<ChartLine> {
     if let Some(s) = series.find(key, "lag") {
         lines.push(ChartKind::Lag, "lag", points(&t, &values(s)));
     }
+    partition_lines(&mut lines, series, &t, key);
     lines.latency(series, &t, ChartKind::Staleness, key);
     for (metric, name) in [
         ("dlq", "DLQ"),
@@ -294,6 +306,40 @@ fn component_lines(series: &TimeSeries, key: &str) -> Vec<ChartLine> {
         }
     }
     lines.done()
+}
+
+/// The lag of each partition group `key` reads, one line per partition
+/// (`Topic/p`): the [`PARTITION_LINES`] with the highest peak, in the
+/// engine's order.
+fn partition_lines(lines: &mut Lines, series: &TimeSeries, t: &[f64], key: &str) {
+    let parts: Vec<&PartitionSeries> = series.partition_lags_of(key).collect();
+    if parts.len() < 2 {
+        // One partition's line is the group's lag line.
+        return;
+    }
+    let mut peaks: Vec<(u64, usize)> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.values.iter().max().unwrap_or(0), i))
+        .collect();
+    peaks.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut shown: Vec<usize> = peaks
+        .iter()
+        .take(PARTITION_LINES)
+        .map(|&(_, i)| i)
+        .collect();
+    shown.sort_unstable();
+    let several_topics = parts.iter().any(|p| p.topic != parts[0].topic);
+    for i in shown {
+        let p = parts[i];
+        let name = if several_topics {
+            format!("{}/{}", p.topic, p.partition)
+        } else {
+            format!("p{}", p.partition)
+        };
+        let v: Vec<f64> = p.values.iter().map(|v| v as f64).collect();
+        lines.push(ChartKind::PartitionLag, &name, points(t, &v));
+    }
 }
 
 fn system_lines(engine: &Engine) -> Vec<ChartLine> {
@@ -402,6 +448,33 @@ mod tests {
         assert!(d.iter().any(|p| p[1] == 1e6), "the spike survives");
         assert!(d.windows(2).all(|w| w[0][0] < w[1][0]), "time order kept");
         assert_eq!(downsample(&pts[..5], CHART_POINTS), pts[..5].to_vec());
+    }
+
+    #[test]
+    fn a_group_charts_its_lag_per_partition_and_they_add_up() {
+        let chart = parse_flowchart(crate::SEED_DIAGRAM).unwrap();
+        let g = ArchGraph::from_flowchart(&chart);
+        let mut e = Engine::new(&g, Scenario::default_for(&g), 3).unwrap();
+        e.run_until(VirtualTime::from_secs(1));
+        e.apply_fault(Fault::Crash {
+            group: "Consumer1".into(),
+            instance: 0,
+            duration_us: None,
+        })
+        .unwrap();
+        e.run_until(VirtualTime::from_secs(3));
+        let charts = ChartsFrame::of_run(&e, Some("Consumer1"));
+        let parts: Vec<&ChartLine> = charts.chart(ChartKind::PartitionLag).collect();
+        let workers = e.partition_lags("Consumer1").unwrap().len();
+        assert_eq!(parts.len(), workers.min(PARTITION_LINES), "{parts:?}");
+        let group = charts.chart(ChartKind::Lag).next().unwrap();
+        let last = |l: &ChartLine| l.points.last().unwrap()[1];
+        let sum: f64 = parts.iter().map(|l| last(l)).sum();
+        assert_eq!(sum, last(group), "partition lags add up to the group's");
+        assert!(sum > 100.0, "the crashed group lags: {sum}");
+        // The whole system has no per-partition chart.
+        let system = ChartsFrame::of_run(&e, None);
+        assert_eq!(system.chart(ChartKind::PartitionLag).count(), 0);
     }
 
     fn last_lag(f: &crate::live::Frame) -> f64 {

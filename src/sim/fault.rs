@@ -1,7 +1,8 @@
 //! Faults and control inputs: things done to a running system at a moment
 //! of virtual time — crash or restart an instance, slow a component, fail
-//! or poison deliveries, add or remove instances, reset a group, replay
-//! its dead letters, add a new group. They reach the engine through [`super::Engine::apply_fault`]
+//! or poison deliveries (everywhere or at one group), add or remove
+//! instances, reset a group, replay its dead letters, add a new group.
+//! A crash or restart naming the schema registry takes it down or up. They reach the engine through [`super::Engine::apply_fault`]
 //! (now), [`super::Engine::schedule_fault`] (later) or the scenario's
 //! fault schedule; either way they run as actions of the one scheduler, so
 //! a run with faults is as deterministic as one without.
@@ -21,6 +22,7 @@ pub enum Fault {
     /// Crash one instance of a group: its in-flight work is lost, its
     /// partitions go to the live instances (a rebalance) and are re-read
     /// from the last commit. `duration_us: Some(d)` restarts it after `d`.
+    /// Naming the schema registry takes the registry down (instance 0).
     Crash {
         /// The group (its component's Mermaid id).
         group: String,
@@ -47,6 +49,15 @@ pub enum Fault {
     /// From now on, each processing attempt anywhere fails with this
     /// probability, on top of each group's own (0 stops it).
     FailDeliveries {
+        /// Percent of attempts, 0..=100.
+        percent: f64,
+    },
+    /// From now on, each processing attempt of one group fails with this
+    /// probability, on top of its own and of [`Fault::FailDeliveries`]
+    /// (0 stops it). Naming a sink fails the groups that write to it.
+    FailGroup {
+        /// A group, or a sink.
+        component: String,
         /// Percent of attempts, 0..=100.
         percent: f64,
     },
@@ -130,7 +141,7 @@ impl Fault {
             {
                 Err(out_of_range("slow.factor", factor, "0 < factor ≤ 1e6"))
             }
-            Fault::FailDeliveries { percent }
+            Fault::FailDeliveries { percent } | Fault::FailGroup { percent, .. }
                 if !(percent.is_finite() && (0.0..=100.0).contains(percent)) =>
             {
                 Err(out_of_range("fail_deliveries.percent", percent, "0..=100"))
@@ -158,7 +169,7 @@ impl Fault {
             | Fault::ResetToOffset { group, .. }
             | Fault::ResetToTime { group, .. }
             | Fault::ReplayDlq { group } => group,
-            Fault::Slow { component, .. } => component,
+            Fault::Slow { component, .. } | Fault::FailGroup { component, .. } => component,
             Fault::PoisonType { topic } | Fault::CurePoisonType { topic } => topic,
             Fault::PoisonNext { topic } => topic.as_deref().unwrap_or("*"),
             Fault::FailDeliveries { .. } => "*",
@@ -185,4 +196,28 @@ pub struct FaultRecord {
     pub fault: Fault,
     /// `None` when applied; why not, otherwise.
     pub refused: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_group_names_its_target_and_checks_its_percentage() {
+        let limits = Limits::default();
+        let f = Fault::FailGroup {
+            component: "Inventory".into(),
+            percent: 20.0,
+        };
+        assert_eq!(f.target(), "Inventory");
+        assert!(f.validate(&limits).is_ok());
+        for percent in [-1.0, 100.5, f64::NAN] {
+            let bad = Fault::FailGroup {
+                component: "Inventory".into(),
+                percent,
+            };
+            assert!(bad.validate(&limits).is_err(), "{percent}");
+        }
+        assert_eq!(Fault::FailDeliveries { percent: 5.0 }.target(), "*");
+    }
 }

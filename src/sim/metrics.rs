@@ -395,6 +395,24 @@ pub(crate) struct GroupLayout<'a> {
     pub read_views: bool,
 }
 
+/// Most partitions whose lag is sampled as a series of its own (the first
+/// ones, in worker order); the rest count only in their group's `lag`.
+pub const MAX_PARTITION_SERIES: usize = 1024;
+
+/// The lag of one partition of one group, sampled at the series' times
+/// (a level, thinned like a gauge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionSeries {
+    /// The group (its component's Mermaid id).
+    pub group: String,
+    /// The topic's name.
+    pub topic: String,
+    /// The partition.
+    pub partition: u32,
+    /// Committed offset behind the high watermark, one per sample time.
+    pub values: Samples<u64>,
+}
+
 /// Values sampled at a fixed virtual interval, bounded in length: when
 /// there are more than `max_samples`, every other sample is dropped (see
 /// [`SeriesKind`] for how the dropped ones fold into the kept) and the
@@ -404,8 +422,10 @@ pub(crate) struct GroupLayout<'a> {
 /// differences); per consumer group: lag, DLQ size, duplicates applied,
 /// failed attempts, and the p50/p95/p99/p999 of processing and end-to-end
 /// latency over each interval; the command handler's conflicts; read-model
-/// staleness percentiles (on the group that applies the read views); and
-/// every group's latencies together under [`SYSTEM`].
+/// staleness percentiles (on the group that applies the read views);
+/// every group's latencies together under [`SYSTEM`]; and the lag of each
+/// partition of each group ([`PartitionSeries`], the first
+/// [`MAX_PARTITION_SERIES`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeSeries {
     /// Current spacing of samples (doubles each time the series fills up).
@@ -414,6 +434,9 @@ pub struct TimeSeries {
     pub times: Samples<VirtualTime>,
     /// The sampled quantities, all as long as `times`.
     pub series: Vec<Series>,
+    /// Lag per (group, partition), all as long as `times`; entry `i` is
+    /// the engine's partition worker `i`.
+    pub partition_lag: Vec<PartitionSeries>,
     #[serde(skip)]
     pub(crate) max_samples: usize,
     /// Per group: service and append → done times of the current interval.
@@ -453,6 +476,7 @@ impl TimeSeries {
             interval_us,
             times: Samples::default(),
             series,
+            partition_lag: Vec::new(),
             max_samples,
             latency: Vec::new(),
             staleness: IntervalValues::default(),
@@ -520,6 +544,36 @@ impl TimeSeries {
         }
     }
 
+    /// Adds the lag series of the next partition workers, in worker order
+    /// (`(group, topic, partition)` each; zero before now), up to
+    /// [`MAX_PARTITION_SERIES`] in all.
+    pub(crate) fn add_partitions<'a>(
+        &mut self,
+        workers: impl IntoIterator<Item = (&'a str, &'a str, u32)>,
+    ) {
+        let room = MAX_PARTITION_SERIES.saturating_sub(self.partition_lag.len());
+        for (group, topic, partition) in workers.into_iter().take(room) {
+            let mut values = Samples::default();
+            for _ in 0..self.times.len() {
+                values.push(0);
+            }
+            self.partition_lag.push(PartitionSeries {
+                group: group.to_string(),
+                topic: topic.to_string(),
+                partition,
+                values,
+            });
+        }
+    }
+
+    /// The lag series of one group's partitions, in worker order.
+    pub fn partition_lags_of<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> impl Iterator<Item = &'a PartitionSeries> + 'a {
+        self.partition_lag.iter().filter(move |p| p.group == group)
+    }
+
     /// Adds a series, zero before now.
     fn add(&mut self, mut s: Series) {
         for _ in 0..self.times.len() {
@@ -544,15 +598,17 @@ impl TimeSeries {
     }
 
     /// Takes a sample at `t` of `components` (metric slots), `groups` (by
-    /// index) and the handler's `conflicts`, closing the interval; thins
-    /// the history when it is over `max_samples`. Returns the interval to
-    /// the next sample.
+    /// index), the handler's `conflicts` and each partition worker's lag
+    /// (`worker_lags`, by worker), closing the interval; thins the history
+    /// when it is over `max_samples`. Returns the interval to the next
+    /// sample.
     pub(crate) fn sample(
         &mut self,
         t: VirtualTime,
         components: &[ComponentMetrics],
         groups: &[GroupSample],
         conflicts: u64,
+        worker_lags: &[u64],
     ) -> u64 {
         let mut all = [Vec::new(), Vec::new()];
         let per_group: Vec<[[u64; 4]; 2]> = self
@@ -591,6 +647,9 @@ impl TimeSeries {
             };
             s.values.push(v);
         }
+        for (i, p) in self.partition_lag.iter_mut().enumerate() {
+            p.values.push(worker_lags.get(i).copied().unwrap_or(0));
+        }
         self.times.push(t);
         // Thin only at an odd length, so both the first and the newest
         // sample are kept.
@@ -601,6 +660,9 @@ impl TimeSeries {
                     SeriesKind::Interval => s.values.thin(u64::max),
                     SeriesKind::Cumulative | SeriesKind::Gauge => s.values.thin(|_, kept| kept),
                 }
+            }
+            for p in &mut self.partition_lag {
+                p.values.thin(|_, kept| kept);
             }
             self.interval_us = self.interval_us.saturating_mul(2);
         }
@@ -748,6 +810,9 @@ pub struct RunSummary {
     pub sinks: Vec<SinkSummary>,
     /// The CQRS command path, if the scenario has one.
     pub cqrs: Option<CqrsSummary>,
+    /// The schema registry's state, if the diagram has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<super::registry::RegistrySummary>,
 }
 
 /// A [`TimeSeries`] in an engine image (`#[serde(with)]` on the engine's
@@ -758,7 +823,7 @@ pub struct RunSummary {
 /// mapped back to the static names the engine defines; an unknown one is
 /// a decode error naming it.
 pub(crate) mod image {
-    use super::{IntervalValues, Samples, Series, SeriesKind, Source, TimeSeries};
+    use super::{IntervalValues, PartitionSeries, Samples, Series, SeriesKind, Source, TimeSeries};
     use crate::sim::clock::VirtualTime;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -779,6 +844,7 @@ pub(crate) mod image {
         max_samples: usize,
         latency: &'a [[IntervalValues; 2]],
         staleness: &'a IntervalValues,
+        partition_lag: &'a [PartitionSeries],
     }
 
     #[derive(Deserialize)]
@@ -798,6 +864,9 @@ pub(crate) mod image {
         max_samples: usize,
         latency: Vec<[IntervalValues; 2]>,
         staleness: IntervalValues,
+        /// Absent from images made before partition lags were sampled.
+        #[serde(default)]
+        partition_lag: Vec<PartitionSeries>,
     }
 
     pub(crate) fn serialize<S: Serializer>(ts: &TimeSeries, s: S) -> Result<S::Ok, S::Error> {
@@ -818,6 +887,7 @@ pub(crate) mod image {
             max_samples: ts.max_samples,
             latency: &ts.latency,
             staleness: &ts.staleness,
+            partition_lag: &ts.partition_lag,
         }
         .serialize(s)
     }
@@ -847,6 +917,7 @@ pub(crate) mod image {
             max_samples: t.max_samples,
             latency: t.latency,
             staleness: t.staleness,
+            partition_lag: t.partition_lag,
         })
     }
 }
@@ -880,7 +951,7 @@ mod tests {
                 lag: i,
                 ..GroupSample::default()
             };
-            let step = ts.sample(VirtualTime(t), &c, &[g], 0);
+            let step = ts.sample(VirtualTime(t), &c, &[g], 0, &[]);
             t += step;
             assert!(ts.times.len() <= 5, "{}", ts.times.len());
         }
@@ -898,22 +969,56 @@ mod tests {
     }
 
     #[test]
+    fn partition_lags_are_sampled_thinned_and_bounded() {
+        let mut ts = one_group();
+        ts.add_partitions([("C", "T", 0), ("C", "T", 1)]);
+        let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
+        let g = [GroupSample::default()];
+        let mut t = 0;
+        for i in 0..40u64 {
+            t += ts.sample(VirtualTime(t), &c, &g, 0, &[i, 2 * i]);
+            // A partition added mid-run is zero before it existed.
+            if i == 20 {
+                ts.add_partitions([("D", "T", 0)]);
+            }
+        }
+        assert_eq!(ts.partition_lag.len(), 3);
+        for p in &ts.partition_lag {
+            assert_eq!(p.values.len(), ts.times.len(), "{p:?}");
+        }
+        let p1: Vec<u64> = ts
+            .partition_lags_of("C")
+            .nth(1)
+            .expect("C/1")
+            .values
+            .iter()
+            .collect();
+        assert_eq!(p1.last(), Some(&78), "the newest sample is kept: {p1:?}");
+        assert!(p1.windows(2).all(|w| w[0] <= w[1]), "{p1:?}");
+        assert_eq!(ts.partition_lags_of("D").count(), 1);
+        // Never more than the bound, however many partitions there are.
+        let many = vec![("C", "T", 7u32); MAX_PARTITION_SERIES * 2];
+        ts.add_partitions(many);
+        assert_eq!(ts.partition_lag.len(), MAX_PARTITION_SERIES);
+    }
+
+    #[test]
     fn interval_percentiles_cover_only_their_interval() {
         let mut ts = one_group();
         let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
         let g = [GroupSample::default()];
-        ts.sample(VirtualTime(0), &c, &g, 0);
+        ts.sample(VirtualTime(0), &c, &g, 0, &[]);
         for v in 1..=1000u64 {
             ts.record_delivery(0, v, 10 * v);
         }
-        ts.sample(VirtualTime(10), &c, &g, 0);
+        ts.sample(VirtualTime(10), &c, &g, 0, &[]);
         // The next interval is slow: its percentiles are its own.
         for _ in 0..10 {
             ts.record_delivery(0, 5_000, 50_000);
         }
-        ts.sample(VirtualTime(20), &c, &g, 0);
+        ts.sample(VirtualTime(20), &c, &g, 0, &[]);
         // Nothing recorded: 0, not the previous interval's figure.
-        ts.sample(VirtualTime(30), &c, &g, 0);
+        ts.sample(VirtualTime(30), &c, &g, 0, &[]);
         assert_eq!(values(&ts, "processing_p50_us"), vec![0, 500, 5_000, 0]);
         assert_eq!(values(&ts, "processing_p95_us"), vec![0, 950, 5_000, 0]);
         assert_eq!(values(&ts, "processing_p99_us"), vec![0, 990, 5_000, 0]);
@@ -956,7 +1061,7 @@ mod tests {
             if *slow > 0 {
                 ts.record_delivery(0, *slow, *slow);
             }
-            ts.sample(VirtualTime(10 * i as u64), &c, &g, 0);
+            ts.sample(VirtualTime(10 * i as u64), &c, &g, 0, &[]);
         }
         assert_eq!(ts.times.len(), 3);
         // Kept: t=0, t=20 (covering the intervals ending at 10 and 20), t=40.

@@ -1,6 +1,7 @@
 //! The "Charts" dock tab: egui_plot charts of the selected component (the
 //! whole system when nothing is selected) over the whole run — throughput,
-//! processing and end-to-end latency percentiles, lag, read-model
+//! processing and end-to-end latency percentiles, lag (and, for a
+//! consumer group, its lag per partition), read-model
 //! staleness, DLQ/duplicates/conflicts — with a vertical marker at the
 //! moment shown. A click on a chart seeks the run to that moment.
 //!

@@ -1,6 +1,7 @@
 //! The fault menu: right-click a component of a running simulation to
 //! crash or restart one of its instances, slow it down ×N, fail a share
-//! of deliveries, poison the next event, add or remove an instance. Each
+//! of its deliveries (or every group's), poison the next event, add or
+//! remove an instance; crash or restart the schema registry. Each
 //! choice is one [`Fault`] sent to the driver as [`LiveCommand::Fault`];
 //! the effects show in the badges and charts as the run goes on.
 //!
@@ -141,7 +142,7 @@ pub fn fault_menu_ui(
         use crate::model::Role;
         !matches!(
             c.role,
-            Role::Bus | Role::Producer | Role::Gateway | Role::Command
+            Role::Bus | Role::Producer | Role::Gateway | Role::Command | Role::SchemaRegistry
         )
     });
     if slowable && !is_source {
@@ -180,9 +181,10 @@ pub fn fault_menu_ui(
             }
         });
     }
-    if instances.is_some() {
+    if instances.is_some() || (slowable && !is_source) {
+        // A group, or a sink (the engine fails the groups writing to it).
         ui.menu_button("Fail deliveries", |ui| {
-            ui.weak("Every group's attempts fail with this chance.");
+            ui.weak(format!("{label}'s attempts fail with this chance."));
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut state.fail_percent).desired_width(48.0));
                 ui.label("%");
@@ -192,15 +194,66 @@ pub fn fault_menu_ui(
                     .clicked()
                     && let Some(percent) = percent
                 {
-                    send(Fault::FailDeliveries { percent });
+                    send(fail_here(key, percent));
                     ui.close();
                 }
             });
             if ui.button("Stop failing (0%)").clicked() {
+                send(fail_here(key, 0.0));
+                ui.close();
+            }
+            ui.separator();
+            let percent = parse_percent(&state.fail_percent);
+            if ui
+                .add_enabled(
+                    percent.is_some(),
+                    egui::Button::new("Fail every group's deliveries"),
+                )
+                .clicked()
+                && let Some(percent) = percent
+            {
+                send(Fault::FailDeliveries { percent });
+                ui.close();
+            }
+            if ui.button("Stop failing everywhere (0%)").clicked() {
                 send(Fault::FailDeliveries { percent: 0.0 });
                 ui.close();
             }
         });
+    }
+    if frame
+        .component(key)
+        .is_some_and(|c| c.role == crate::model::Role::SchemaRegistry)
+    {
+        // The engine refuses (in its fault log) a crash of a registry
+        // already down and a restart of one up.
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut state.restart_later, "Restart after");
+            ui.add(
+                egui::DragValue::new(&mut state.restart_after_s)
+                    .range(0.001..=3_600.0)
+                    .speed(0.5)
+                    .suffix(" s"),
+            );
+        });
+        if ui.button("Crash registry").clicked() {
+            let duration_us = state
+                .restart_later
+                .then(|| (state.restart_after_s * 1e6).round().max(1.0) as u64);
+            send(Fault::Crash {
+                group: key.to_string(),
+                instance: 0,
+                duration_us,
+            });
+            ui.close();
+        }
+        if ui.button("Restart registry").clicked() {
+            send(Fault::Restart {
+                group: key.to_string(),
+                instance: 0,
+            });
+            ui.close();
+        }
     }
     let topics = poison_topics(frame, key);
     ui.menu_button("Poison next event", |ui| {
@@ -217,6 +270,14 @@ pub fn fault_menu_ui(
             ui.close();
         }
     });
+}
+
+/// "Fail X% of deliveries" at component `key` (a group, or a sink's writers).
+pub fn fail_here(key: &str, percent: f64) -> Fault {
+    Fault::FailGroup {
+        component: key.to_string(),
+        percent,
+    }
 }
 
 /// The topics worth poisoning from `key`: what a source publishes, or

@@ -5,84 +5,31 @@
 //! in the Scenario tab, apply it, and find the `%% eda:scenario` line in
 //! the document's text.
 
-use eda_studio::gui::Options;
+mod common;
+
+use common::{center, click_at, harness, right_click_on, step};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::gui::command::Command;
 use eda_studio::gui::panels::dock::DockTab;
-use eda_studio::live::{ChartKind, Command as LiveCommand, Frame};
-use egui::{Key, Modifiers, Pos2, vec2};
+use eda_studio::live::{ChartKind, Frame};
+use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn harness() -> Harness<'static, EdaApp> {
-    let mut h = Harness::builder()
-        .with_size(vec2(1400.0, 900.0))
-        .with_step_dt(1.0 / 30.0)
-        .with_max_steps(20)
-        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
-    h.run_steps(3);
-    h
-}
-
-/// Runs UI frames until the latest simulation frame satisfies `pred`.
+/// Runs UI frames until the latest simulation frame satisfies `pred` (20 s at most).
 fn wait_for_frame(
     h: &mut Harness<'_, EdaApp>,
     what: &str,
     pred: impl Fn(&Frame) -> bool,
 ) -> Arc<Frame> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        h.run_steps(1);
-        if let Some(frame) = h.state().run.frame.clone()
-            && pred(&frame)
-        {
-            return frame;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn center(h: &Harness<'_, EdaApp>, key: &str) -> Pos2 {
-    h.state()
-        .node_screen_pos(key)
-        .unwrap_or_else(|| panic!("no component {key}"))
-}
-
-fn click_at(h: &mut Harness<'_, EdaApp>, at: Pos2) {
-    h.hover_at(at);
-    h.run_steps(1);
-    h.drag_at(at);
-    h.drop_at(at);
-    h.run_steps(1);
-}
-
-/// Right-clicks component `key` where it is drawn now.
-fn right_click_on(h: &mut Harness<'_, EdaApp>, key: &str) {
-    h.run_steps(3);
-    let at = center(h, key);
-    h.hover_at(at);
-    h.run_steps(1);
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos: at,
-            button: egui::PointerButton::Secondary,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-    }
-    h.run_steps(2);
-}
-
-/// Advances the paused run by `us` and waits for the frame.
-fn step(h: &mut Harness<'_, EdaApp>, us: u64) -> Arc<Frame> {
-    let target = h.state().run.frame.as_ref().map_or(0, |f| f.now_us) + us;
-    h.state_mut().send(Command::Sim(LiveCommand::StepBy(us)));
-    let f = wait_for_frame(h, "a step", |f| f.now_us >= target);
-    h.run_steps(2);
-    f
+    common::wait_for_frame_within(
+        h,
+        Duration::from_secs(20),
+        |_| format!("timed out waiting for {what}"),
+        pred,
+    )
 }
 
 fn last_lag(f: &Frame) -> f64 {

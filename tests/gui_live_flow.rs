@@ -3,52 +3,19 @@
 //! store's position on its badge, and the bus tab's partition rows with
 //! the engine's offsets.
 
-use eda_studio::gui::Options;
+mod common;
+
+use common::{harness, step_100ms, wait_for_frame};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::live::Frame;
-use egui::vec2;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn harness() -> Harness<'static, EdaApp> {
-    let mut h = Harness::builder()
-        .with_size(vec2(1400.0, 900.0))
-        .with_step_dt(1.0 / 30.0)
-        .with_max_steps(20)
-        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
-    h.run_steps(3);
-    h
-}
-
-/// Runs UI frames until the latest simulation frame satisfies `pred`.
-fn wait_for_frame(
-    h: &mut Harness<'_, EdaApp>,
-    what: &str,
-    pred: impl Fn(&Frame) -> bool,
-) -> Arc<Frame> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        h.run_steps(1);
-        if let Some(frame) = h.state().run.frame.clone()
-            && pred(&frame)
-        {
-            return frame;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 #[test]
 fn stepping_the_seed_moves_dots_on_its_edges_and_the_bus_tab_lists_partitions() {
     let mut h = harness();
-    for step in 1..=12u64 {
-        h.get_by_label("+100 ms").click();
-        wait_for_frame(&mut h, "a 100 ms step", |f| f.now_us >= step * 100_000);
-    }
+    step_100ms(&mut h, 12);
     h.run_steps(2);
     let frame = h
         .state()
@@ -130,19 +97,120 @@ fn stepping_the_seed_moves_dots_on_its_edges_and_the_bus_tab_lists_partitions() 
         "the store's position is in the tab"
     );
     // A group's cell: committed offset and lag of its partition 0.
-    let c1 = frame
+    let c1 = consumer1_partition(&frame, "OrderCreated", 0);
+    let cell = format!("{} · lag {} · i{}", c1.committed, c1.lag, c1.instance);
+    assert!(
+        h.query_all_by_label(&cell).next().is_some(),
+        "no cell {cell}"
+    );
+}
+
+/// Consumer1's offsets and lag on `topic`/`partition` in `frame`.
+fn consumer1_partition<'a>(
+    frame: &'a Frame,
+    topic: &str,
+    partition: u32,
+) -> &'a eda_studio::sim::PartitionLag {
+    frame
         .groups
         .iter()
         .find(|g| g.group == "Consumer1")
         .and_then(|g| {
             g.partitions
                 .iter()
-                .find(|p| p.topic == "OrderCreated" && p.partition == 0)
+                .find(|p| p.topic == topic && p.partition == partition)
         })
-        .unwrap_or_else(|| panic!("Consumer1 reads OrderCreated/0"));
-    let cell = format!("{} · lag {} · i{}", c1.committed, c1.lag, c1.instance);
-    assert!(
-        h.query_all_by_label(&cell).next().is_some(),
-        "no cell {cell}"
-    );
+        .unwrap_or_else(|| panic!("Consumer1 reads {topic}/{partition}"))
+}
+
+/// The expanded bus's grid as drawn in the last frame: its rows of cells,
+/// the header first.
+fn bus_grid(h: &Harness<'_, EdaApp>) -> Vec<Vec<String>> {
+    h.state()
+        .canvas
+        .overlay
+        .bus_grids
+        .get("EB")
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The grid's row of `topic/partition`, checked against `frame`: the end
+/// offset, and Consumer1's committed offset and lag.
+fn check_row(grid: &[Vec<String>], frame: &Frame, topic: &str, partition: u32) {
+    let header = &grid[0];
+    let col = header
+        .iter()
+        .position(|c| c.starts_with("Consumer1"))
+        .unwrap_or_else(|| panic!("a Consumer1 column: {header:?}"));
+    let label = format!("{topic}/{partition}");
+    let row = grid
+        .iter()
+        .find(|r| r[0] == label)
+        .unwrap_or_else(|| panic!("no row {label}: {grid:?}"));
+    let t = frame
+        .flow
+        .topics
+        .iter()
+        .find(|t| t.name == topic)
+        .unwrap_or_else(|| panic!("{topic}"));
+    assert_eq!(row[1], t.partitions[partition as usize].high.to_string());
+    let p = consumer1_partition(frame, topic, partition);
+    assert_eq!(row[col], format!("{} · {}", p.committed, p.lag));
+}
+
+#[test]
+fn the_bus_node_expands_into_its_partition_grid_on_the_canvas_and_travels_in_time() {
+    let mut h = harness();
+    step_100ms(&mut h, 10);
+    h.run_steps(3);
+    assert!(bus_grid(&h).is_empty(), "collapsed at first");
+    h.get_by_label("Expand bus EB partitions").click();
+    h.run_steps(3);
+    let frame = h.state().run.frame.clone().unwrap_or_else(|| panic!());
+    let grid = bus_grid(&h);
+    let partitions: usize = frame.flow.topics.iter().map(|t| t.partitions.len()).sum();
+    assert_eq!(grid.len(), 1 + partitions.min(24), "{grid:?}");
+    check_row(&grid, &frame, "OrderCreated", 0);
+    h.get_by_label("Partitions of EB");
+    // Beside the bus, following the camera.
+    let bus = h
+        .state()
+        .node_screen_rect("EB")
+        .unwrap_or_else(|| panic!("EB on the canvas"));
+    let before = h.state().canvas.zoom;
+    h.state_mut()
+        .send(eda_studio::gui::command::Command::Zoom(1.25));
+    h.run_steps(3);
+    assert!(h.state().canvas.zoom > before);
+    let moved = h
+        .state()
+        .node_screen_rect("EB")
+        .unwrap_or_else(|| panic!("EB on the canvas"));
+    assert_ne!(bus, moved);
+    assert_eq!(bus_grid(&h), grid, "the same moment, another zoom");
+
+    // Scrub back: the grid shows that moment's offsets.
+    let ctx = h.ctx.clone();
+    let app = h.state_mut();
+    app.run
+        .apply(&app.doc, eda_studio::live::Command::Seek(400_000), &ctx);
+    let past = wait_for_frame(&mut h, "the past moment", |f| {
+        f.viewing_past && f.now_us == 400_000
+    });
+    h.run_steps(3);
+    let then = bus_grid(&h);
+    check_row(&then, &past, "OrderCreated", 0);
+    assert_ne!(then, grid, "offsets moved on between 0.4 s and 1 s");
+
+    h.get_by_label("Collapse bus EB partitions").click();
+    h.run_steps(3);
+    assert!(bus_grid(&h).is_empty());
+    // A click on the grid closes it too (it may cover its toggle).
+    h.get_by_label("Expand bus EB partitions").click();
+    h.run_steps(3);
+    assert!(!bus_grid(&h).is_empty());
+    h.get_by_label("Partitions of EB").click();
+    h.run_steps(3);
+    assert!(bus_grid(&h).is_empty());
 }

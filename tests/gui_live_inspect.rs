@@ -2,72 +2,12 @@
 //! designer's UI with egui_kittest (headless): select a component during
 //! a run and read its state; replay a dead-letter queue; see the checks.
 
-use eda_studio::gui::Options;
-use eda_studio::gui::app::EdaApp;
-use eda_studio::live::{Command as LiveCommand, Frame};
+mod common;
+
+use common::{harness, select_node, send, wait_for_frame};
+use eda_studio::live::Command as LiveCommand;
 use eda_studio::sim::{Fault, INITIAL_STOCK, Invariant};
-use egui::{Pos2, vec2};
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn harness() -> Harness<'static, EdaApp> {
-    let mut h = Harness::builder()
-        .with_size(vec2(1400.0, 900.0))
-        .with_step_dt(1.0 / 30.0)
-        .with_max_steps(20)
-        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
-    h.run_steps(3);
-    h
-}
-
-fn click_at(h: &mut Harness<'_, EdaApp>, at: Pos2) {
-    h.hover_at(at);
-    h.run_steps(1);
-    h.drag_at(at);
-    h.drop_at(at);
-    h.run_steps(1);
-}
-
-fn select_node(h: &mut Harness<'_, EdaApp>, key: &str) {
-    // The dock opens when the run starts and the canvas shrinks: let the
-    // layout settle before reading where the node is.
-    h.run_steps(5);
-    let at = h
-        .state()
-        .node_screen_pos(key)
-        .unwrap_or_else(|| panic!("no component {key} on the canvas"));
-    click_at(h, at);
-    let selected = h.state().canvas.selection.nodes.len();
-    assert_eq!(selected, 1, "clicking {key} selects it");
-}
-
-/// Runs UI frames until the latest simulation frame satisfies `pred`.
-fn wait_for_frame(
-    h: &mut Harness<'_, EdaApp>,
-    what: &str,
-    pred: impl Fn(&Frame) -> bool,
-) -> Arc<Frame> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        h.run_steps(1);
-        if let Some(frame) = h.state().run.frame.clone()
-            && pred(&frame)
-        {
-            return frame;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Sends a command to the live driver as a panel would.
-fn send(h: &mut Harness<'_, EdaApp>, command: LiveCommand) {
-    let ctx = h.ctx.clone();
-    let app = h.state_mut();
-    app.run.apply(&app.doc, command, &ctx);
-}
 
 #[test]
 fn selecting_the_inventory_db_during_a_run_shows_its_stock_table() {

@@ -3,41 +3,23 @@
 //! by type, select an event and see its deliveries — a poisoned one's
 //! failed attempts and dead-lettering among them.
 
-use eda_studio::gui::Options;
+mod common;
+
+use common::harness;
 use eda_studio::gui::app::EdaApp;
 use eda_studio::gui::command::Command;
 use eda_studio::live::{Frame, TraceState};
 use eda_studio::sim::AttemptOutcome;
 use egui::accesskit::Role;
-use egui::vec2;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-fn harness() -> Harness<'static, EdaApp> {
-    let mut h = Harness::builder()
-        .with_size(vec2(1400.0, 900.0))
-        .with_step_dt(1.0 / 30.0)
-        .with_max_steps(20)
-        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
-    h.run_steps(3);
-    h
-}
-
-/// Runs UI frames (sleeping a little, so the driver thread gets its turn)
-/// until the latest frame satisfies `pred`, for at most 10 s.
+/// Runs UI frames until the latest frame satisfies `pred`, for at most
+/// [`common::WAIT`]; a timeout says what the log and its trace were.
 fn wait_for(h: &mut Harness<'_, EdaApp>, what: &str, pred: impl Fn(&Frame) -> bool) -> Arc<Frame> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        h.run_steps(1);
-        if let Some(frame) = h.state().run.frame.clone()
-            && pred(&frame)
-        {
-            return frame;
-        }
-        assert!(
-            Instant::now() < deadline,
+    let describe = |h: &Harness<'_, EdaApp>| {
+        format!(
             "timed out waiting for {what}; selected {:?}; log: {:?}",
             h.state().dock.log.selected,
             h.state().run.frame.as_ref().map(|f| (
@@ -50,9 +32,9 @@ fn wait_for(h: &mut Harness<'_, EdaApp>, what: &str, pred: impl Fn(&Frame) -> bo
                     .as_ref()
                     .map(|t| (t.event_id, t.state, t.pending.clone()))
             ))
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        )
+    };
+    common::wait_for_frame_within(h, common::WAIT, describe, pred)
 }
 
 #[test]

@@ -4,28 +4,19 @@
 //! Open Run from the File menu, the opened run paused at its end with the
 //! recorded hash in the run toolbar; a wrong file is a status-bar error.
 
-use eda_studio::gui::Options;
+mod common;
+
+use common::{click_at, harness, select_node, send};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::live::{Command as LiveCommand, Frame, RunState};
 use eda_studio::model::ArchGraph;
 use eda_studio::sim::{Engine, Fault, SinkState, VirtualTime, load_scenario};
 use egui::accesskit::Role;
-use egui::{Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn harness() -> Harness<'static, EdaApp> {
-    let mut h = Harness::builder()
-        .with_size(vec2(1400.0, 900.0))
-        .with_step_dt(1.0 / 30.0)
-        .with_max_steps(20)
-        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
-    h.run_steps(3);
-    h
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("eda-gui-run-{}-{name}", std::process::id()));
@@ -34,37 +25,18 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn click_at(h: &mut Harness<'_, EdaApp>, at: Pos2) {
-    h.hover_at(at);
-    h.run_steps(1);
-    h.drag_at(at);
-    h.drop_at(at);
-    h.run_steps(1);
-}
-
-/// Runs UI frames until the latest simulation frame satisfies `pred`.
+/// Runs UI frames until the latest simulation frame satisfies `pred` (20 s at most).
 fn wait_for_frame(
     h: &mut Harness<'_, EdaApp>,
     what: &str,
     pred: impl Fn(&Frame) -> bool,
 ) -> Arc<Frame> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        h.run_steps(1);
-        if let Some(frame) = h.state().run.frame.clone()
-            && pred(&frame)
-        {
-            return frame;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn send(h: &mut Harness<'_, EdaApp>, command: LiveCommand) {
-    let ctx = h.ctx.clone();
-    let app = h.state_mut();
-    app.run.apply(&app.doc, command, &ctx);
+    common::wait_for_frame_within(
+        h,
+        Duration::from_secs(20),
+        |_| format!("timed out waiting for {what}"),
+        pred,
+    )
 }
 
 /// File ▸ `item`, then the typed-path prompt (no native dialog in tests)
@@ -85,6 +57,18 @@ fn file_menu_with_path(h: &mut Harness<'_, EdaApp>, item: &str, path: &Path) {
 
 fn status(h: &Harness<'_, EdaApp>) -> (String, bool) {
     h.state().ui.status.clone().unwrap_or_default()
+}
+
+/// Open Run replays off the UI thread: runs UI frames until its outcome
+/// is in the status bar, and returns it.
+fn open_run_outcome(h: &mut Harness<'_, EdaApp>) -> (String, bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(h).0.starts_with("Opening run") {
+        assert!(Instant::now() < deadline, "the open never ended");
+        h.run_steps(1);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    status(h)
 }
 
 #[test]
@@ -184,8 +168,9 @@ fn save_run_then_open_run_restores_it_paused_at_its_end_with_its_hash() {
     // A fresh designer opens it.
     let mut h = harness();
     file_menu_with_path(&mut h, "Open Run…", &file);
-    let (message, error) = status(&h);
+    let (message, error) = open_run_outcome(&mut h);
     assert!(!error, "{message}");
+    assert!(message.starts_with("Opened run"), "{message}");
     let opened = wait_for_frame(&mut h, "the opened run", |f| f.now_us > 0);
     assert_eq!(opened.now_us, live.now_us, "paused at the recording's end");
     assert_eq!(opened.state, RunState::Paused);
@@ -216,7 +201,7 @@ fn opening_a_file_that_is_not_a_recording_is_a_status_error() {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
         file_menu_with_path(&mut h, "Open Run…", &path);
-        let (message, error) = status(&h);
+        let (message, error) = open_run_outcome(&mut h);
         assert!(error, "{name}: {message}");
         assert!(
             message.contains("not an eda-studio recording"),
@@ -225,7 +210,7 @@ fn opening_a_file_that_is_not_a_recording_is_a_status_error() {
     }
     let missing = dir.join("missing.sqlite");
     file_menu_with_path(&mut h, "Open Run…", &missing);
-    let (message, error) = status(&h);
+    let (message, error) = open_run_outcome(&mut h);
     assert!(error && message.contains("cannot open"), "{message}");
     assert_eq!(
         h.state().doc.graph.component_count(),
@@ -236,22 +221,12 @@ fn opening_a_file_that_is_not_a_recording_is_a_status_error() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn select(h: &mut Harness<'_, EdaApp>, key: &str) {
-    h.run_steps(5);
-    let at = h
-        .state()
-        .node_screen_pos(key)
-        .unwrap_or_else(|| panic!("no component {key} on the canvas"));
-    click_at(h, at);
-    assert_eq!(h.state().canvas.selection.nodes.len(), 1, "{key} selected");
-}
-
 #[test]
 fn the_inspector_resets_a_group_and_rebuilds_its_projection() {
     let mut h = harness();
     send(&mut h, LiveCommand::StepBy(1_500_000));
     wait_for_frame(&mut h, "1.5 s", |f| f.now_us >= 1_500_000);
-    select(&mut h, "Consumer1");
+    select_node(&mut h, "Consumer1");
     wait_for_frame(&mut h, "the Consumer1 detail", |f| {
         f.detail.as_ref().is_some_and(|d| d.key == "Consumer1")
     });
@@ -282,6 +257,67 @@ fn the_inspector_resets_a_group_and_rebuilds_its_projection() {
     assert!(sinks.iter().any(|d| d.sink == "InvDB"), "{sinks:?}");
     h.run_steps(3);
     h.get_by_label("Projection rebuild");
+    let line = eda_studio::gui::panels::replay::summary(&outcome);
+    assert!(h.get_all_by_label(&line).count() >= 1, "{line} shown");
+}
+
+#[test]
+fn a_long_rebuild_shows_its_progress_then_the_diff() {
+    let mut h = harness();
+    // A busy seed: the event store's log grows by thousands a second.
+    let text = format!(
+        "{}%% eda:scenario Producer1.rate = 20000/s constant\n\
+         %% eda:scenario ES.service = const 10us\n",
+        eda_studio::SEED_DIAGRAM
+    );
+    h.state_mut()
+        .send(eda_studio::gui::command::Command::OpenText(
+            "busy".into(),
+            text,
+        ));
+    h.run_steps(2);
+    send(&mut h, LiveCommand::StepBy(4_000_000));
+    wait_for_frame(&mut h, "4 s", |f| f.now_us >= 4_000_000);
+    select_node(&mut h, "Consumer1");
+    wait_for_frame(&mut h, "the Consumer1 detail", |f| {
+        f.detail.as_ref().is_some_and(|d| d.key == "Consumer1")
+    });
+    h.run_steps(2);
+
+    h.get_by_label("Rebuild projection").click();
+    let started = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut partway, mut bar_shown, mut total) = (false, false, 0);
+    let done = loop {
+        h.run_steps(1);
+        let f = h
+            .state()
+            .run
+            .frame
+            .clone()
+            .unwrap_or_else(|| panic!("a frame"));
+        if let Some(p) = &f.replay.rebuilding {
+            total = p.total;
+            if p.done > 0 && p.done < p.total {
+                partway = true;
+                bar_shown |= h.query_by_label_contains("events replayed").is_some();
+            }
+        }
+        if f.replay.rebuilds == 1 {
+            break f;
+        }
+        assert!(Instant::now() < deadline, "the rebuild never ended");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    eprintln!("rebuilt {total} events in {:?}", started.elapsed());
+    assert!(total > 10_000, "a long log: {total}");
+    assert!(partway, "a frame showed the rebuild part way");
+    assert!(bar_shown, "the window showed its progress");
+    let outcome = done.replay.rebuild.clone().unwrap_or_else(|| panic!());
+    let sinks = outcome.result.clone().unwrap_or_else(|e| panic!("{e}"));
+    assert!(sinks.iter().any(|d| d.sink == "InvDB"), "{sinks:?}");
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("events replayed").is_none());
     let line = eda_studio::gui::panels::replay::summary(&outcome);
     assert!(h.get_all_by_label(&line).count() >= 1, "{line} shown");
 }

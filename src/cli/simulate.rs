@@ -227,14 +227,17 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
     );
     if let (Some(stats), Some(path)) = (stats, record) {
         eprintln!(
-            "eda-studio: recorded {} events, {} snapshots, {} engine images in {} transactions to {} ({} bytes; {:.0} events/s with the simulation)",
+            "eda-studio: recorded {} events, {} snapshots, {} engine images in {} transactions to {} ({} bytes, {:.1} bytes/event; {:.0} events/s with the simulation; writer busy {:.3} s, the simulation waited {:.3} s for it)",
             stats.events,
             stats.snapshots,
             stats.images,
             stats.transactions,
             path.display(),
             stats.file_bytes,
-            stats.events as f64 / record_wall.max(1e-9)
+            stats.file_bytes as f64 / (stats.events.max(1)) as f64,
+            stats.events as f64 / record_wall.max(1e-9),
+            stats.writer_busy.as_secs_f64(),
+            stats.engine_waited.as_secs_f64(),
         );
     }
     if violated {
@@ -370,6 +373,36 @@ pub(super) fn render_text(name: &str, s: &RunSummary) -> String {
             n.query_hits,
             n.stale_reads
         );
+    }
+    if let Some(r) = &s.registry {
+        let n = &r.counters;
+        let _ = writeln!(
+            out,
+            "schema registry {} ({}, {}, lookup {} ms): {} lookups served, {} failed; rejected at the producer: {} unregistered, {} malformed; {} undecodable attempts",
+            r.component,
+            if r.up { "up" } else { "down" },
+            r.compat.word(),
+            ms(r.lookup_us),
+            n.lookups_served,
+            n.lookups_failed,
+            n.rejected_unregistered,
+            n.rejected_malformed,
+            n.undecodable
+        );
+        for subject in &r.subjects {
+            for v in &subject.versions {
+                let status = match (v.id, &v.refused) {
+                    (Some(id), _) => format!("id {id}"),
+                    (None, Some(why)) => format!("refused: {why}"),
+                    (None, None) => "not registered".to_string(),
+                };
+                let _ = writeln!(
+                    out,
+                    "schema {} v{} ({}): {status}; {} produced, {} rejected",
+                    subject.name, v.version, v.event_type, v.produced, v.rejected
+                );
+            }
+        }
     }
     let inv = &s.invariants;
     for (name, check) in [

@@ -15,7 +15,7 @@ use super::panels::menu::menu_bar_ui;
 use super::panels::palette::{PALETTE, palette_ui};
 use super::panels::run::run_toolbar_ui;
 use super::panels::source::{SourceState, source_ui};
-use super::panels::status::status_bar_ui;
+use super::panels::status::{Busy, status_bar_ui};
 use super::run::LiveRun;
 use super::theme::{Theme, ThemeKind};
 use super::timer::FrameTimer;
@@ -106,6 +106,8 @@ pub struct EdaApp {
     /// What to do once a Save As started from the unsaved-changes prompt
     /// has saved (dropped when it is cancelled or fails).
     after_save: Option<Command>,
+    /// A recording being replayed off the UI thread (File ▸ Open Run).
+    opening: Option<crate::live::OpenTask>,
 }
 
 const RECENT_KEY: &str = "eda-studio.recent";
@@ -152,6 +154,7 @@ impl EdaApp {
             title: String::new(),
             layout_job: None,
             after_save: None,
+            opening: None,
         };
         if let Some(path) = app.options.file.clone() {
             app.open_path(path);
@@ -203,6 +206,8 @@ impl EdaApp {
         self.canvas.live = None;
         self.source = SourceState::default();
         self.run.stop();
+        // Another document wins over a recording still being opened.
+        self.opening = None;
     }
 
     /// Opens `path`; a file with errors opens in the source pane at the
@@ -233,11 +238,57 @@ impl EdaApp {
         }
     }
 
-    /// File ▸ Open Run: the recording's diagram becomes the document and
-    /// its replayed run the live run; a wrong file only sets the status.
+    /// File ▸ Open Run: replays the recording on a thread of its own
+    /// ([`crate::live::OpenTask`]); the window stays responsive, the
+    /// status bar shows the progress, and [`EdaApp::poll_open_run`] takes
+    /// the outcome.
     fn open_run(&mut self, ctx: &egui::Context, path: &Path) {
+        let wake = {
+            let ctx = ctx.clone();
+            move || ctx.request_repaint()
+        };
+        self.opening = Some(crate::live::OpenTask::start(path, wake));
+        self.set_status(format!("Opening run {}…", path.display()), false);
+    }
+
+    /// The recording being opened, for the status bar.
+    fn opening_busy(&self) -> Option<Busy> {
+        let task = self.opening.as_ref()?;
+        let (done, total) = task.progress();
+        let name = task.path().file_name().map_or_else(
+            || task.path().display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Some(Busy {
+            label: format!("Opening run {name}…"),
+            fraction: (total > 0).then(|| (done as f64 / total as f64) as f32),
+            detail: if total > 0 {
+                format!(
+                    "{} of {} replayed",
+                    super::run::clock_label(done),
+                    super::run::clock_label(total)
+                )
+            } else {
+                "reading".to_string()
+            },
+            cancel: Command::CancelOpenRun,
+        })
+    }
+
+    /// Once per frame: when the recording being opened has been replayed,
+    /// its diagram becomes the document and its run the live run; a wrong
+    /// file only sets the status.
+    fn poll_open_run(&mut self, ctx: &egui::Context) {
+        let Some(outcome) = self.opening.as_ref().and_then(|t| t.poll()) else {
+            return;
+        };
+        let Some(task) = self.opening.take() else {
+            return;
+        };
+        let path = task.path();
         let mut run = super::run::LiveRun::default();
-        let opened = run.open_run(path, ctx).and_then(|text| {
+        let opened = outcome.and_then(|opened| run.open_run(opened, path, ctx));
+        let opened = opened.and_then(|text| {
             Document::from_text(&text, None)
                 .map_err(|e| format!("{}: the recorded diagram: {}", path.display(), e.render()))
         });
@@ -390,6 +441,15 @@ impl EdaApp {
             }
             Command::OpenRunDialog => self.ask_path(ctx, DialogPurpose::OpenRun),
             Command::OpenRun(path) => self.open_run(ctx, &path),
+            Command::CancelOpenRun => {
+                if let Some(task) = self.opening.take() {
+                    // Dropping the task stops its replay.
+                    self.set_status(
+                        format!("Cancelled opening {}", task.path().display()),
+                        false,
+                    );
+                }
+            }
             Command::Quit => {
                 self.allow_close = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -1031,6 +1091,7 @@ impl eframe::App for EdaApp {
             }
         }
         self.poll_dialog();
+        self.poll_open_run(&ctx);
         self.dropped_files(&ctx);
         if self.ui.modal.is_none() && self.ui.path_prompt.is_none() && self.canvas.rename.is_none()
         {
@@ -1055,6 +1116,7 @@ impl eframe::App for EdaApp {
         egui::Panel::top("run").show(ui, |ui| {
             run_toolbar_ui(ui, &mut self.run, &theme, &mut self.commands);
         });
+        let busy = self.opening_busy();
         egui::Panel::bottom("status").show(ui, |ui| {
             status_bar_ui(
                 ui,
@@ -1064,6 +1126,8 @@ impl eframe::App for EdaApp {
                 &findings,
                 &self.source,
                 &self.timer,
+                busy.as_ref(),
+                &mut self.commands,
             );
         });
         let view_center = self.canvas.transform.to_layout(self.canvas.rect.center());

@@ -279,8 +279,11 @@ pub enum Command {
     SaveRunTo(PathBuf),
     /// Ask which recording to open (File ▸ Open Run).
     OpenRunDialog,
-    /// Open this recording: its diagram and its run, paused at its end.
+    /// Open this recording: its diagram and its run, paused at its end
+    /// (replayed off the UI thread, with progress in the status bar).
     OpenRun(PathBuf),
+    /// Stop opening a recording.
+    CancelOpenRun,
     /// Ask where to export.
     ExportDialog(ExportFormat),
     /// Quit (asks first if there are changes).

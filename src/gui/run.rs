@@ -12,7 +12,7 @@
 //! touch simulation internals.
 
 use super::document::{Document, Positions, write};
-use crate::live::{Command as LiveCommand, Frame, LiveHandle, RunState, SendError, Speed};
+use crate::live::{Command as LiveCommand, Frame, LiveHandle, Opened, RunState, SendError, Speed};
 use crate::model::{ArchGraph, Role};
 use crate::sim::{Engine, Fault, Scenario, load_scenario};
 use std::collections::VecDeque;
@@ -233,11 +233,16 @@ impl LiveRun {
         })
     }
 
-    /// File ▸ Open Run: replays the recording at `path` and makes it the
-    /// run, paused at its end. Returns the recorded diagram's text (the
-    /// document to show) or why the file cannot be opened.
-    pub fn open_run(&mut self, path: &Path, ctx: &egui::Context) -> Result<String, String> {
-        let opened = crate::live::open_recording(path).map_err(|e| e.to_string())?;
+    /// File ▸ Open Run, once the recording at `path` has been replayed
+    /// (off the UI thread, [`crate::live::OpenTask`]): makes it the run,
+    /// paused at its end. Returns the recorded diagram's text (the
+    /// document to show) or why the run cannot start.
+    pub fn open_run(
+        &mut self,
+        opened: Opened,
+        path: &Path,
+        ctx: &egui::Context,
+    ) -> Result<String, String> {
         let diagram = opened.diagram.clone();
         let info = OpenedRun {
             path: path.to_path_buf(),

@@ -151,6 +151,9 @@ pub fn capture(engine: &Engine, key: &str) -> Option<ComponentDetail> {
     if m.role == Role::Bus {
         bus_tables(engine, key, &mut tables);
     }
+    if let Some(reg) = engine.registry().filter(|r| r.component == key) {
+        registry_tables(&reg, &mut tables);
+    }
     if let Some(c) = cqrs {
         let k = c.counters;
         tables.push(Table::pairs(
@@ -182,6 +185,74 @@ pub fn capture(engine: &Engine, key: &str) -> Option<ComponentDetail> {
         tables,
         can_replay_dlq: engine.can_replay_dlq(key),
     })
+}
+
+/// The schema registry's state: its status and counters, its subjects'
+/// versions with their ids, and what each client has cached.
+fn registry_tables(reg: &crate::sim::RegistrySummary, tables: &mut Vec<Table>) {
+    let n = reg.counters;
+    tables.push(Table::pairs(
+        "Schema registry",
+        &[
+            ("status", if reg.up { "up" } else { "down" }.to_string()),
+            ("compatibility", reg.compat.word().to_string()),
+            ("lookup latency", us(reg.lookup_us)),
+            ("lookups served", n.lookups_served.to_string()),
+            ("lookups failed (down)", n.lookups_failed.to_string()),
+            (
+                "rejected: unregistered",
+                n.rejected_unregistered.to_string(),
+            ),
+            ("rejected: malformed", n.rejected_malformed.to_string()),
+            ("undecodable attempts", n.undecodable.to_string()),
+        ],
+    ));
+    let mut t = Table::new(
+        "Subjects",
+        &[
+            "subject",
+            "version",
+            "event type",
+            "id",
+            "status",
+            "produced",
+            "rejected",
+        ],
+    );
+    for subject in &reg.subjects {
+        for v in &subject.versions {
+            t.push(vec![
+                subject.name.clone(),
+                v.version.to_string(),
+                v.event_type.clone(),
+                v.id.map_or_else(|| "—".to_string(), |id| id.to_string()),
+                v.refused
+                    .clone()
+                    .unwrap_or_else(|| format!("registered ({})", v.change.word())),
+                v.produced.to_string(),
+                v.rejected.to_string(),
+            ]);
+        }
+    }
+    tables.push(t);
+    let mut t = Table::new("Clients", &["client", "kind", "cached ids", "lookups"]);
+    let kinds = [("producer", &reg.producers), ("consumer", &reg.consumers)];
+    for (kind, clients) in kinds {
+        for c in clients.iter() {
+            let ids: Vec<String> = c.cached_ids.iter().map(u32::to_string).collect();
+            t.push(vec![
+                c.client.clone(),
+                kind.to_string(),
+                if ids.is_empty() {
+                    "none".to_string()
+                } else {
+                    ids.join(", ")
+                },
+                c.lookups.to_string(),
+            ]);
+        }
+    }
+    tables.push(t);
 }
 
 /// A duration for a cell.
@@ -486,13 +557,40 @@ fn group_tables(engine: &Engine, group: &str, tables: &mut Vec<Table>) {
         tables.push(t);
     }
     if let Some(store) = engine.event_store(group) {
+        let loads = store.loads();
+        let kept = if store.keeps_latest() {
+            // A live run: the log is a window (see `live_history`).
+            format!(
+                "{} (positions {}–{}; a live run keeps the time-travel window, at most {})",
+                store.log_len(),
+                store.log_missing() + 1,
+                store.store_len(),
+                store.max_log()
+            )
+        } else {
+            store.log_len().to_string()
+        };
+        let snapshots = match store.snapshot_every() {
+            0 => "off (`Id.snapshot-every = N` turns them on)".to_string(),
+            n => format!("every {n} versions, {} streams", store.snapshot_count()),
+        };
         tables.push(Table::pairs(
             "Event store",
             &[
                 ("position", store.store_len().to_string()),
                 ("streams", store.streams().to_string()),
-                ("events kept", store.log_len().to_string()),
+                ("events kept", kept),
                 ("events not kept", store.log_dropped().to_string()),
+                (
+                    "events dropped behind the window",
+                    store.log_trimmed().to_string(),
+                ),
+                ("snapshots", snapshots),
+                ("aggregate loads", loads.loads.to_string()),
+                (
+                    "events read per load",
+                    format!("{:.1}", loads.events_per_load()),
+                ),
             ],
         ));
     }
@@ -544,6 +642,46 @@ mod tests {
 
     fn num(s: &str) -> i64 {
         s.parse().unwrap_or_else(|e| panic!("`{s}`: {e}"))
+    }
+
+    #[test]
+    fn the_schema_registry_shows_its_subjects_and_clients() {
+        let text = include_str!("../../diagrams/schema-upcaster.mmd");
+        let chart = crate::mermaid::parse_flowchart(text).expect("parses");
+        let g = ArchGraph::from_flowchart(&chart);
+        let s = crate::sim::load_scenario(text, &g).expect("loads");
+        let mut e = Engine::new(&g, s, 2).expect("builds");
+        e.run_until(VirtualTime::from_secs(22));
+        let d = capture(&e, "Registry").expect("registry");
+        let status = d.table("Schema registry").expect("status table");
+        let value = |name: &str| {
+            status
+                .rows
+                .iter()
+                .find(|r| r[0] == name)
+                .map(|r| r[1].clone())
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        assert_eq!(value("status"), "down", "crashed at 20 s for 5 s");
+        assert_eq!(value("compatibility"), "backward");
+        assert!(num(&value("rejected: malformed")) > 0);
+        let subjects = d.table("Subjects").expect("subjects");
+        assert_eq!(subjects.rows.len(), 2);
+        for (row, id) in subjects.rows.iter().zip(["1", "2"]) {
+            assert_eq!(cell(subjects, row, "subject"), "OrderPlaced");
+            assert_eq!(cell(subjects, row, "id"), id);
+        }
+        let clients = d.table("Clients").expect("clients");
+        assert!(
+            clients.rows.iter().any(|r| r[0] == "Billing#1"),
+            "{:?}",
+            clients.rows
+        );
+        // Other components show no registry tables; a diagram without a
+        // registry has none.
+        let billing = capture(&e, "Billing").expect("billing");
+        assert!(billing.table("Subjects").is_none());
+        assert!(seed_engine().registry().is_none());
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub use log::{
     TraceState, payload_fields, payload_line,
 };
 pub use replay::{
-    DiffRow, MAX_DIFF_ROWS, Opened, RebuildOutcome, ReplayFrame, Saved, SinkDiff,
-    open as open_recording,
+    DiffRow, MAX_DIFF_ROWS, OpenTask, Opened, RebuildOutcome, RebuildProgress, ReplayFrame, Saved,
+    SinkDiff, open as open_recording,
 };
 
 use crate::model::ArchGraph;
@@ -119,8 +119,11 @@ pub enum Command {
         diagram: String,
     },
     /// Rebuild this group's projection from its event store and diff it
-    /// with the live state; the outcome arrives in [`Frame::replay`].
+    /// with the live state, a slice per tick (progress in
+    /// [`ReplayFrame::rebuilding`]); the outcome arrives in [`Frame::replay`].
     RebuildProjection(String),
+    /// Stop the projection rebuild under way.
+    CancelRebuild,
     /// Stop the driver.
     Shutdown,
 }
@@ -183,10 +186,8 @@ impl LiveHandle {
         seed: u64,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> Result<LiveHandle, StartError> {
-        let mut engine = Engine::new(&graph, scenario.clone(), seed)?;
-        engine.set_activity(true);
-        let history = History::new(engine, HistoryOptions::default());
-        Self::spawn(graph, scenario, history, repaint)
+        let engine = Engine::new(&graph, scenario.clone(), seed)?;
+        Self::spawn(graph, scenario, live_history(engine), repaint)
     }
 
     /// Starts the driver on a run replayed from a recording
@@ -227,7 +228,7 @@ impl LiveHandle {
             selected: None,
             log: log::LogState::default(),
             flow: flow::FlowTracker::default(),
-            replay: ReplayFrame::default(),
+            replay: replay::ReplayState::default(),
         };
         let thread = std::thread::Builder::new()
             .name("eda-live".into())
@@ -293,6 +294,24 @@ impl Drop for LiveHandle {
     }
 }
 
+/// The history of a live run, whose memory must plateau however long it
+/// runs: the engine records hops for the canvas's dots, its event stores
+/// keep their latest events, and the history keeps a sliding window of
+/// [`LIVE_SNAPSHOTS`](crate::sim::LIVE_SNAPSHOTS) snapshots (the run's
+/// hash is the same as without these).
+fn live_history(mut engine: Engine) -> History {
+    engine.set_activity(true);
+    engine.set_store_keep_latest(true);
+    History::sliding(
+        engine,
+        HistoryOptions {
+            max_snapshots: crate::sim::LIVE_SNAPSHOTS,
+            ..HistoryOptions::default()
+        },
+        crate::sim::LIVE_SNAPSHOT_EVERY_US,
+    )
+}
+
 /// Wall-clock anchor of paced running: virtual `vt0` was reached at `wall0`.
 #[derive(Debug, Clone, Copy)]
 struct Pace {
@@ -351,8 +370,9 @@ struct Driver {
     log: log::LogState,
     /// Computes the dots of the moment shown.
     flow: flow::FlowTracker,
-    /// The last Save Run's outcome ([`Command::SaveRun`]).
-    replay: ReplayFrame,
+    /// Save Run's outcome and the projection rebuild ([`Command::SaveRun`],
+    /// [`Command::RebuildProjection`]).
+    replay: replay::ReplayState,
 }
 
 impl Driver {
@@ -391,10 +411,13 @@ impl Driver {
                         self.publish();
                     }
                 },
-                _ = ticks.tick(), if self.state == RunState::Running || self.log.is_tracing() => {
+                _ = ticks.tick(), if self.state == RunState::Running
+                    || self.log.is_tracing()
+                    || self.replay.is_busy() => {
                     if self.state == RunState::Running {
                         self.advance();
                     }
+                    self.replay.step(self.history.head());
                     self.publish();
                 }
             }
@@ -452,7 +475,10 @@ impl Driver {
                 if self.state == RunState::Running {
                     self.state = RunState::Paused;
                 }
-                self.viewing = Some(us.min(self.history.head().now().as_us()));
+                // Before the oldest snapshot kept, the oldest moment is shown.
+                let earliest = self.history.earliest().as_us();
+                let head = self.history.head().now().as_us();
+                self.viewing = Some(us.clamp(earliest.min(head), head));
             }
             Command::Live => self.back_to_live(),
             Command::Select(key) => self.selected = key,
@@ -475,13 +501,12 @@ impl Driver {
                     &source_name,
                     &diagram,
                 );
-                self.replay.saves += 1;
-                self.replay.saved = Some(saved);
+                self.replay.saved(saved);
             }
             Command::RebuildProjection(group) => {
-                self.replay.rebuild = Some(replay::rebuild(self.history.head(), &group));
-                self.replay.rebuilds += 1;
+                self.replay.start_rebuild(self.history.head(), &group);
             }
+            Command::CancelRebuild => self.replay.cancel_rebuild(),
             Command::Shutdown => {}
         }
     }
@@ -494,14 +519,14 @@ impl Driver {
 
     fn rebuild(&mut self, seed: u64) {
         match Engine::new(&self.graph, self.scenario.clone(), seed) {
-            Ok(mut engine) => {
-                engine.set_activity(true);
-                self.history = History::new(engine, HistoryOptions::default());
+            Ok(engine) => {
+                self.history = live_history(engine);
                 self.viewing = None;
                 self.state = RunState::Paused;
                 self.pace = None;
                 self.error = None;
                 self.log.reset();
+                self.replay.forget_rebuild();
             }
             Err(e) => self.error = Some(e.to_string()),
         }
@@ -582,7 +607,7 @@ impl Driver {
         frame.error = self.error.clone();
         frame.selected = self.selected.clone();
         frame.log = self.log.view(engine);
-        frame.replay = self.replay.clone();
+        frame.replay = self.replay.frame();
         frame.detail = self
             .selected
             .as_deref()

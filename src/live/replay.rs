@@ -8,9 +8,16 @@
 //! ([`crate::record::Recording`]) into a [`History`] whose head is the
 //! recorded run's end, checked against the recorded run hash.
 //!
+//! Opening runs off the UI thread: [`OpenTask`] replays a recording on a
+//! thread of its own, with its progress (virtual time replayed of the
+//! recording's length) readable at any time and a cancel flag.
+//!
 //! Rebuild a projection: the engine replays the group's events from its
-//! event store into fresh sink states ([`Engine::rebuild_projection`]);
-//! this module diffs them against the live states ([`RebuildOutcome`]).
+//! event store into fresh sink states ([`crate::sim::ProjectionRebuild`]),
+//! a slice per driver tick ([`ReplayState::step`]) so the UI and the
+//! running simulation stay responsive, with its progress in every frame
+//! ([`RebuildProgress`]); at the end this module diffs the rebuilt states
+//! against the live ones as they were when it started ([`RebuildOutcome`]).
 //!
 //! Owns no simulation rules (those are in `sim`) and no file format (that
 //! is `record`); must not depend on egui.
@@ -18,9 +25,14 @@
 use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
 use crate::record::{RecordError, Recording, RunInfo, record_history};
-use crate::sim::{Engine, History, HistoryOptions, Scenario, SinkState, load_scenario};
+use crate::sim::{
+    Engine, History, HistoryOptions, ProjectionRebuild, Scenario, SinkState, load_scenario,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// What the UI learns about Save Run (in every frame after it finished).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,6 +45,179 @@ pub struct ReplayFrame {
     pub rebuilds: u64,
     /// The last projection rebuild and its diff.
     pub rebuild: Option<RebuildOutcome>,
+    /// The projection rebuild under way, if any.
+    pub rebuilding: Option<RebuildProgress>,
+}
+
+/// How far the projection rebuild under way has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebuildProgress {
+    /// The group whose projection is rebuilt.
+    pub group: String,
+    /// Store events replayed so far.
+    pub done: u64,
+    /// Store events to replay (the store's log when the rebuild started).
+    pub total: u64,
+    /// Virtual time of the live state it will be compared with.
+    pub at_us: u64,
+}
+
+impl RebuildProgress {
+    /// The fraction done, 0..=1 (1 for an empty log).
+    pub fn fraction(&self) -> f32 {
+        if self.total == 0 {
+            1.0
+        } else {
+            (self.done as f64 / self.total as f64) as f32
+        }
+    }
+}
+
+/// Engine time a driver tick gives a projection rebuild.
+const REBUILD_BUDGET: Duration = Duration::from_millis(4);
+/// Store events replayed between clock reads.
+const REBUILD_SLICE: usize = 4096;
+
+/// The driver's Save Run / rebuild state: what frames report, and the
+/// rebuild under way.
+#[derive(Default)]
+pub(super) struct ReplayState {
+    frame: ReplayFrame,
+    job: Option<RebuildJob>,
+}
+
+/// A rebuild under way: the engine's rebuild, and the live states when it
+/// started (the "before" of the diff).
+struct RebuildJob {
+    rebuild: ProjectionRebuild,
+    before: Vec<Option<SinkState>>,
+    at_us: u64,
+}
+
+impl ReplayState {
+    /// What frames carry.
+    pub(super) fn frame(&self) -> ReplayFrame {
+        let mut frame = self.frame.clone();
+        frame.rebuilding = self.job.as_ref().map(|j| RebuildProgress {
+            group: j.rebuild.group().to_string(),
+            done: j.rebuild.done(),
+            total: j.rebuild.total(),
+            at_us: j.at_us,
+        });
+        frame
+    }
+
+    /// Whether a rebuild is under way (the driver then ticks).
+    pub(super) fn is_busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Save Run finished with `saved`.
+    pub(super) fn saved(&mut self, saved: Result<Saved, String>) {
+        self.frame.saves += 1;
+        self.frame.saved = Some(saved);
+    }
+
+    /// Starts rebuilding `group`'s projection in `engine` (the run's
+    /// head), replacing any rebuild under way; a group that cannot be
+    /// rebuilt has its outcome at once.
+    pub(super) fn start_rebuild(&mut self, engine: &Engine, group: &str) {
+        self.job = None;
+        match engine.start_projection_rebuild(group) {
+            Ok(rebuild) => {
+                let before = rebuild
+                    .clone()
+                    .finish()
+                    .iter()
+                    .map(|(sink, _)| engine.sink_state(sink).cloned())
+                    .collect();
+                self.job = Some(RebuildJob {
+                    rebuild,
+                    before,
+                    at_us: engine.now().as_us(),
+                });
+            }
+            Err(e) => self.finished(RebuildOutcome {
+                group: group.to_string(),
+                at_us: engine.now().as_us(),
+                result: Err(e),
+            }),
+        }
+    }
+
+    /// Stops the rebuild under way; its outcome says so.
+    pub(super) fn cancel_rebuild(&mut self) {
+        if let Some(job) = self.job.take() {
+            let reason = format!(
+                "cancelled after {} of {} events",
+                job.rebuild.done(),
+                job.rebuild.total()
+            );
+            self.finished(RebuildOutcome {
+                group: job.rebuild.group().to_string(),
+                at_us: job.at_us,
+                result: Err(reason),
+            });
+        }
+    }
+
+    /// The run was replaced (reset, new diagram): a rebuild under way
+    /// has nothing left to rebuild from.
+    pub(super) fn forget_rebuild(&mut self) {
+        self.job = None;
+    }
+
+    /// One tick's share of the rebuild under way, reading the store in
+    /// `engine` (the run's head): at most [`REBUILD_BUDGET`] of work.
+    pub(super) fn step(&mut self, engine: &Engine) {
+        self.step_for(engine, REBUILD_BUDGET, REBUILD_SLICE);
+    }
+
+    /// Replays slices of `slice` events until `budget` is spent (at least one).
+    fn step_for(&mut self, engine: &Engine, budget: Duration, slice: usize) {
+        let Some(job) = &mut self.job else {
+            return;
+        };
+        let started = Instant::now();
+        loop {
+            match job.rebuild.advance(engine, slice) {
+                Ok(false) if started.elapsed() < budget => continue,
+                Ok(false) => return,
+                Ok(true) => break,
+                Err(e) => {
+                    let (group, at_us) = (job.rebuild.group().to_string(), job.at_us);
+                    self.job = None;
+                    self.finished(RebuildOutcome {
+                        group,
+                        at_us,
+                        result: Err(e),
+                    });
+                    return;
+                }
+            }
+        }
+        let Some(job) = self.job.take() else {
+            return;
+        };
+        let group = job.rebuild.group().to_string();
+        let diffs = job
+            .rebuild
+            .finish()
+            .into_iter()
+            .zip(job.before)
+            .map(|((sink, after), before)| diff_sink(engine, sink, before.as_ref(), &after))
+            .collect();
+        self.finished(RebuildOutcome {
+            group,
+            at_us: job.at_us,
+            result: Ok(diffs),
+        });
+    }
+
+    fn finished(&mut self, outcome: RebuildOutcome) {
+        self.frame.rebuild = Some(outcome);
+        self.frame.rebuilds += 1;
+    }
 }
 
 /// A recording written by Save Run.
@@ -108,11 +293,22 @@ impl std::fmt::Debug for Opened {
 /// Opens and replays the recording at `path`. Every wrong file (missing,
 /// not SQLite, foreign, damaged, diverging) is an error that says so.
 pub fn open(path: &Path) -> Result<Opened, RecordError> {
+    open_with_progress(path, |_, _| true)
+}
+
+/// As [`open`], calling `progress(done_us, total_us)` as the replay goes
+/// (virtual time replayed, the recording's length); it returns `false` to
+/// cancel (an error saying so).
+pub fn open_with_progress(
+    path: &Path,
+    progress: impl FnMut(u64, u64) -> bool,
+) -> Result<Opened, RecordError> {
     let rec = Recording::open(path)?;
     let mut engine = rec.rebuild(false)?;
     // As a live run's engine: the edges' dots need the activity trace.
     engine.set_activity(true);
-    let (history, verified) = rec.replay_from(engine, HistoryOptions::default())?;
+    let (history, verified) =
+        rec.replay_with_progress(engine, HistoryOptions::default(), progress)?;
     let run = rec.run();
     let fail = |reason: String| RecordError::Replay {
         path: path.to_path_buf(),
@@ -137,6 +333,94 @@ pub fn open(path: &Path) -> Result<Opened, RecordError> {
         recorded_hash,
         replayed_hash: verified.run_hash,
     })
+}
+
+/// A recording being opened and replayed on a thread of its own
+/// (File ▸ Open Run), so the window stays responsive however long the
+/// run. Dropping it cancels the replay.
+pub struct OpenTask {
+    path: PathBuf,
+    shared: Arc<OpenShared>,
+    result: std::sync::mpsc::Receiver<Result<Opened, String>>,
+}
+
+/// What the opening thread and its owner share.
+#[derive(Default)]
+struct OpenShared {
+    done_us: AtomicU64,
+    total_us: AtomicU64,
+    cancel: AtomicBool,
+}
+
+impl OpenTask {
+    /// Starts opening the recording at `path`; `wake` is called as the
+    /// replay progresses and when it ends (to repaint the UI).
+    pub fn start(path: &Path, wake: impl Fn() + Send + 'static) -> OpenTask {
+        let (tx, result) = std::sync::mpsc::channel();
+        let shared = Arc::new(OpenShared::default());
+        let task = OpenTask {
+            path: path.to_path_buf(),
+            shared: shared.clone(),
+            result,
+        };
+        let owned = path.to_path_buf();
+        let error_tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("eda-open-run".into())
+            .spawn(move || {
+                let opened = open_with_progress(&owned, |done, total| {
+                    shared.done_us.store(done, Ordering::Relaxed);
+                    shared.total_us.store(total, Ordering::Relaxed);
+                    wake();
+                    !shared.cancel.load(Ordering::Relaxed)
+                });
+                // The task may be gone (cancelled): nothing to tell then.
+                let _ = tx.send(opened.map_err(|e| e.to_string()));
+                wake();
+            });
+        if let Err(e) = spawned {
+            let _ = error_tx.send(Err(format!("cannot start opening the run: {e}")));
+        }
+        task
+    }
+
+    /// The recording being opened.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Virtual time replayed so far and the recording's length (µs); the
+    /// length is 0 until the file has been read.
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.shared.done_us.load(Ordering::Relaxed),
+            self.shared.total_us.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Asks the replay to stop; [`OpenTask::poll`] then reports it cancelled.
+    pub fn cancel(&self) {
+        self.shared.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// The outcome, once the replay has ended (the error says why a file
+    /// cannot be opened).
+    pub fn poll(&self) -> Option<Result<Opened, String>> {
+        match self.result.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(format!(
+                "{}: the replay stopped unexpectedly",
+                self.path.display()
+            ))),
+        }
+    }
+}
+
+impl Drop for OpenTask {
+    fn drop(&mut self) {
+        self.cancel();
+    }
 }
 
 /// Rows of a rebuild's diff kept for the window (the counts are exact).
@@ -181,25 +465,6 @@ pub struct DiffRow {
     pub before: String,
     /// The rebuilt value.
     pub after: String,
-}
-
-/// Rebuilds `group`'s projection in `engine` from its event store and
-/// diffs it against the live sink states. The engine is not changed.
-pub fn rebuild(engine: &Engine, group: &str) -> RebuildOutcome {
-    let result = engine.rebuild_projection(group).map(|sinks| {
-        sinks
-            .into_iter()
-            .map(|(sink, after)| {
-                let before = engine.sink_state(&sink);
-                diff_sink(engine, sink, before, &after)
-            })
-            .collect()
-    });
-    RebuildOutcome {
-        group: group.to_string(),
-        at_us: engine.now().as_us(),
-        result,
-    }
 }
 
 fn diff_sink(
@@ -306,6 +571,35 @@ mod tests {
     use super::*;
     use crate::sim::{Fault, VirtualTime};
 
+    /// Rebuilds `group`'s projection in `engine` from its event store in one
+    /// go and diffs it against the live sink states. The engine is not changed.
+    fn rebuild(engine: &Engine, group: &str) -> RebuildOutcome {
+        let mut state = ReplayState::default();
+        state.start_rebuild(engine, group);
+        state.step_for(engine, Duration::MAX, usize::MAX);
+        state.frame.rebuild.unwrap_or_else(|| RebuildOutcome {
+            group: group.to_string(),
+            at_us: engine.now().as_us(),
+            result: Err("the rebuild did not finish".into()),
+        })
+    }
+
+    /// Saves `h` to `run.sqlite` in a fresh scratch directory named after
+    /// `name`: (the directory, the file, what Save Run said).
+    fn save_scratch(
+        h: &History,
+        graph: &ArchGraph,
+        scenario: &Scenario,
+        name: &str,
+    ) -> (PathBuf, PathBuf, Saved) {
+        let dir = std::env::temp_dir().join(format!("eda-live-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("run.sqlite");
+        let saved = save(h, graph, scenario, &path, "seed.mmd", crate::SEED_DIAGRAM).unwrap();
+        (dir, path, saved)
+    }
+
     fn seed_run() -> (ArchGraph, Scenario) {
         let text = crate::SEED_DIAGRAM;
         let graph = ArchGraph::from_flowchart(&parse_flowchart(text).unwrap());
@@ -326,18 +620,7 @@ mod tests {
         })
         .unwrap();
         h.run_until(VirtualTime::from_us(2_000_000));
-        let dir = std::env::temp_dir().join(format!("eda-live-replay-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("run.sqlite");
-        let saved = save(
-            &h,
-            &graph,
-            &scenario,
-            &path,
-            "seed.mmd",
-            crate::SEED_DIAGRAM,
-        )
-        .unwrap();
+        let (dir, path, saved) = save_scratch(&h, &graph, &scenario, "replay");
         assert!(saved.matches_live);
 
         let opened = open(&path).unwrap();
@@ -388,6 +671,106 @@ mod tests {
             (d.added, d.removed),
             (rows_of(&engine, live).len() as u64, 0)
         );
+    }
+
+    /// A seed engine run to `until_us` and a group whose projection can
+    /// be rebuilt.
+    fn rebuildable(until_us: u64) -> (Engine, String) {
+        let (graph, scenario) = seed_run();
+        let mut engine = Engine::new(&graph, scenario, 3).unwrap();
+        engine.run_until(VirtualTime::from_us(until_us));
+        let group = engine
+            .group_names()
+            .find(|g| engine.start_projection_rebuild(g).is_ok())
+            .unwrap()
+            .to_string();
+        (engine, group)
+    }
+
+    #[test]
+    fn a_rebuild_in_ticks_reports_progress_then_the_same_diff_as_in_one_go() {
+        let (mut engine, group) = rebuildable(2_000_000);
+        let whole = rebuild(&engine, &group);
+        let mut state = ReplayState::default();
+        state.start_rebuild(&engine, &group);
+        // The run goes on between ticks; the diff is of the moment it started.
+        engine.run_until(VirtualTime::from_us(2_300_000));
+        let mut seen = Vec::new();
+        while state.is_busy() {
+            let p = state.frame().rebuilding.unwrap();
+            assert_eq!((p.group.as_str(), p.at_us), (group.as_str(), 2_000_000));
+            seen.push((p.done, p.total));
+            state.step_for(&engine, Duration::ZERO, 50);
+        }
+        assert!(seen.len() > 3, "several ticks: {seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+        let frame = state.frame();
+        assert_eq!(frame.rebuilds, 1);
+        assert!(frame.rebuilding.is_none());
+        assert_eq!(frame.rebuild, Some(whole));
+    }
+
+    #[test]
+    fn a_cancelled_rebuild_says_how_far_it_got() {
+        let (engine, group) = rebuildable(1_000_000);
+        let mut state = ReplayState::default();
+        state.start_rebuild(&engine, &group);
+        state.step_for(&engine, Duration::ZERO, 10);
+        state.cancel_rebuild();
+        let frame = state.frame();
+        assert!(frame.rebuilding.is_none());
+        let outcome = frame.rebuild.unwrap();
+        let err = outcome.result.unwrap_err();
+        assert!(err.starts_with("cancelled after 10 of "), "{err}");
+        assert_eq!(frame.rebuilds, 1);
+    }
+
+    #[test]
+    fn opening_reports_progress_and_can_be_cancelled() {
+        let (graph, scenario) = seed_run();
+        let engine = Engine::new(&graph, scenario.clone(), 4).unwrap();
+        let mut h = History::new(engine, HistoryOptions::default());
+        h.run_until(VirtualTime::from_us(4_000_000));
+        let (dir, path, _) = save_scratch(&h, &graph, &scenario, "progress");
+
+        let mut calls = Vec::new();
+        let opened = open_with_progress(&path, |done, total| {
+            calls.push((done, total));
+            true
+        })
+        .unwrap();
+        assert_eq!(opened.history.head().now(), h.head().now());
+        assert!(calls.len() >= 3, "{calls:?}");
+        assert!(
+            calls.iter().all(|&(d, t)| t == 4_000_000 && d <= t),
+            "{calls:?}"
+        );
+        assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0), "{calls:?}");
+
+        let mut n = 0;
+        let err = open_with_progress(&path, |_, _| {
+            n += 1;
+            n < 2
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("cancelled"), "{err}");
+
+        // On its own thread: the outcome arrives by polling.
+        let task = OpenTask::start(&path, || {});
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let outcome = loop {
+            if let Some(outcome) = task.poll() {
+                break outcome;
+            }
+            assert!(Instant::now() < deadline, "the open never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(
+            outcome.unwrap().replayed_hash,
+            format!("{:016x}", h.head().run_hash())
+        );
+        assert_eq!(task.progress().1, 4_000_000);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -98,6 +98,11 @@ pub enum DeliveryError {
     Poisoned,
     /// Random failures on every attempt (failure probability).
     Transient,
+    /// The record carries no schema id the consumer could look up in the
+    /// schema registry (written without it): every attempt fails.
+    Undecodable,
+    /// Its schema id was not cached and the schema registry was down.
+    RegistryDown,
 }
 
 /// One record in a dead-letter topic.
@@ -262,6 +267,20 @@ pub struct EventStore {
     log_missing: usize,
     max_log: usize,
     log_dropped: u64,
+    /// Keep the latest `max_log` events (dropping the oldest) rather than
+    /// the first ones: a live run's store, whose memory must plateau.
+    #[serde(skip)]
+    keep_latest: bool,
+    /// Leading events dropped to keep the latest `max_log`.
+    #[serde(skip)]
+    log_trimmed: usize,
+    /// Aggregate snapshots, when the scenario asks for them
+    /// (`Id.snapshot-every = N`).
+    #[serde(default)]
+    snapshots: Option<Box<super::aggregate::Snapshots>>,
+    /// Aggregate loads before appends, and the events they read.
+    #[serde(default)]
+    loads: super::aggregate::StoreLoads,
 }
 
 impl EventStore {
@@ -288,13 +307,130 @@ impl EventStore {
     /// [`EventStore::append`] does.
     #[inline]
     pub fn append_event(&mut self, event: Applied) -> (u64, u64) {
-        if self.log_len < self.max_log {
+        if self.keep_latest && self.max_log > 0 {
+            if self.log.len() >= self.max_log {
+                self.log.trim_front(1);
+                self.log_trimmed += 1;
+            }
+            self.log.push(event);
+            self.log_len += 1;
+        } else if self.log_len < self.max_log {
             self.log.push(event);
             self.log_len += 1;
         } else {
             self.log_dropped += 1;
         }
-        self.append(event.key)
+        let (position, version) = self.append(event.key);
+        if version > 1 {
+            // The writer loaded the aggregate first: from its latest
+            // snapshot, or from the start of the stream.
+            let from = self
+                .snapshots
+                .as_ref()
+                .map_or(0, |s| s.latest_version(event.key));
+            self.loads.loads += 1;
+            self.loads.from_snapshot += u64::from(from > 0);
+            self.loads.events_read += version - 1 - from;
+        }
+        if let Some(s) = &mut self.snapshots
+            && s.on_append(&event, position, self.max_streams)
+        {
+            self.loads.snapshots_taken += 1;
+        }
+        (position, version)
+    }
+
+    /// Writes a snapshot of each stream every `every` versions from now on
+    /// (0: none).
+    pub fn set_snapshot_every(&mut self, every: u32) {
+        self.snapshots = (every > 0).then(|| Box::new(super::aggregate::Snapshots::new(every)));
+    }
+
+    /// Versions between a stream's snapshots (0: no snapshots).
+    pub fn snapshot_every(&self) -> u32 {
+        self.snapshots.as_ref().map_or(0, |s| s.every())
+    }
+
+    /// Streams with a snapshot.
+    pub fn snapshot_count(&self) -> usize {
+        self.snapshots.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// The aggregate loads before appends and what they read.
+    pub fn loads(&self) -> super::aggregate::StoreLoads {
+        self.loads
+    }
+
+    /// Loads aggregate `key` as a writer does: its latest snapshot plus the
+    /// events after it in the log (the whole stream without a snapshot).
+    /// Returns the state and the events read; `None` when the log no
+    /// longer holds the events needed (dropped, trimmed or before an image).
+    pub fn load(&self, key: u64) -> Option<(super::aggregate::Aggregate, u64)> {
+        match self.snapshots.as_ref().and_then(|s| s.latest(key)) {
+            Some(snap) => self.fold_from(key, snap.position, snap.state),
+            None => self.load_full(key),
+        }
+    }
+
+    /// Loads aggregate `key` from the first event of its stream, ignoring
+    /// snapshots; `None` unless the log holds every event.
+    pub fn load_full(&self, key: u64) -> Option<(super::aggregate::Aggregate, u64)> {
+        self.fold_from(key, 0, super::aggregate::Aggregate::default())
+    }
+
+    /// Folds the events of `key` after global position `after` into `state`.
+    fn fold_from(
+        &self,
+        key: u64,
+        after: u64,
+        mut state: super::aggregate::Aggregate,
+    ) -> Option<(super::aggregate::Aggregate, u64)> {
+        // The log holds positions `missing + 1 ..= missing + log.len()`.
+        let missing = self.log_missing() as u64;
+        if after < missing || self.log_dropped > 0 {
+            return None;
+        }
+        let skip = usize::try_from(after - missing).ok()?;
+        let mut read = 0;
+        for event in self.log.iter().skip(skip).filter(|e| e.key == key) {
+            state.apply(event);
+            read += 1;
+        }
+        Some((state, read))
+    }
+
+    /// Keeps the latest `max_log` events from now on (oldest dropped
+    /// first) instead of the first ones: for live runs, whose memory must
+    /// not grow with their length. A projection can then no longer be
+    /// rebuilt from position 1 once events were dropped.
+    pub fn set_keep_latest(&mut self, on: bool) {
+        self.keep_latest = on;
+    }
+
+    /// Whether the log keeps the latest events ([`EventStore::set_keep_latest`]).
+    pub fn keeps_latest(&self) -> bool {
+        self.keep_latest
+    }
+
+    /// Most events the log keeps.
+    pub fn max_log(&self) -> usize {
+        self.max_log
+    }
+
+    /// Drops the logged events at global positions up to `position`
+    /// (counted as trimmed): what a live run no longer needs.
+    pub(crate) fn trim_log_through(&mut self, position: u64) {
+        let missing = self.log_missing() as u64;
+        let n = position.saturating_sub(missing);
+        let n = usize::try_from(n).map_or(self.log.len(), |n| n.min(self.log.len()));
+        self.log.trim_front(n);
+        self.log_trimmed += n;
+    }
+
+    /// Leading events dropped to keep the latest ones (the first kept
+    /// event has global position `log_trimmed() + 1`).
+    pub fn log_trimmed(&self) -> usize {
+        self.log_trimmed
     }
 
     /// The events kept, in order of global position (the n-th has position n).
@@ -304,18 +440,20 @@ impl EventStore {
 
     /// How many events are kept.
     pub fn log_len(&self) -> usize {
-        self.log_len - self.log_missing
+        self.log.len()
     }
 
-    /// Leading events of the log that an engine image did not carry
-    /// (0 unless the engine was restored from one).
+    /// Leading events of the log not in memory: those an engine image did
+    /// not carry, and those dropped to keep the latest ones (0 unless the
+    /// engine was restored from an image or keeps the latest events).
     pub fn log_missing(&self) -> usize {
-        self.log_missing
+        self.log_missing + self.log_trimmed
     }
 
     /// After restoring from an image: the log taken before it is missing.
     pub(crate) fn mark_log_missing(&mut self) {
         self.log_missing = self.log_len - self.log.len();
+        self.log_trimmed = 0;
     }
 
     /// Events appended but not kept because the log was full.
@@ -564,6 +702,99 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::VirtualTime;
+    use crate::sim::scenario::Payload;
+
+    /// Event `i`: an order of one of 7 streams, worth `i` cents.
+    fn event(i: u64) -> Applied {
+        let key = i * 5 % 7;
+        Applied {
+            topic: (i % 2) as u32,
+            event_id: i,
+            key,
+            produced_at: VirtualTime(i),
+            payload: Payload::Order {
+                order_id: key,
+                user_id: 0,
+                sku: 0,
+                quantity: 1,
+                amount_cents: i,
+            },
+        }
+    }
+
+    #[test]
+    fn snapshot_load_equals_full_load_and_reads_fewer_events() {
+        let mut with = EventStore::with_log(100, 10_000);
+        with.set_snapshot_every(10);
+        let mut without = EventStore::with_log(100, 10_000);
+        for i in 0..1_000 {
+            with.append_event(event(i));
+            without.append_event(event(i));
+        }
+        for key in 0..7 {
+            let (snap, read_snap) = with.load(key).expect("log complete");
+            let (full, read_full) = with.load_full(key).expect("log complete");
+            assert_eq!(snap, full, "stream {key}");
+            assert_eq!(full.version, with.stream_version(key).unwrap_or(0));
+            assert!(read_snap < 10, "{read_snap} events after the snapshot");
+            assert_eq!(read_full, full.version);
+            assert_eq!(
+                without.load(key),
+                with.load_full(key),
+                "no snapshots: full load"
+            );
+        }
+        assert_eq!(with.snapshot_count(), 7);
+        // The writers' loads read far fewer events with snapshots.
+        let (a, b) = (with.loads(), without.loads());
+        assert_eq!(a.loads, b.loads);
+        assert!(a.events_per_load() < 10.0, "{a:?}");
+        assert!(b.events_per_load() > 50.0, "{b:?}");
+        assert!(a.from_snapshot > 0 && b.from_snapshot == 0);
+        assert_eq!(a.snapshots_taken, 7 * (1_000 / 7 / 10) as u64, "{a:?}");
+    }
+
+    #[test]
+    fn keep_latest_trims_the_log_and_loads_from_snapshots_still_work() {
+        let mut s = EventStore::with_log(100, 50);
+        s.set_keep_latest(true);
+        s.set_snapshot_every(4);
+        for i in 0..1_000 {
+            s.append_event(event(i));
+        }
+        assert_eq!(s.log_len(), 50);
+        assert_eq!(s.log_trimmed(), 950);
+        assert_eq!(s.log_missing(), 950);
+        assert_eq!(s.log_dropped(), 0);
+        assert_eq!(s.log().next().map(|e| e.event_id), Some(950));
+        // Each stream's snapshot is at most 3 of its events (~21 positions) back.
+        for key in 0..7 {
+            assert!(
+                s.load_full(key).is_none(),
+                "the start of stream {key} is gone"
+            );
+            let (state, _) = s.load(key).expect("snapshot + kept events");
+            assert_eq!(state.version, s.stream_version(key).unwrap_or(0));
+        }
+        // Without keep-latest the first 50 are kept and the rest counted.
+        let mut first = EventStore::with_log(100, 50);
+        for i in 0..1_000 {
+            first.append_event(event(i));
+        }
+        assert_eq!((first.log_len(), first.log_dropped()), (50, 950));
+        assert_eq!(first.log().next().map(|e| e.event_id), Some(0));
+        // Trimming behind a position (a live history's window).
+        let mut t = EventStore::with_log(100, 10_000);
+        for i in 0..100 {
+            t.append_event(event(i));
+        }
+        t.trim_log_through(30);
+        assert_eq!((t.log_len(), t.log_missing()), (70, 30));
+        assert_eq!(t.log().next().map(|e| e.event_id), Some(30));
+        t.trim_log_through(10);
+        assert_eq!(t.log_len(), 70, "trimming behind what is gone does nothing");
+    }
 
     #[test]
     fn dedupe_store_forgets_oldest_first() {

@@ -43,6 +43,11 @@
 //!   runs), no duplicate side effects for idempotent groups, a projection
 //!   rebuilt from the store equals the live one (drained runs) — checked
 //!   as the run goes, reported in the summary.
+//! - The schema registry (`registry.rs`, hooked in by `world/schema.rs`):
+//!   subjects and versions under a compatibility mode, schema ids,
+//!   producer and consumer lookups with their latency and caches,
+//!   refusals at the producer, undecodable records at the consumer, and
+//!   registry outages; present only when the diagram has a registry node.
 //! - [`Engine`] (`world.rs`): builds all of the above and runs the loop.
 //! - Time travel (`history/`): [`History`] records a run with snapshots
 //!   (clones of the engine whose append-only logs share their chunks) and
@@ -90,6 +95,7 @@
 //! may not loop.
 
 mod activity;
+mod aggregate;
 mod bus;
 mod clock;
 mod consumer;
@@ -102,6 +108,7 @@ mod image;
 mod invariants;
 mod metrics;
 mod producer;
+mod registry;
 mod rng;
 mod scenario;
 mod scenario_text;
@@ -110,6 +117,7 @@ mod state;
 mod world;
 
 pub use activity::{ActivityLog, HOPS_PER_ROUTE, Hop, QUERY_TOPIC, RATE_WINDOW_US, Route};
+pub use aggregate::{Aggregate, StoreLoads, StreamSnapshot};
 pub use bus::{
     Assignor, Fnv1a, Offset, Partition, PartitionLog, Record, Topic, assign, partition_for,
 };
@@ -122,13 +130,19 @@ pub use error::SimError;
 pub use fault::{Fault, FaultRecord, ScheduledFault};
 pub use histogram::{Histogram, LatencySummary};
 pub use history::{
-    Control, ControlRecord, History, HistoryOptions, Published, Replay, TraceStatus, Tracer,
+    Control, ControlRecord, History, HistoryOptions, LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS,
+    Published, Replay, TraceStatus, Tracer,
 };
 pub use image::{IMAGE_MAGIC, ImageError};
 pub use invariants::{Check, EventRef, Example, Invariant, InvariantReport, MAX_EXAMPLES};
 pub use metrics::{
-    ComponentMetrics, ComponentSummary, GroupSummary, PartitionLag, QUANTILES, RunHash, RunSummary,
-    SYSTEM, Samples, Series, SeriesKind, TimeSeries,
+    ComponentMetrics, ComponentSummary, GroupSummary, MAX_PARTITION_SERIES, PartitionLag,
+    PartitionSeries, QUANTILES, RunHash, RunSummary, SYSTEM, Samples, Series, SeriesKind,
+    TimeSeries,
+};
+pub use registry::{
+    ClientSummary, Compatibility, DEFAULT_LOOKUP_US, RegistryCounters, RegistrySpec,
+    RegistrySummary, SchemaChange, SchemaVersion, Subject, split_version,
 };
 pub use rng::SimRng;
 pub use scenario::{
@@ -148,5 +162,5 @@ pub use state::{
 };
 pub use world::{
     AttemptOutcome, DeliveryAttempt, Engine, EventTrace, InstanceState, MAX_TRACED_ATTEMPTS,
-    TopicRoute, TracedEvent,
+    ProjectionRebuild, TopicRoute, TracedEvent,
 };

@@ -672,6 +672,13 @@ pub struct Scenario {
     /// Groups publishing in reaction to what they apply (sagas, relays,
     /// upcasters); none by default.
     pub reactions: Vec<ReactionSpec>,
+    /// The schema registry, when the diagram has one.
+    #[serde(default)]
+    pub registry: Option<super::registry::RegistrySpec>,
+    /// Aggregate snapshots: event-store Mermaid id → versions of a stream
+    /// between snapshots (`Id.snapshot-every = N`); none by default.
+    #[serde(default)]
+    pub snapshot_every: BTreeMap<String, u32>,
 }
 
 /// Events per second of each source in the default scenario.
@@ -693,6 +700,8 @@ impl Scenario {
             faults: Vec::new(),
             cqrs: None,
             reactions: Vec::new(),
+            registry: None,
+            snapshot_every: BTreeMap::new(),
         }
     }
 
@@ -758,6 +767,7 @@ impl Scenario {
                 .entry(graph.key_of(id).to_string())
                 .or_insert(s.default_group);
         }
+        s.registry = super::registry::RegistrySpec::for_graph(graph);
         s
     }
 
@@ -847,6 +857,10 @@ impl Scenario {
         }
         if let Some(c) = &self.cqrs {
             c.validate(l)?;
+        }
+        if let Some(r) = &self.registry {
+            r.validate()
+                .map_err(|e| out_of_range("registry.lookup", r.lookup_us, e))?;
         }
         for r in &self.reactions {
             let p = r.probability;

@@ -30,6 +30,7 @@
 //! %% eda:scenario Consumer1.assignor = round-robin (or range)
 //! %% eda:scenario Consumer1.queue = 500 throttle  (per partition; or shed; or unbounded)
 //! %% eda:scenario *.service = exp 1ms             (every consumer group)
+//! %% eda:scenario Store.snapshot-every = 100       (an event store: a snapshot of each aggregate every 100 versions)
 //! %% eda:scenario Saga.on = OrderPlaced -> ReserveStock       (publish when applying; the edge
 //! %% eda:scenario Payments.on = ChargePayment -> PaymentFailed 8%   stops being a source)
 //!
@@ -41,6 +42,7 @@
 //! %% eda:scenario fault restart Consumer1#0 at 30s
 //! %% eda:scenario fault slow Elastic 10x from 20s until 40s  (a group, or a sink: its writers)
 //! %% eda:scenario fault fail 5% from 10s until 20s           (every attempt, every group)
+//! %% eda:scenario fault fail Inventory 20% from 10s          (one group's attempts, or a sink's writers)
 //! %% eda:scenario fault poison UserRegistered from 5s until 6s
 //! %% eda:scenario fault cure UserRegistered at 9s
 //! %% eda:scenario fault poison-next OrderCreated at 3s       (or any topic: fault poison-next at 3s)
@@ -48,6 +50,11 @@
 //! %% eda:scenario fault remove-instance Consumer1 at 14s
 //! %% eda:scenario fault reset Consumer3 to offset 0 at 30s   (or: to 12s — the first record appended then)
 //! %% eda:scenario fault add-group Audit reading OrderCreated, UserRegistered at 30s
+//!
+//! %% eda:scenario Registry.compat = backward      (the schema registry: or forward, full, none)
+//! %% eda:scenario Registry.lookup = 2ms           (latency of a lookup not yet cached)
+//! %% eda:scenario Registry.change = OrderPlacedV2 add-required   (or add-optional, remove-required, breaking)
+//! %% eda:scenario fault crash Registry at 20s for 3s         (the registry is down: uncached lookups fail)
 //! ```
 //!
 //! Durations take `us`, `ms`, `s`, `m`/`min` or `h` and may be decimal
@@ -74,6 +81,7 @@
 use super::bus::Assignor;
 use super::clock::VirtualTime;
 use super::fault::{Fault, ScheduledFault};
+use super::registry::{Compatibility, SchemaChange};
 use super::scenario::{
     Arrival, Backoff, Backpressure, Burst, CqrsSpec, GroupParams, KeyDist, KeySpace, QueueBound,
     ReactionSpec, Retention, Scenario, Schema, ServiceTime, SourceSpec, consuming_nodes,
@@ -407,6 +415,8 @@ struct Names {
     components: Vec<String>,
     groups: BTreeSet<String>,
     topics: BTreeSet<String>,
+    /// Groups that are event stores (they take `snapshot-every`).
+    stores: BTreeSet<String>,
 }
 
 impl Names {
@@ -431,6 +441,11 @@ impl Names {
                 .map(|c| graph.key_of(c).to_string())
                 .collect(),
             topics,
+            stores: consuming_nodes(graph)
+                .into_iter()
+                .filter(|&c| graph.component(c).map(|x| x.role) == Some(crate::model::Role::Store))
+                .map(|c| graph.key_of(c).to_string())
+                .collect(),
         }
     }
 
@@ -588,6 +603,12 @@ fn apply_line(s: &mut Scenario, names: &Names, c: &mut Cursor<'_>) -> Res<()> {
             if field == "on" {
                 return reaction_line(s, names, target_tok, c);
             }
+            if s.registry.as_ref().is_some_and(|r| r.component == target) {
+                return registry_setting(s, names, field_tok, c);
+            }
+            if field == "snapshot-every" {
+                return snapshot_setting(s, names, target_tok, c);
+            }
             let target = resolve_target(s, names, target_tok, field)?;
             target_setting(s, target, field_tok, c)
         }
@@ -648,6 +669,40 @@ fn global_setting(s: &mut Scenario, key: Tok<'_>, c: &mut Cursor<'_>) -> Res<()>
                     .with_hint(hint),
             );
         }
+    }
+    c.done("one setting per line")
+}
+
+/// `Store.snapshot-every = N`: the event store writes a snapshot of each
+/// aggregate every N versions (0 = none).
+fn snapshot_setting(s: &mut Scenario, names: &Names, t: Tok<'_>, c: &mut Cursor<'_>) -> Res<()> {
+    names.component(t)?;
+    if !names.stores.contains(t.text) {
+        let stores: Vec<&str> = names.stores.iter().map(String::as_str).collect();
+        let hint = if stores.is_empty() {
+            "only an event store a bus feeds keeps snapshots; this diagram has none".to_string()
+        } else {
+            format!("event stores here: {}", stores.join(", "))
+        };
+        return Err(Diagnostic::parse(
+            t.span,
+            format!(
+                "`{}` is not an event store, so it keeps no snapshots",
+                t.text
+            ),
+        )
+        .with_hint(hint));
+    }
+    let v = c.next("a version count")?;
+    let every = count_u32(
+        v,
+        "a version count",
+        "versions of a stream between snapshots, e.g. 100 (0 = no snapshots)",
+    )?;
+    if every == 0 {
+        s.snapshot_every.remove(t.text);
+    } else {
+        s.snapshot_every.insert(t.text.to_string(), every);
     }
     c.done("one setting per line")
 }
@@ -1115,6 +1170,54 @@ fn reaction_line(s: &mut Scenario, names: &Names, target: Tok<'_>, c: &mut Curso
     Ok(())
 }
 
+const REGISTRY_KEYS: &str = "compat, lookup, change";
+
+fn registry_setting(
+    s: &mut Scenario,
+    names: &Names,
+    field: Tok<'_>,
+    c: &mut Cursor<'_>,
+) -> Res<()> {
+    let Some(reg) = &mut s.registry else {
+        return Err(bad(field, "the diagram has no schema registry", ""));
+    };
+    match field.text {
+        "compat" => {
+            let t = c.next("a compatibility mode")?;
+            reg.compat = Compatibility::from_word(t.text).ok_or_else(|| {
+                bad(
+                    t,
+                    &format!("unknown compatibility `{}`", t.text),
+                    "backward, forward, full or none",
+                )
+            })?;
+        }
+        "lookup" => {
+            let t = c.next("a duration")?;
+            let us = duration(t)?;
+            if us > super::registry::MAX_LOOKUP_US {
+                return Err(bad(t, "a lookup over one hour", DURATION_HINT));
+            }
+            reg.lookup_us = us;
+        }
+        "change" => {
+            let ty = c.next("an event type")?;
+            names.topic(ty)?;
+            let t = c.next("a schema change")?;
+            let change = SchemaChange::from_word(t.text).ok_or_else(|| {
+                bad(
+                    t,
+                    &format!("unknown schema change `{}`", t.text),
+                    "add-optional, add-required, remove-required or breaking",
+                )
+            })?;
+            reg.changes.insert(ty.text.to_string(), change);
+        }
+        _ => return Err(unknown_field(field, "schema registry", REGISTRY_KEYS)),
+    }
+    c.done("one setting per line")
+}
+
 const FAULT_KINDS: &str = "crash, restart, slow, fail, poison, cure, poison-next, add-instance, remove-instance, replay-dlq, reset, add-group";
 
 /// `GROUP` or `GROUP#N`.
@@ -1173,6 +1276,33 @@ fn fault_line(s: &mut Scenario, names: &Names, c: &mut Cursor<'_>) -> Res<()> {
     let mut push = |at: VirtualTime, fault: Fault| s.faults.push(ScheduledFault { at, fault });
     let hint = fault_hint(kind.text);
     match kind.text {
+        "crash" | "restart"
+            if c.peek().is_some_and(|t| {
+                let name = t.text.strip_suffix("#0").unwrap_or(t.text);
+                s.registry.as_ref().is_some_and(|r| r.component == name)
+            }) =>
+        {
+            let t = c.next("the registry")?;
+            let group = t.text.strip_suffix("#0").unwrap_or(t.text).to_string();
+            let at = when(c, hint)?;
+            if kind.text == "restart" {
+                push(at, Fault::Restart { group, instance: 0 });
+            } else {
+                let duration_us = if c.eat("for") {
+                    Some(duration(c.next("a duration")?)?)
+                } else {
+                    None
+                };
+                push(
+                    at,
+                    Fault::Crash {
+                        group,
+                        instance: 0,
+                        duration_us,
+                    },
+                );
+            }
+        }
         "crash" => {
             let (group, instance) = group_instance(names, c)?;
             let at = when(c, hint)?;
@@ -1221,17 +1351,37 @@ fn fault_line(s: &mut Scenario, names: &Names, c: &mut Cursor<'_>) -> Res<()> {
             }
         }
         "fail" => {
+            let component = match c.peek() {
+                Some(t) if !t.text.ends_with('%') => {
+                    c.at += 1;
+                    if !names.groups.contains(t.text) {
+                        names.component(t)?;
+                    }
+                    Some(t.text.to_string())
+                }
+                _ => None,
+            };
             let t = c.next("a percentage")?;
             let p = t
                 .text
                 .strip_suffix('%')
                 .ok_or_else(|| bad(t, &format!("`{}` is not a percentage", t.text), hint))?;
             let percent = number(t, p, "a percentage", hint)?;
+            if !(0.0..=100.0).contains(&percent) {
+                return Err(bad(t, &format!("`{}` is not 0%..100%", t.text), hint));
+            }
             let at = when(c, hint)?;
             let end = until(c, at)?;
-            push(at, Fault::FailDeliveries { percent });
+            let fault = |percent: f64| match &component {
+                Some(component) => Fault::FailGroup {
+                    component: component.clone(),
+                    percent,
+                },
+                None => Fault::FailDeliveries { percent },
+            };
+            push(at, fault(percent));
             if let Some(end) = end {
-                push(end, Fault::FailDeliveries { percent: 0.0 });
+                push(end, fault(0.0));
             }
         }
         "poison" => {
@@ -1348,7 +1498,7 @@ fn fault_hint(kind: &str) -> &'static str {
         "crash" => "fault crash GROUP[#N] at TIME [for DURATION]",
         "restart" => "fault restart GROUP[#N] at TIME",
         "slow" => "fault slow COMPONENT 10x from TIME [until TIME]",
-        "fail" => "fault fail 5% from TIME [until TIME]",
+        "fail" => "fault fail [COMPONENT] 5% from TIME [until TIME]",
         "poison" => "fault poison TOPIC from TIME [until TIME]",
         "cure" => "fault cure TOPIC at TIME",
         "poison-next" => "fault poison-next [TOPIC] at TIME",
@@ -1505,6 +1655,9 @@ fn fault_text(f: &ScheduledFault) -> String {
         Fault::Restart { group, instance } => format!("restart {group}#{instance} at {at}"),
         Fault::Slow { component, factor } => format!("slow {component} {factor}x from {at}"),
         Fault::FailDeliveries { percent } => format!("fail {percent}% from {at}"),
+        Fault::FailGroup { component, percent } => {
+            format!("fail {component} {percent}% from {at}")
+        }
         Fault::PoisonNext { topic: Some(t) } => format!("poison-next {t} at {at}"),
         Fault::PoisonNext { topic: None } => format!("poison-next at {at}"),
         Fault::PoisonType { topic } => format!("poison {topic} from {at}"),
@@ -1641,6 +1794,11 @@ impl Scenario {
                 group_lines(&mut out, name, g, &self.default_group);
             }
         }
+        for (store, every) in &self.snapshot_every {
+            if base.snapshot_every.get(store) != Some(every) {
+                out.push(format!("{store}.snapshot-every = {every}"));
+            }
+        }
         for r in &self.reactions {
             let p = if r.probability == 1.0 {
                 String::new()
@@ -1648,6 +1806,22 @@ impl Scenario {
                 format!(" {}", fmt_probability(r.probability))
             };
             out.push(format!("{}.on = {} -> {}{p}", r.component, r.on, r.emit));
+        }
+        if let (Some(r), Some(b)) = (&self.registry, &base.registry)
+            && r.component == b.component
+        {
+            let id = &r.component;
+            if r.compat != b.compat {
+                out.push(format!("{id}.compat = {}", r.compat.word()));
+            }
+            if r.lookup_us != b.lookup_us {
+                out.push(format!("{id}.lookup = {}", fmt_us(r.lookup_us)));
+            }
+            for (ty, change) in &r.changes {
+                if b.changes.get(ty) != Some(change) {
+                    out.push(format!("{id}.change = {ty} {}", change.word()));
+                }
+            }
         }
         for f in &self.faults {
             out.push(format!("fault {}", fault_text(f)));
@@ -1684,6 +1858,32 @@ mod tests {
             Ok(s) => panic!("accepted: {s:?}"),
             Err(d) => d.render("x.mmd", &src),
         }
+    }
+
+    #[test]
+    fn store_snapshot_every_round_trips_and_malformed_values_point_at_them() {
+        let g = graph();
+        let s = load(&with_lines("%% eda:scenario ES.snapshot-every = 100\n")).expect("loads");
+        assert_eq!(s.snapshot_every.get("ES"), Some(&100));
+        assert_eq!(s.to_lines(&g), ["%% eda:scenario ES.snapshot-every = 100"]);
+        let again = load(&with_lines(&s.to_lines(&g).join("\n"))).expect("reloads");
+        assert_eq!(again, s);
+        let off = load(&with_lines("%% eda:scenario ES.snapshot-every = 0\n")).expect("loads");
+        assert!(off.snapshot_every.is_empty());
+        // Errors point at the file's line and the word.
+        let line = crate::SEED_DIAGRAM.trim_end().lines().count() + 1;
+        let text = "%% eda:scenario ES.snapshot-every = often";
+        let col = text.find("often").map_or(0, |c| c + 1);
+        let e = err(&format!("{text}\n"));
+        assert!(e.starts_with(&format!("x.mmd:{line}:{col}: error:")), "{e}");
+        assert!(e.contains("`often` is not a version count"), "{e}");
+        let e = err("%% eda:scenario Consumer1.snapshot-every = 10\n");
+        assert!(e.contains("`Consumer1` is not an event store"), "{e}");
+        assert!(e.contains("event stores here: ES"), "{e}");
+        let e = err("%% eda:scenario Nope.snapshot-every = 10\n");
+        assert!(e.contains("unknown component `Nope`"), "{e}");
+        let e = err("%% eda:scenario ES.snapshot-every = 10 20\n");
+        assert!(e.contains("one setting per line"), "{e}");
     }
 
     #[test]
@@ -2003,5 +2203,122 @@ mod tests {
         );
         assert!(near_names("Elastic", names.iter().copied()).is_empty());
         assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+}
+
+#[cfg(test)]
+mod registry_and_fail_tests {
+    use super::*;
+    use crate::sim::{Compatibility, SchemaChange};
+
+    const REG: &str = "flowchart LR
+    P[Checkout v1]:::producer -->|OrderPlacedV1| K[[Kafka]]
+    Q[Checkout v2]:::producer -->|OrderPlacedV2| K
+    K -->|OrderPlacedV2| B[Billing]:::consumer
+    B --> DB[(Billing DB)]
+    P -.-> R[(Schema Registry)]:::schema
+    B -.-> R
+";
+
+    fn load(src: &str) -> Result<(Scenario, ArchGraph), Diagnostic> {
+        let doc = crate::mermaid::parse_document(src)?;
+        let chart = crate::mermaid::parse_flowchart(src)?;
+        let g = ArchGraph::from_flowchart(&chart);
+        Ok((scenario_from_document(&g, &doc)?, g))
+    }
+
+    fn err(lines: &str) -> String {
+        let src = format!("{REG}{lines}");
+        match load(&src) {
+            Ok((s, _)) => panic!("accepted: {s:?}"),
+            Err(d) => d.render("r.mmd", &src),
+        }
+    }
+
+    #[test]
+    fn registry_settings_and_group_faults_print_back_to_themselves() {
+        let lines = "%% eda:scenario R.compat = full
+%% eda:scenario R.lookup = 2ms
+%% eda:scenario R.change = OrderPlacedV2 add-required
+%% eda:scenario fault fail B 20% from 10s until 12s
+%% eda:scenario fault fail DB 5% from 1s
+%% eda:scenario fault fail 3% from 4s
+%% eda:scenario fault crash R at 20s for 3s
+%% eda:scenario fault restart R at 30s
+";
+        let (s, g) = load(&format!("{REG}{lines}")).expect("loads");
+        let reg = s.registry.as_ref().expect("a registry");
+        assert_eq!(reg.component, "R");
+        assert_eq!(reg.compat, Compatibility::Full);
+        assert_eq!(reg.lookup_us, 2_000);
+        assert_eq!(
+            reg.changes.get("OrderPlacedV2"),
+            Some(&SchemaChange::AddRequired)
+        );
+        let faults: Vec<&Fault> = s.faults.iter().map(|f| &f.fault).collect();
+        assert_eq!(
+            faults[0],
+            &Fault::FailGroup {
+                component: "B".into(),
+                percent: 20.0
+            }
+        );
+        assert_eq!(
+            faults[1],
+            &Fault::FailGroup {
+                component: "B".into(),
+                percent: 0.0
+            }
+        );
+        assert_eq!(faults[3], &Fault::FailDeliveries { percent: 3.0 });
+        assert_eq!(
+            faults[4],
+            &Fault::Crash {
+                group: "R".into(),
+                instance: 0,
+                duration_us: Some(3_000_000)
+            }
+        );
+        let printed = s.to_lines(&g);
+        let back_src = format!("{REG}{}\n", printed.join("\n"));
+        let (back, _) = load(&back_src).expect("printed lines load");
+        assert_eq!(back, s, "{}", printed.join("\n"));
+        // A diagram without a registry node has none, and prints none.
+        let seed = crate::mermaid::parse_flowchart(crate::SEED_DIAGRAM).expect("seed");
+        assert!(
+            Scenario::default_for(&ArchGraph::from_flowchart(&seed))
+                .registry
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn malformed_registry_and_fail_lines_point_at_the_word() {
+        // The lines start on line 8 of the file.
+        let e = err("%% eda:scenario R.compat = sideways\n");
+        assert!(
+            e.starts_with("r.mmd:8:28: error: unknown compatibility `sideways`"),
+            "{e}"
+        );
+        assert!(e.contains("backward, forward, full or none"), "{e}");
+        let e = err("%% eda:scenario R.lookup = 2 ms\n");
+        assert!(
+            e.contains("r.mmd:8:28:") && e.contains("not a duration"),
+            "{e}"
+        );
+        let e = err("%% eda:scenario R.change = OrderPlacedV3 breaking\n");
+        assert!(e.contains("unknown topic"), "{e}");
+        let e = err("%% eda:scenario R.change = OrderPlacedV2 shuffled\n");
+        assert!(e.contains("unknown schema change `shuffled`"), "{e}");
+        let e = err("%% eda:scenario R.compt = full\n");
+        assert!(e.contains("did you mean `compat`"), "{e}");
+        let e = err("%% eda:scenario fault fail Bling 20% from 1s\n");
+        assert!(e.contains("unknown component `Bling`"), "{e}");
+        let e = err("%% eda:scenario fault fail B 120% from 1s\n");
+        assert!(e.contains("`120%` is not 0%..100%"), "{e}");
+        let e = err("%% eda:scenario fault fail B twenty from 1s\n");
+        assert!(e.contains("not a percentage"), "{e}");
+        let e = err("%% eda:scenario fault crash R at soon\n");
+        assert!(e.contains("not a duration"), "{e}");
     }
 }

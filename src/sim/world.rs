@@ -31,6 +31,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod dlq;
 mod inspect;
+mod rebuild;
+mod schema;
+
+pub use rebuild::ProjectionRebuild;
 
 pub use inspect::InstanceState;
 mod trace;
@@ -135,6 +139,13 @@ pub struct Engine {
     /// image, as in a clone.
     #[serde(skip)]
     activity: super::activity::Activity,
+    /// Extra failure probability of each group's attempts (fault: fail
+    /// X% at one group), by group; empty until such a fault runs.
+    #[serde(default)]
+    group_fail: Vec<f64>,
+    /// The schema registry, when the diagram has one (`world/schema.rs`).
+    #[serde(default)]
+    registry: Option<Box<super::registry::Registry>>,
 }
 
 impl Engine {
@@ -356,13 +367,21 @@ impl Engine {
                 read_views: g.read_views,
             })
             .collect();
-        let series = TimeSeries::for_engine(
+        let mut series = TimeSeries::for_engine(
             scenario.sample_interval_us,
             scenario.limits.max_samples,
             &metrics,
             &layout,
             handler.as_ref().map(|h| h.name.as_str()),
         );
+        series.add_partitions(workers.iter().map(|w| {
+            let t = &topics[w.topic as usize];
+            (
+                groups[w.group as usize].name.as_str(),
+                t.name.as_str(),
+                w.partition,
+            )
+        }));
 
         for (i, s) in sources.iter().enumerate() {
             let first = s.next_arrival(VirtualTime::ZERO, &mut rng);
@@ -411,8 +430,12 @@ impl Engine {
             trace: None,
             activity: Default::default(),
             bounded_topics: Vec::new(),
+            group_fail: Vec::new(),
+            registry: None,
         };
         engine.update_bounded_topics();
+        engine.attach_registry(graph);
+        engine.attach_snapshots();
         let added: BTreeSet<&str> = schedule
             .iter()
             .filter_map(|f| match &f.fault {
@@ -604,6 +627,11 @@ impl Engine {
     }
 
     fn apply(&mut self, fault: &Fault) -> Result<(), String> {
+        if self.registry.is_some()
+            && let Some(outcome) = self.registry_fault(fault)
+        {
+            return outcome;
+        }
         match fault {
             Fault::Crash {
                 group,
@@ -650,6 +678,26 @@ impl Engine {
             }
             Fault::FailDeliveries { percent } => {
                 self.fail_probability = percent / 100.0;
+                Ok(())
+            }
+            Fault::FailGroup { component, percent } => {
+                let slot = self.metrics[..self.diagram_components]
+                    .iter()
+                    .position(|m| m.key == *component)
+                    .map(|i| i as u32);
+                let hit: Vec<usize> = (0..self.groups.len())
+                    .filter(|&g| {
+                        let grp = &self.groups[g];
+                        grp.name == *component || slot.is_some_and(|s| grp.sinks.contains(&s))
+                    })
+                    .collect();
+                if hit.is_empty() {
+                    return Err(format!("`{component}` is neither a group nor a sink"));
+                }
+                self.group_fail.resize(self.groups.len(), 0.0);
+                for g in hit {
+                    self.group_fail[g] = percent / 100.0;
+                }
                 Ok(())
             }
             Fault::PoisonNext { topic } => {
@@ -731,6 +779,11 @@ impl Engine {
             reason,
         };
         match fault {
+            Fault::Crash { group, .. } | Fault::Restart { group, .. }
+                if self.is_registry(group) =>
+            {
+                Ok(())
+            }
             Fault::Crash { group, .. }
             | Fault::Restart { group, .. }
             | Fault::AddInstance { group }
@@ -742,7 +795,7 @@ impl Engine {
             {
                 Err(bad(format!("no consumer group `{group}`")))
             }
-            Fault::Slow { component, .. }
+            Fault::Slow { component, .. } | Fault::FailGroup { component, .. }
                 if !known_group(component) && graph.id_of(component).is_none() =>
             {
                 Err(bad(format!("no component `{component}`")))
@@ -817,6 +870,9 @@ impl Engine {
             if was_busy {
                 self.free_slot(g, i);
             }
+        }
+        if let Some(reg) = self.registry.as_deref_mut() {
+            reg.forget_instance(g as u32, i);
         }
         self.groups[g].counters.redelivered += lost;
         self.rebalance(g);
@@ -944,6 +1000,18 @@ impl Engine {
         self.groups.push(group);
         self.update_bounded_topics();
         self.series.add_group(name, g);
+        let names: Vec<(String, u32)> = self
+            .group_workers(g as usize)
+            .map(|w| {
+                let w = &self.workers[w as usize];
+                (self.topics[w.topic as usize].name.clone(), w.partition)
+            })
+            .collect();
+        self.series
+            .add_partitions(names.iter().map(|(t, p)| (name, t.as_str(), *p)));
+        if let Some(reg) = self.registry.as_deref_mut() {
+            reg.add_group();
+        }
         for w in self.group_workers(g as usize) {
             let now = self.now;
             let worker = &mut self.workers[w as usize];
@@ -971,6 +1039,9 @@ impl Engine {
             }
         };
         let (component, bus, t) = (src.component, src.bus, src.topic);
+        if self.registry.is_some() && !self.registry_admits(s, key, payload) {
+            return;
+        }
         if self.bounded_topics[t as usize] {
             match self.full_queue(t, key) {
                 Some(Backpressure::Throttle) => {
@@ -1309,12 +1380,14 @@ impl Engine {
     /// Starts one attempt at the record at the worker's position.
     #[inline]
     fn begin_attempt(&mut self, w: u32) {
+        let lookup_us = self.registry_lookup_us(w);
         let worker = &mut self.workers[w as usize];
         let g = &self.groups[worker.group as usize];
         let mut service_us = g.params.service.sample_us(&mut self.rng);
         if g.slow_factor != 1.0 {
             service_us = to_us(service_us as f64 * g.slow_factor);
         }
+        service_us += lookup_us;
         worker.busy = true;
         worker.pending = true;
         worker.attempt += 1;
@@ -1374,13 +1447,26 @@ impl Engine {
         let group = &mut self.groups[g as usize];
 
         // Did this attempt fail?
-        let error = if record.poisoned || topic.poisoned {
-            Some(DeliveryError::Poisoned)
-        } else {
-            let own = group.params.failure_probability;
-            let p_fail = 1.0 - (1.0 - own) * (1.0 - self.fail_probability);
-            (p_fail > 0.0 && self.rng.open01() < p_fail).then_some(DeliveryError::Transient)
-        };
+        let sources = self.sources.len();
+        let poisoned = record.poisoned
+            || (topic.poisoned
+                && !schema::validated(self.registry.as_deref(), t, record.source, sources));
+        let error =
+            if poisoned {
+                Some(DeliveryError::Poisoned)
+            } else if let Some(e) = self.registry.as_deref_mut().and_then(|r| {
+                schema::decode_error(r, g, worker.instance, t, record.source, sources)
+            }) {
+                Some(e)
+            } else {
+                let own = group.params.failure_probability;
+                let mut extra = self.fail_probability;
+                if let Some(&p) = self.group_fail.get(g as usize) {
+                    extra = 1.0 - (1.0 - extra) * (1.0 - p);
+                }
+                let p_fail = 1.0 - (1.0 - own) * (1.0 - extra);
+                (p_fail > 0.0 && self.rng.open01() < p_fail).then_some(DeliveryError::Transient)
+            };
         if let Some(error) = error {
             group.counters.failures += 1;
             self.hash.add(now.0);
@@ -1644,11 +1730,18 @@ impl Engine {
             })
             .collect();
         let conflicts = self.handler.as_ref().map_or(0, |h| h.counters.conflicts);
+        let worker_lags: Vec<u64> = self
+            .workers
+            .iter()
+            .take(super::metrics::MAX_PARTITION_SERIES)
+            .map(|w| self.high(w) - w.committed)
+            .collect();
         let interval = self.series.sample(
             self.now,
             &self.metrics[..self.diagram_components],
             &groups,
             conflicts,
+            &worker_lags,
         );
         push(&mut self.queue, self.now.plus_us(interval), Action::Sample);
     }
@@ -1705,6 +1798,47 @@ impl Engine {
     /// history and hash are the same either way.
     pub fn set_activity(&mut self, on: bool) {
         self.activity.set(on);
+    }
+
+    /// Makes every event store keep its latest `limits.max_store_events`
+    /// events (dropping the oldest) instead of the first ones, so a live
+    /// run's memory plateaus; a projection can then be rebuilt only while
+    /// nothing was dropped. A run's history and hash are the same either way.
+    pub fn set_store_keep_latest(&mut self, on: bool) {
+        for store in self.groups.iter_mut().filter_map(|g| g.store.as_mut()) {
+            store.set_keep_latest(on);
+        }
+    }
+
+    /// Each group's event-store position (0 for groups without a store).
+    pub(crate) fn store_positions(&self) -> Vec<u64> {
+        self.groups
+            .iter()
+            .map(|g| g.store.as_ref().map_or(0, EventStore::store_len))
+            .collect()
+    }
+
+    /// Drops the stores' logged events up to `positions` (per group, as
+    /// [`Engine::store_positions`] gives them): a live history's window
+    /// moved past them. Nothing a run does depends on the log.
+    pub(crate) fn trim_store_logs(&mut self, positions: &[u64]) {
+        for (g, &p) in self.groups.iter_mut().zip(positions) {
+            if let Some(store) = g.store.as_mut() {
+                store.trim_log_through(p);
+            }
+        }
+    }
+
+    /// Turns on the aggregate snapshots the scenario asks for
+    /// (`scenario.snapshot_every`, by event-store id).
+    fn attach_snapshots(&mut self) {
+        for g in &mut self.groups {
+            if let (Some(store), Some(&every)) =
+                (g.store.as_mut(), self.scenario.snapshot_every.get(&g.name))
+            {
+                store.set_snapshot_every(every);
+            }
+        }
     }
 
     /// The hops recorded since activity was turned on, if it is on.
@@ -1911,6 +2045,7 @@ impl Engine {
             faults: self.fault_log.clone(),
             sinks: self.sink_summaries(),
             cqrs: self.cqrs_summary(),
+            registry: self.registry(),
         }
     }
 
@@ -1988,62 +2123,6 @@ impl Engine {
                 state: state.summary(&name),
             })
             .collect()
-    }
-
-    /// Rebuilds the projection of `group` from an event store: a fresh
-    /// state for each sink the group writes to, fed every event kept in
-    /// the log of the first event-store group that reads all of the
-    /// group's topics, in order of global position (events of other
-    /// topics skipped). Returns (sink key, rebuilt state) per sink. The
-    /// engine is not changed. Fails when the group writes no sink, no
-    /// store reads all its topics, or the store's log is not complete.
-    pub fn rebuild_projection(&self, group: &str) -> Result<Vec<(String, SinkState)>, String> {
-        let g = self.group_ix(group)?;
-        let grp = &self.groups[g];
-        if grp.sink_states.is_empty() {
-            return Err(format!("{group} writes to no sink"));
-        }
-        let st = self
-            .store_for(g)
-            .ok_or_else(|| format!("no event store reads every topic of {group}"))?;
-        let store = self.groups[st].store.as_ref().ok_or("not a store")?;
-        if store.log_missing() > 0 {
-            return Err(format!(
-                "{}'s log before this run was restored from an image is not in memory \
-                 (replay the recording from the start to rebuild)",
-                self.groups[st].name
-            ));
-        }
-        if store.log_dropped() > 0 {
-            return Err(format!(
-                "{}'s log is full: {} events not kept (limits.max_store_events)",
-                self.groups[st].name,
-                store.log_dropped()
-            ));
-        }
-        let mut wanted = vec![false; self.topics.len()];
-        for &t in &grp.topics {
-            wanted[t as usize] = true;
-        }
-        let max = self.scenario.limits.max_sink_entries;
-        let mut states: Vec<SinkState> = grp
-            .sink_states
-            .iter()
-            .map(|&i| SinkState::new(self.sink_states[i as usize].kind()))
-            .collect();
-        for ev in store.log() {
-            if wanted.get(ev.topic as usize).copied().unwrap_or(false) {
-                for s in &mut states {
-                    s.apply(ev, max);
-                }
-            }
-        }
-        Ok(grp
-            .sinks
-            .iter()
-            .map(|&s| self.metrics[s as usize].key.clone())
-            .zip(states)
-            .collect())
     }
 
     /// The first event-store group (other than `g`) reading every topic of group `g`.

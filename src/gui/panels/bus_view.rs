@@ -4,14 +4,17 @@
 //! the groups' instance assignment and the event stores' global position
 //! and stream count.
 //!
-//! When a bus is selected on the canvas the tab shows that bus only (the
-//! "expanded" bus); otherwise every bus. Reads the frame; emits nothing.
+//! When a bus is selected on the canvas the tab shows that bus only;
+//! otherwise every bus. The same grid ([`partition_grid`]) is what an
+//! expanded bus node shows on the canvas (`badges.rs`). Reads the frame;
+//! emits nothing.
 
 use std::collections::BTreeMap;
 
 use crate::gui::command::Command;
 use crate::gui::panels::dock::DockContext;
 use crate::gui::theme::Theme;
+use crate::live::Frame;
 use crate::model::Role;
 use crate::sim::PartitionLag;
 use egui::{Color32, RichText};
@@ -29,15 +32,56 @@ const ROW_HEIGHT: f32 = 18.0;
 pub struct BusViewState {}
 
 /// One row of the table: a partition of a topic.
-struct Row<'a> {
-    topic: &'a str,
-    partition: u32,
-    low: u64,
-    high: u64,
+pub(super) struct Row<'a> {
+    pub topic: &'a str,
+    pub partition: u32,
+    pub low: u64,
+    pub high: u64,
 }
 
 /// A group's name and its partitions by (topic, partition number).
-type GroupCells<'a> = (&'a str, BTreeMap<(&'a str, u32), &'a PartitionLag>);
+pub(super) type GroupCells<'a> = (&'a str, BTreeMap<(&'a str, u32), &'a PartitionLag>);
+
+/// The partitions of `bus` (every bus when `None`) as rows, and the
+/// groups reading any of them with their committed offset and lag per
+/// partition, from `frame` (the moment shown).
+pub(super) fn partition_grid<'a>(
+    frame: &'a Frame,
+    bus: Option<&str>,
+) -> (Vec<Row<'a>>, Vec<GroupCells<'a>>) {
+    let rows: Vec<Row<'a>> = frame
+        .flow
+        .topics
+        .iter()
+        .filter(|t| bus.is_none_or(|b| t.bus == b))
+        .flat_map(|t| {
+            t.partitions.iter().enumerate().map(|(p, ends)| Row {
+                topic: &t.name,
+                partition: p as u32,
+                low: ends.low,
+                high: ends.high,
+            })
+        })
+        .collect();
+    let cells = frame
+        .groups
+        .iter()
+        .filter(|g| {
+            g.partitions
+                .iter()
+                .any(|p| rows.iter().any(|r| r.topic == p.topic))
+        })
+        .map(|g| {
+            let by = g
+                .partitions
+                .iter()
+                .map(|p| ((p.topic.as_str(), p.partition), p))
+                .collect();
+            (g.group.as_str(), by)
+        })
+        .collect();
+    (rows, cells)
+}
 
 /// The text of a partition's row label, `Topic/p`.
 pub fn partition_label(topic: &str, partition: u32) -> String {
@@ -45,7 +89,7 @@ pub fn partition_label(topic: &str, partition: u32) -> String {
 }
 
 /// The colour of a lag.
-fn lag_color(lag: u64, theme: &Theme) -> Color32 {
+pub(super) fn lag_color(lag: u64, theme: &Theme) -> Color32 {
     match lag {
         0 => theme.spark,
         l if l <= LAG_WARN => theme.ink,
@@ -91,41 +135,11 @@ pub fn bus_view_ui(
             );
         }
     });
-    let rows: Vec<Row<'_>> = flow
-        .topics
-        .iter()
-        .filter(|t| selected_bus.as_ref().is_none_or(|b| &t.bus == b))
-        .flat_map(|t| {
-            t.partitions.iter().enumerate().map(|(p, ends)| Row {
-                topic: &t.name,
-                partition: p as u32,
-                low: ends.low,
-                high: ends.high,
-            })
-        })
-        .collect();
+    let (rows, cells) = partition_grid(frame, selected_bus.as_deref());
     if rows.is_empty() {
         ui.label("No topics yet.");
         return;
     }
-    // Each group's partitions by (topic, partition), for the cells.
-    let cells: Vec<GroupCells<'_>> = frame
-        .groups
-        .iter()
-        .filter(|g| {
-            g.partitions
-                .iter()
-                .any(|p| rows.iter().any(|r| r.topic == p.topic))
-        })
-        .map(|g| {
-            let by = g
-                .partitions
-                .iter()
-                .map(|p| ((p.topic.as_str(), p.partition), p))
-                .collect();
-            (g.group.as_str(), by)
-        })
-        .collect();
     if flow.topics_truncated {
         ui.colored_label(
             cx.theme.warning,

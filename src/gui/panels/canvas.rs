@@ -122,6 +122,10 @@ pub struct CanvasState {
     pub live: Option<Arc<Frame>>,
     /// The badge text drawn under each component in the last frame, by key.
     pub badges: BTreeMap<String, String>,
+    /// Where badges and bus grids were drawn in the last frame.
+    pub overlay: super::badges::DrawnOverlay,
+    /// Bus nodes expanded to show their partition grid (Mermaid ids).
+    pub expanded_buses: std::collections::BTreeSet<String>,
     drag: Option<Drag>,
     /// Which canvas draws: this painter or the egui_graphs one.
     pub backend: CanvasBackend,
@@ -172,6 +176,8 @@ impl Default for CanvasState {
             drawn: 0,
             live: None,
             badges: BTreeMap::new(),
+            overlay: Default::default(),
+            expanded_buses: Default::default(),
             drag: None,
             backend: CanvasBackend::from_env(),
             graphs: Default::default(),
@@ -366,21 +372,30 @@ pub fn canvas_ui(
         super::log_overlay::paint_event_path(&painter, trace, theme, &geometry);
     }
     state.badges.clear();
+    state.overlay = Default::default();
     if detailed && let Some(frame) = state.live.clone() {
-        for n in nodes.iter().filter(|n| n.rect.intersects(visible)) {
-            let Some(c) = doc.graph.component(n.id) else {
-                continue;
-            };
-            let Some(live) = frame.component(&c.key) else {
-                continue;
-            };
-            let group = frame.groups.iter().find(|g| g.group == c.key);
-            let badge = badge_text(live, group);
-            let (mut text, alert) = super::fault_menu::with_down_instances(badge, &frame, &c.key);
-            super::flow::store_badge(&mut text, &frame.flow, &c.key);
-            draw_badge(&painter, n.rect, &text, alert, &live.spark_rate, t, theme);
-            state.badges.insert(c.key.clone(), text);
-        }
+        let live_nodes: Vec<super::badges::LiveNode<'_>> = nodes
+            .iter()
+            .filter_map(|n| {
+                let c = doc.graph.component(n.id)?;
+                Some(super::badges::LiveNode {
+                    key: &c.key,
+                    role: c.role,
+                    rect: n.rect,
+                })
+            })
+            .collect();
+        super::badges::live_overlay_ui(
+            ui,
+            &painter,
+            &frame,
+            &live_nodes,
+            t,
+            theme,
+            &mut state.expanded_buses,
+            &mut state.badges,
+            &mut state.overlay,
+        );
     }
     // Labels go over nodes, as Mermaid draws them.
     let font = FontId::proportional(theme.edge_font_size * t.zoom);
@@ -1017,60 +1032,6 @@ pub fn badge_text(c: &ComponentFrame, group: Option<&GroupSummary>) -> (String, 
         text.push_str(&format!(" · DLQ {dlq}"));
     }
     (text, failures > 0 || dlq > 0)
-}
-
-/// Draws a badge under `node` (layout space): its text and a sparkline of
-/// `spark` (oldest first).
-pub(super) fn draw_badge(
-    painter: &egui::Painter,
-    node: Rect,
-    text: &str,
-    alert: bool,
-    spark: &[f64],
-    t: Transform,
-    theme: &Theme,
-) {
-    let ink = if alert { theme.error } else { theme.ink };
-    // Readable even when the diagram is zoomed out to fit.
-    let scale = t.zoom.max(theme.badge_min_scale);
-    let font = FontId::monospace(theme.badge_font_size * scale);
-    let galley = painter.layout_no_wrap(text.to_string(), font, ink);
-    let spark_size = theme.spark_size * scale;
-    let pad = vec2(4.0, 2.0) * scale;
-    let size = vec2(
-        galley.size().x + spark_size.x + 3.0 * pad.x,
-        galley.size().y.max(spark_size.y) + 2.0 * pad.y,
-    );
-    let top = t.to_screen(pos2(node.center().x, node.max.y)) + vec2(0.0, 3.0 * t.zoom);
-    let rect = Rect::from_center_size(top + vec2(0.0, size.y / 2.0), size);
-    painter.rect_filled(rect, CornerRadius::same(3), theme.badge_bg);
-    let text_pos = rect.left_center() + vec2(pad.x, -galley.size().y / 2.0);
-    painter.galley(text_pos, galley, ink);
-    let area = Rect::from_min_size(
-        pos2(
-            rect.max.x - pad.x - spark_size.x,
-            rect.center().y - spark_size.y / 2.0,
-        ),
-        spark_size,
-    );
-    if spark.len() >= 2 {
-        let max = spark.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
-        let step = area.width() / (spark.len() - 1) as f32;
-        let points = spark
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let y = area.max.y - (v / max) as f32 * area.height();
-                pos2(area.min.x + i as f32 * step, y)
-            })
-            .collect();
-        painter.add(Shape::line(points, Stroke::new(1.2, theme.spark)));
-    } else {
-        painter.line_segment(
-            [area.left_bottom(), area.right_bottom()],
-            Stroke::new(1.0, theme.ink_weak),
-        );
-    }
 }
 
 fn paint_outline(

@@ -1,6 +1,7 @@
 //! The panels of the designer window. Each reads state and emits
 //! [`crate::gui::command::Command`]s; none applies an edit itself.
 
+pub mod badges;
 pub mod bus_view;
 pub mod canvas;
 pub mod charts;

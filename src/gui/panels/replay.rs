@@ -1,17 +1,19 @@
 //! The inspector's "Replay" section for a consumer group during a run:
 //! reset the group to an offset or a time (then watch its lag jump and
 //! drain), and rebuild its projection from the event store with a window
-//! showing the diff of the sink state before and after.
+//! showing its progress (with Cancel) while the driver replays the store,
+//! then the diff of the sink state before and after.
 //!
 //! Reads only the frame ([`crate::live::ReplayFrame`] for the rebuild's
-//! outcome); emits [`Command::Sim`] with the engine's control inputs.
+//! progress and outcome); emits [`Command::Sim`] with the engine's control
+//! inputs.
 //! Holds its small widget state (the offset and time typed) in egui's
 //! memory, not in the app.
 
 use crate::gui::command::Command;
 use crate::gui::run::clock_label;
 use crate::gui::theme::Theme;
-use crate::live::{Command as LiveCommand, Frame, RebuildOutcome};
+use crate::live::{Command as LiveCommand, Frame, RebuildOutcome, RebuildProgress};
 use crate::sim::{Fault, VirtualTime};
 
 /// Draws the replay actions for `key` when it is a consumer group of the
@@ -23,7 +25,7 @@ pub fn group_actions_ui(
     theme: &Theme,
     commands: &mut Vec<Command>,
 ) {
-    rebuild_window_ui(ui.ctx(), frame, theme);
+    rebuild_window_ui(ui.ctx(), frame, theme, commands);
     if !frame.groups.iter().any(|g| g.group == key) {
         return;
     }
@@ -117,7 +119,43 @@ pub fn summary(r: &RebuildOutcome) -> String {
     }
 }
 
-fn rebuild_window_ui(ctx: &egui::Context, frame: &Frame, theme: &Theme) {
+/// The progress line of a rebuild under way.
+pub fn progress_label(p: &RebuildProgress) -> String {
+    format!("{} of {} events replayed", p.done, p.total)
+}
+
+fn rebuild_window_ui(
+    ctx: &egui::Context,
+    frame: &Frame,
+    theme: &Theme,
+    commands: &mut Vec<Command>,
+) {
+    if let Some(p) = &frame.replay.rebuilding {
+        egui::Window::new("Projection rebuild")
+            .collapsible(false)
+            .default_width(420.0)
+            .show(ctx, |ui| {
+                ui.label(format!("Rebuilding {} from its event store…", p.group));
+                ui.add(
+                    egui::ProgressBar::new(p.fraction())
+                        .text(progress_label(p))
+                        .animate(true),
+                );
+                ui.horizontal(|ui| {
+                    ui.label(
+                        egui::RichText::new(format!(
+                            "compared with the live state at {}",
+                            clock_label(p.at_us)
+                        ))
+                        .color(theme.ink_weak),
+                    );
+                    if ui.button("Cancel rebuild").clicked() {
+                        commands.push(Command::Sim(LiveCommand::CancelRebuild));
+                    }
+                });
+            });
+        return;
+    }
     let Some(r) = &frame.replay.rebuild else {
         return;
     };
@@ -168,5 +206,97 @@ fn rebuild_window_ui(ctx: &egui::Context, frame: &Frame, theme: &Theme) {
         });
     if !open {
         ctx.data_mut(|d| d.insert_temp(closed_id, frame.replay.rebuilds));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gui::theme::ThemeKind;
+    use crate::live::{RunState, SinkDiff, Speed};
+    use egui_kittest::kittest::Queryable as _;
+
+    /// A frame of the seed run with `replay` as the driver would fill it.
+    fn frame(edit: impl FnOnce(&mut crate::live::ReplayFrame)) -> Frame {
+        let text = crate::SEED_DIAGRAM;
+        let chart = crate::mermaid::parse_flowchart(text).unwrap_or_else(|d| panic!("{d:?}"));
+        let graph = crate::model::ArchGraph::from_flowchart(&chart);
+        let scenario = crate::sim::load_scenario(text, &graph).unwrap_or_else(|d| panic!("{d:?}"));
+        let engine = crate::sim::Engine::new(&graph, scenario, 1).unwrap_or_else(|e| panic!("{e}"));
+        let mut f = Frame::capture(&engine, RunState::Paused, Speed::Factor(1.0), 1);
+        edit(&mut f.replay);
+        f
+    }
+
+    fn show(frame: Frame) -> Vec<Command> {
+        let theme = Theme::new(ThemeKind::Dark);
+        let mut h = egui_kittest::Harness::new_ui_state(
+            move |ui, commands: &mut Vec<Command>| {
+                group_actions_ui(ui, &frame, "Consumer1", &theme, commands);
+            },
+            Vec::new(),
+        );
+        // The progress bar animates: run a few frames, not to rest.
+        h.run_steps(3);
+        let progress = h.query_by_label_contains("events replayed").is_some();
+        if progress {
+            h.get_by_label("Cancel rebuild").click();
+            h.run_steps(2);
+        } else {
+            // The window, and the line under the buttons.
+            let shown = h
+                .query_all_by_label("Rebuilt Consumer1: 1 rows added, 0 changed, 0 removed")
+                .count();
+            assert_eq!(shown, 2);
+            h.get_by_label("sku 000017");
+        }
+        std::mem::take(h.state_mut())
+    }
+
+    #[test]
+    fn a_rebuild_under_way_shows_its_progress_and_cancels() {
+        let f = frame(|r| {
+            r.rebuilding = Some(RebuildProgress {
+                group: "Consumer1".into(),
+                done: 300,
+                total: 1200,
+                at_us: 1_500_000,
+            });
+        });
+        let p = f.replay.rebuilding.clone().unwrap_or_else(|| panic!());
+        assert_eq!(progress_label(&p), "300 of 1200 events replayed");
+        assert_eq!(p.fraction(), 0.25);
+        let commands = show(f);
+        assert!(
+            matches!(
+                commands.as_slice(),
+                [Command::Sim(LiveCommand::CancelRebuild)]
+            ),
+            "{commands:?}"
+        );
+    }
+
+    #[test]
+    fn a_finished_rebuild_shows_its_diff() {
+        let f = frame(|r| {
+            r.rebuilds = 1;
+            r.rebuild = Some(RebuildOutcome {
+                group: "Consumer1".into(),
+                at_us: 1_500_000,
+                result: Ok(vec![SinkDiff {
+                    sink: "InvDB".into(),
+                    identical: false,
+                    added: 1,
+                    changed: 0,
+                    removed: 0,
+                    rows: vec![crate::live::DiffRow {
+                        key: "sku 000017".into(),
+                        before: String::new(),
+                        after: "99".into(),
+                    }],
+                }]),
+            });
+        });
+        assert!(show(f).is_empty());
     }
 }

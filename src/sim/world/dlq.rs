@@ -54,7 +54,11 @@ impl Engine {
         let grp = &mut self.groups[g];
         let max_attempts = grp.params.retry.max_attempts.max(1);
         let own = grp.params.failure_probability;
-        let p_fail = 1.0 - (1.0 - own) * (1.0 - self.fail_probability);
+        let mut extra = self.fail_probability;
+        if let Some(&p) = self.group_fail.get(g) {
+            extra = 1.0 - (1.0 - extra) * (1.0 - p);
+        }
+        let p_fail = 1.0 - (1.0 - own) * (1.0 - extra);
         let mut failed = None;
         for attempt in 1..=max_attempts {
             failed = if poisoned {

@@ -33,8 +33,8 @@ pub(super) use edge::{distance_to_segment, marker};
 pub(super) use node::{View, outline_shapes};
 
 use super::canvas::{
-    CanvasBackend, CanvasState, Transform, badge_text, draw_badge, draw_group, group_members,
-    group_rects, hit_group_title, rename_ui, start_positions, zoom_buttons_ui,
+    CanvasBackend, CanvasState, Transform, draw_group, group_members, group_rects, hit_group_title,
+    rename_ui, start_positions, zoom_buttons_ui,
 };
 use super::palette::PaletteDrop;
 use crate::gui::command::{Command, Edit};
@@ -711,29 +711,31 @@ fn overlay(
         super::log_overlay::paint_event_path(painter, trace, theme, &geometry);
     }
     state.badges.clear();
+    state.overlay = Default::default();
     if detailed && let Some(frame) = state.live.clone() {
-        for c in doc.graph.components() {
-            let Some(r) = gc
-                .sync
-                .node(c.id)
-                .and_then(|i| graph.node(i))
-                .map(|n| n.display().rect())
-            else {
-                continue;
-            };
-            if !r.intersects(visible) {
-                continue;
-            }
-            let Some(live) = frame.component(&c.key) else {
-                continue;
-            };
-            let group = frame.groups.iter().find(|g| g.group == c.key);
-            let badge = badge_text(live, group);
-            let (mut text, alert) = super::fault_menu::with_down_instances(badge, &frame, &c.key);
-            super::flow::store_badge(&mut text, &frame.flow, &c.key);
-            draw_badge(painter, r, &text, alert, &live.spark_rate, t, theme);
-            state.badges.insert(c.key.clone(), text);
-        }
+        let nodes: Vec<super::badges::LiveNode<'_>> = doc
+            .graph
+            .components()
+            .filter_map(|c| {
+                let i = gc.sync.node(c.id)?;
+                Some(super::badges::LiveNode {
+                    key: &c.key,
+                    role: c.role,
+                    rect: graph.node(i)?.display().rect(),
+                })
+            })
+            .collect();
+        super::badges::live_overlay_ui(
+            ui,
+            painter,
+            &frame,
+            &nodes,
+            t,
+            theme,
+            &mut state.expanded_buses,
+            &mut state.badges,
+            &mut state.overlay,
+        );
     }
     if let Some(frame) = &state.live {
         super::flow::paint_legend(painter, &frame.flow, state.rect, theme);

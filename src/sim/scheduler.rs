@@ -277,7 +277,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 3 != 0 {
+            if !x.is_multiple_of(3) {
                 let t = VirtualTime(round + x % 40);
                 assert_eq!(a.push(t, round).is_ok(), b.push(t, round).is_ok());
             }

@@ -165,7 +165,8 @@ mod tests {
         assert_eq!(a, "svc1");
         assert_eq!("svc1", a);
         assert_eq!(a.to_string(), "svc1");
-        assert!(Id::from("a") < Id::from("b"));
+        let (x, y) = (Id::from("a"), Id::from("b"));
+        assert!(x < y, "ids order as their text");
         assert_eq!(Id::from(""), Id::default());
         assert_eq!(Id::default().as_str(), "");
     }

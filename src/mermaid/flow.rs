@@ -7,6 +7,7 @@
 //! subgraphs in closing order. The corpus JSON sorts nodes and subgraphs by id.
 
 use super::diagnostics::Span;
+pub use super::id::Id;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -139,10 +140,10 @@ impl Direction {
 /// A vertex.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Node {
-    /// The id as written.
-    pub id: String,
+    /// The id as written (shared with every edge and subgraph naming it).
+    pub id: Id,
     /// Label after trimming and entity restoration; `id` for bare nodes.
-    pub label: String,
+    pub label: Id,
     /// How the label was written.
     pub label_type: LabelType,
     /// Vertex type (`square`, `round`, ...) or the `@{shape}` name verbatim;
@@ -154,7 +155,7 @@ pub struct Node {
     /// Classes from `:::`, `class`, in order of application.
     pub classes: Vec<String>,
     /// Attributes from `click`, `@{ icon/img/... }` and `[|props|]`.
-    pub attrs: NodeAttrs,
+    pub attrs: RareAttrs,
     /// Where the node was first mentioned.
     pub span: Span,
 }
@@ -190,6 +191,68 @@ pub struct NodeAttrs {
     pub props: BTreeMap<String, String>,
 }
 
+/// [`NodeAttrs`] kept out of line: most nodes have none, and inline they
+/// were two thirds of a [`Node`]'s size, so big diagrams spilled out of
+/// cache. Reads see the empty attributes until the first write (through
+/// `DerefMut`) allocates them.
+#[derive(Clone, Default)]
+pub struct RareAttrs(Option<Box<NodeAttrs>>);
+
+/// What [`RareAttrs`] reads as before anything is set.
+static NO_ATTRS: NodeAttrs = NodeAttrs {
+    link: None,
+    link_target: None,
+    tooltip: None,
+    have_callback: false,
+    icon: None,
+    img: None,
+    form: None,
+    pos: None,
+    constraint: None,
+    asset_width: None,
+    asset_height: None,
+    props: BTreeMap::new(),
+};
+
+impl RareAttrs {
+    /// Whether any attribute was ever written.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl From<NodeAttrs> for RareAttrs {
+    fn from(attrs: NodeAttrs) -> Self {
+        RareAttrs(Some(Box::new(attrs)))
+    }
+}
+
+impl std::ops::Deref for RareAttrs {
+    type Target = NodeAttrs;
+
+    fn deref(&self) -> &NodeAttrs {
+        self.0.as_deref().unwrap_or(&NO_ATTRS)
+    }
+}
+
+impl std::ops::DerefMut for RareAttrs {
+    fn deref_mut(&mut self) -> &mut NodeAttrs {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl PartialEq for RareAttrs {
+    fn eq(&self, other: &RareAttrs) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for RareAttrs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
 /// An edge.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Edge {
@@ -199,12 +262,12 @@ pub struct Edge {
     pub id: String,
     /// Whether `id` came from the source.
     pub user_defined_id: bool,
-    /// Source vertex id.
-    pub from: String,
-    /// Target vertex id.
-    pub to: String,
-    /// Edge label (empty when none).
-    pub label: String,
+    /// Source vertex id (shared with the vertex).
+    pub from: Id,
+    /// Target vertex id (shared with the vertex).
+    pub to: Id,
+    /// Edge label (empty when none; equal labels share their text).
+    pub label: Id,
     /// How the label was written.
     pub label_type: LabelType,
     /// Line style.
@@ -244,7 +307,7 @@ pub struct Subgraph {
     /// `direction` inside the block, if any.
     pub direction: Option<Direction>,
     /// Member node and subgraph ids (sorted in the JSON).
-    pub members: Vec<String>,
+    pub members: Vec<Id>,
     /// Classes applied to the subgraph.
     pub classes: Vec<String>,
     /// `S1@{ … }` metadata given after the subgraph closed (values as text).
@@ -299,7 +362,7 @@ impl Flowchart {
         let mut classes = Map::new();
         for n in &self.nodes {
             if !n.classes.is_empty() {
-                classes.insert(n.id.clone(), json!(n.classes));
+                classes.insert(n.id.to_string(), json!(n.classes));
             }
         }
         let mut top = Map::new();
@@ -344,8 +407,8 @@ fn put_opt(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
 
 fn node_json(n: &Node) -> Value {
     let mut m = Map::new();
-    m.insert("id".into(), n.id.clone().into());
-    m.insert("label".into(), n.label.clone().into());
+    m.insert("id".into(), n.id.as_str().into());
+    m.insert("label".into(), n.label.as_str().into());
     m.insert("labelType".into(), n.label_type.as_str().into());
     m.insert("shape".into(), json!(n.shape));
     if !n.styles.is_empty() {
@@ -378,9 +441,9 @@ fn edge_json(e: &Edge) -> Value {
     m.insert("index".into(), e.index.into());
     m.insert("id".into(), e.id.clone().into());
     m.insert("userDefinedId".into(), e.user_defined_id.into());
-    m.insert("from".into(), e.from.clone().into());
-    m.insert("to".into(), e.to.clone().into());
-    m.insert("label".into(), e.label.clone().into());
+    m.insert("from".into(), e.from.as_str().into());
+    m.insert("to".into(), e.to.as_str().into());
+    m.insert("label".into(), e.label.as_str().into());
     m.insert("labelType".into(), e.label_type.as_str().into());
     m.insert("stroke".into(), e.stroke.as_str().into());
     m.insert("arrow_start".into(), e.arrow_start.as_str().into());

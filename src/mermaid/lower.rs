@@ -22,7 +22,7 @@
 
 use super::ast::{self, ClickAction, Item, LinkStyleTargets, Statement, SubgraphHeader, Visit};
 use super::diagnostics::{Diagnostic, Span};
-use super::flow::{DiagramType, Direction, Edge, Flowchart, LabelType, Node, Subgraph};
+use super::flow::{DiagramType, Direction, Edge, Flowchart, Id, LabelType, Node, Subgraph};
 use super::hash::{FastMap as HashMap, FastSet as HashSet};
 use super::parser::Sink;
 use super::shapes;
@@ -197,6 +197,9 @@ struct Db<'a> {
     /// The same for pairs with an endpoint that is not a vertex.
     odd_pairs: HashMap<(u64, u64), usize>,
     tooltips: HashMap<String, String>,
+    /// Edge labels by source text: a diagram repeats a few event names on
+    /// many edges, and each edge then shares the label's text.
+    edge_labels: HashMap<&'a str, Id>,
     subgraphs: HashMap<String, usize>,
     /// Per vertex: already a member of a closed subgraph.
     claimed: Vec<bool>,
@@ -435,14 +438,15 @@ impl<'a> Db<'a> {
             Some(&i) => i,
             None => {
                 let i = self.chart.nodes.len();
+                let shared = Id::from(id.as_ref());
                 self.chart.nodes.push(Node {
-                    id: id.to_string(),
-                    // A label given now replaces this at once: skip the copy.
+                    // A label given now replaces this at once.
                     label: if text.is_some() {
-                        String::new()
+                        Id::default()
                     } else {
-                        id.to_string()
+                        shared.clone()
                     },
+                    id: shared,
                     span,
                     ..Node::default()
                 });
@@ -453,9 +457,7 @@ impl<'a> Db<'a> {
         };
         let vertex = &mut self.chart.nodes[index];
         if let Some(t) = text {
-            let mut txt = sanitize_text(t.text.trim());
-            strip_quotes(&mut txt);
-            vertex.label = txt;
+            vertex.label = label_text(t.text);
             vertex.label_type = t.kind;
         }
         if let Some(shape) = shape
@@ -503,7 +505,7 @@ impl<'a> Db<'a> {
         }
         let label_blank = get("label").is_none_or(is_blank_text);
         if let Some(label) = get("label").filter(|v| v.truthy()) {
-            vertex.label = label.to_text();
+            vertex.label = Id::from(label.to_text());
             vertex.label_type = match get("labelType").map(Value::to_text).as_deref() {
                 Some("text") => LabelType::Text,
                 Some("string") => LabelType::String,
@@ -513,7 +515,7 @@ impl<'a> Db<'a> {
         if let Some(icon) = get("icon").filter(|v| v.truthy()) {
             vertex.attrs.icon = Some(icon.to_text());
             if label_blank && vertex.label == vertex.id {
-                vertex.label.clear();
+                vertex.label = Id::default();
             }
         }
         if let Some(v) = get("form").filter(|v| v.truthy()) {
@@ -525,7 +527,7 @@ impl<'a> Db<'a> {
         if let Some(img) = get("img").filter(|v| v.truthy()) {
             vertex.attrs.img = Some(img.to_text());
             if label_blank && vertex.label == vertex.id {
-                vertex.label.clear();
+                vertex.label = Id::default();
             }
         }
         if let Some(v) = get("constraint").filter(|v| v.truthy()) {
@@ -558,7 +560,7 @@ impl<'a> Db<'a> {
         index: &[Option<u32>],
         starts: (usize, usize),
         ends: (usize, usize),
-        link: &LinkV<'_>,
+        link: &LinkV<'a>,
     ) {
         let id = link
             .id
@@ -581,27 +583,35 @@ impl<'a> Db<'a> {
                 } else {
                     None
                 };
-                let key = (
-                    self.endpoint(from, index.get(s).copied().flatten()),
-                    self.endpoint(to, index.get(e).copied().flatten()),
+                let (vs, ve) = (
+                    index.get(s).copied().flatten(),
+                    index.get(e).copied().flatten(),
                 );
-                self.add_single_link(from, to, key, link, user);
+                let key = (self.endpoint(from, vs), self.endpoint(to, ve));
+                let ends = (self.shared_id(from, vs), self.shared_id(to, ve));
+                self.add_single_link(ends, key, link, user);
             }
+        }
+    }
+
+    /// The vertex's shared id, or a new one for an endpoint that is not a
+    /// vertex.
+    fn shared_id(&self, id: &str, vertex: Option<u32>) -> Id {
+        match vertex.and_then(|v| self.chart.nodes.get(v as usize)) {
+            Some(node) => node.id.clone(),
+            None => Id::from(id),
         }
     }
 
     fn add_single_link(
         &mut self,
-        from: &'a str,
-        to: &'a str,
+        (from, to): (Id, Id),
         key: (u64, u64),
-        link: &LinkV<'_>,
+        link: &LinkV<'a>,
         id: Option<&str>,
     ) {
         let mut edge = Edge {
             index: self.chart.edges.len(),
-            from: from.to_string(),
-            to: to.to_string(),
             interpolate: self.default_interpolate.clone(),
             stroke: link.stroke,
             arrow_start: link.arrow_start,
@@ -612,9 +622,14 @@ impl<'a> Db<'a> {
             ..Edge::default()
         };
         if let Some((_, label)) = &link.label {
-            let mut txt = sanitize_text(label.text.trim());
-            strip_quotes(&mut txt);
-            edge.label = txt;
+            edge.label = match &label.text {
+                Cow::Borrowed(text) => self
+                    .edge_labels
+                    .entry(text)
+                    .or_insert_with(|| label_text(text))
+                    .clone(),
+                Cow::Owned(text) => label_text(text),
+            };
             edge.label_type = label.kind;
         }
         let count = match key {
@@ -634,9 +649,9 @@ impl<'a> Db<'a> {
                 // `format!` costs several times this on big diagrams.
                 let mut id = String::with_capacity(from.len() + to.len() + 8);
                 id.push_str("L_");
-                id.push_str(from);
+                id.push_str(&from);
                 id.push('_');
-                id.push_str(to);
+                id.push_str(&to);
                 id.push('_');
                 push_decimal(&mut id, n);
                 edge.id = id;
@@ -645,6 +660,8 @@ impl<'a> Db<'a> {
                 }
             }
         }
+        edge.from = from;
+        edge.to = to;
         self.chart.edges.push(edge);
     }
 
@@ -673,7 +690,7 @@ impl<'a> Db<'a> {
         // mermaid's `uniq` (first mention wins, blanks dropped), then
         // `makeUniq` (ids another subgraph already holds are dropped), and
         // 12.x drops the subgraph's own id.
-        let mut members: Vec<String> = Vec::new();
+        let mut members: Vec<Id> = Vec::new();
         for m in frame.members {
             let vertex = match m {
                 Member::Node(v) => Some(v as usize),
@@ -700,7 +717,7 @@ impl<'a> Db<'a> {
                     if s.trim().is_empty() || *s == *id || self.members.contains(&s) {
                         continue;
                     }
-                    members.push(s.to_string());
+                    members.push(Id::from(s.as_ref()));
                     self.members.insert(s);
                 }
             }
@@ -926,9 +943,32 @@ fn collapse_line_indent(text: &str) -> String {
     out
 }
 
+/// A label as the FlowDB stores it: trimmed, sanitised, one pair of
+/// surrounding double quotes dropped.
+fn label_text(text: &str) -> Id {
+    let text = text.trim();
+    if text.contains('<') {
+        let mut txt = sanitize_text(text);
+        strip_quotes(&mut txt);
+        return Id::from(txt);
+    }
+    Id::from(without_quotes(text))
+}
+
+/// `text` without one pair of surrounding double quotes.
+fn without_quotes(text: &str) -> &str {
+    if text.len() >= 2
+        && let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+    {
+        return inner;
+    }
+    text
+}
+
 /// Drops one pair of surrounding double quotes in place (no new string).
 fn strip_quotes(text: &mut String) {
-    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+    let inner = without_quotes(text).len();
+    if inner != text.len() {
         text.pop();
         text.remove(0);
     }

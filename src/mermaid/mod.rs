@@ -15,6 +15,7 @@ pub mod ast;
 mod diagnostics;
 mod flow;
 mod hash;
+mod id;
 mod lower;
 mod parser;
 mod prep;
@@ -26,7 +27,8 @@ mod yaml;
 
 pub use diagnostics::{Diagnostic, ErrorKind, Location, Span};
 pub use flow::{
-    Arrow, DiagramType, Direction, Edge, Flowchart, LabelType, Node, NodeAttrs, Stroke, Subgraph,
+    Arrow, DiagramType, Direction, Edge, Flowchart, Id, LabelType, Node, NodeAttrs, RareAttrs,
+    Stroke, Subgraph,
 };
 pub use print::{is_plain_id, link_token, print_document, print_document_with_source};
 

@@ -32,7 +32,7 @@ impl ArchGraph {
             ..DiagramMeta::default()
         };
         for node in &chart.nodes {
-            if !g.keys.contains_key(&node.id) {
+            if !g.keys.contains_key(node.id.as_str()) {
                 g.insert_component(component_of(node));
             }
         }
@@ -51,8 +51,8 @@ fn ensure_node(g: &mut ArchGraph, key: &str) -> ComponentId {
     match g.keys.get(key) {
         Some(&id) => id,
         None => g.insert_component(component_of(&Node {
-            id: key.to_string(),
-            label: key.to_string(),
+            id: key.into(),
+            label: key.into(),
             ..Node::default()
         })),
     }
@@ -61,15 +61,15 @@ fn ensure_node(g: &mut ArchGraph, key: &str) -> ComponentId {
 fn component_of(n: &Node) -> Component {
     Component {
         id: ComponentId::placeholder(),
-        key: n.id.clone(),
-        label: n.label.clone(),
+        key: n.id.to_string(),
+        label: n.label.to_string(),
         label_type: n.label_type,
         shape: n.shape.as_deref().map(Shape::from_mermaid),
         styles: n.styles.clone(),
         classes: n.classes.clone(),
         role: Role::External,
         role_reason: RoleReason::Fallback,
-        attrs: n.attrs.clone(),
+        attrs: (*n.attrs).clone(),
         span: Some(n.span),
     }
 }
@@ -79,7 +79,7 @@ fn connection_of(e: &Edge, from: ComponentId, to: ComponentId) -> Connection {
         id: ConnectionId::placeholder(),
         from,
         to,
-        label: e.label.clone(),
+        label: e.label.to_string(),
         label_type: e.label_type,
         stroke: e.stroke,
         arrow_start: e.arrow_start,
@@ -160,7 +160,7 @@ fn lower_groups(g: &mut ArchGraph, chart: &Flowchart) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::mermaid::{Arrow, Direction, LabelType, Span, Stroke, Subgraph};
+    use crate::mermaid::{Arrow, Direction, Id, LabelType, Span, Stroke, Subgraph};
 
     fn node(id: &str, label: &str, shape: &str) -> Node {
         let at = crate::SEED_DIAGRAM.find(id).unwrap_or_default();
@@ -257,7 +257,7 @@ pub(crate) mod tests {
                 id: "CQRS".into(),
                 title: "CQRS".into(),
                 members: ["EB", "ReadDB", "ReadModel", "WriteModel"]
-                    .map(String::from)
+                    .map(Id::from)
                     .to_vec(),
                 span: Span::new(sub, sub + 8),
                 ..Subgraph::default()

@@ -353,6 +353,15 @@ impl IntervalValues {
     }
 }
 
+/// Up to this many values, [`quantiles`] sorts rather than selects.
+const SORT_BELOW: usize = 64;
+
+/// The index of the `ceil(q·n)`-th smallest of `n` values (n > 0).
+#[inline]
+fn rank_index(q: f64, n: usize) -> usize {
+    ((q * n as f64).ceil() as usize).clamp(1, n) - 1
+}
+
 /// The [`QUANTILES`] of `values` (reordered): for each `q` the
 /// `ceil(q·n)`-th smallest value, as [`super::Histogram::quantile`] ranks
 /// them; all 0 when empty.
@@ -362,11 +371,19 @@ fn quantiles(values: &mut [u32]) -> [u64; 4] {
     if n == 0 {
         return out;
     }
+    if n <= SORT_BELOW {
+        // Few values (a group's short interval): one small sort costs
+        // less than four selections; the value at a rank is the same.
+        values.sort_unstable();
+        for (o, (q, _)) in out.iter_mut().zip(QUANTILES) {
+            *o = u64::from(values[rank_index(q, n)]);
+        }
+        return out;
+    }
     // Ascending ranks: each selection only searches right of the last.
     let mut from = 0;
     for (o, (q, _)) in out.iter_mut().zip(QUANTILES) {
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        let at = rank - 1;
+        let at = rank_index(q, n);
         if at >= from {
             let (_, v, _) = values[from..].select_nth_unstable(at - from);
             *o = u64::from(*v);
@@ -1049,6 +1066,26 @@ mod tests {
         }
         assert_eq!(quantiles(&mut []), [0; 4]);
         assert_eq!(quantiles(&mut [7]), [7; 4]);
+    }
+
+    #[test]
+    fn sorted_and_selected_percentiles_agree_with_a_sorted_reference() {
+        // Both paths: sizes on either side of SORT_BELOW.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for n in [1usize, 2, 3, 10, 63, 64, 65, 66, 200, 1001] {
+            let mut v: Vec<u32> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 5_000) as u32
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            let want = QUANTILES.map(|(q, _)| u64::from(sorted[rank_index(q, n)]));
+            assert_eq!(quantiles(&mut v), want, "n = {n}");
+        }
     }
 
     #[test]

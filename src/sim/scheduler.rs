@@ -93,6 +93,21 @@ impl<A: Copy> Scheduler<A> {
         Some((top.time(), top.action))
     }
 
+    /// Removes and returns the earliest action if it is due at or before
+    /// `t`. The same as a [`Scheduler::peek_time`] then a
+    /// [`Scheduler::pop`], but a vacant root is filled once rather than
+    /// its children scanned first.
+    #[inline]
+    pub fn pop_due(&mut self, t: VirtualTime) -> Option<(VirtualTime, A)> {
+        self.fill_root();
+        let top = *self.heap.first()?;
+        if top.time() > t {
+            return None;
+        }
+        self.vacant_root = true;
+        Some((top.time(), top.action))
+    }
+
     /// When the earliest action is due.
     #[inline]
     pub fn peek_time(&self) -> Option<VirtualTime> {
@@ -251,6 +266,29 @@ mod tests {
         }
         assert_eq!(s.pop(), None);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn pop_due_pops_what_peek_then_pop_would() {
+        let mut a = Scheduler::with_capacity(64);
+        let mut b = Scheduler::with_capacity(64);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for round in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if !x.is_multiple_of(3) {
+                let t = VirtualTime(round + x % 40);
+                assert_eq!(a.push(t, round).is_ok(), b.push(t, round).is_ok());
+            }
+            let due = VirtualTime(round);
+            let want = match b.peek_time() {
+                Some(t) if t <= due => b.pop(),
+                _ => None,
+            };
+            assert_eq!(a.pop_due(due), want, "round {round}");
+            assert_eq!(a.len(), b.len());
+        }
     }
 
     #[test]

@@ -467,6 +467,13 @@ impl Engine {
     /// nothing is pending (a diagram with no sources).
     pub fn step(&mut self) -> Option<VirtualTime> {
         let (t, action) = self.queue.pop()?;
+        self.run_action(t, action);
+        Some(t)
+    }
+
+    /// Runs `action`, popped from the queue, at its time `t`.
+    #[inline]
+    fn run_action(&mut self, t: VirtualTime, action: Action) {
         debug_assert!(t >= self.now, "time went backwards: {t} < {}", self.now);
         self.now = t;
         match action {
@@ -482,15 +489,14 @@ impl Engine {
                 }
             }
         }
-        Some(t)
     }
 
     /// Runs every action due at or before `t`, then sets the clock to `t`
     /// (never backwards). Returns how many actions ran.
     pub fn run_until(&mut self, t: VirtualTime) -> u64 {
         let mut steps = 0;
-        while self.queue.peek_time().is_some_and(|next| next <= t) {
-            self.step();
+        while let Some((at, action)) = self.queue.pop_due(t) {
+            self.run_action(at, action);
             steps += 1;
         }
         self.now = self.now.max(t);
@@ -1710,14 +1716,19 @@ impl Engine {
             return;
         }
         let topic = &mut self.topics[t as usize];
-        let high = topic.partitions[p as usize].high_watermark().0;
-        let low = topic
-            .subscriptions
-            .iter()
-            .map(|&(_, base)| self.workers[(base + p) as usize].committed)
-            .min()
-            .unwrap_or(high);
-        self.queued_records -= topic.partitions[p as usize].trim_below(Offset(low));
+        let log = &mut topic.partitions[p as usize];
+        // Called as each group commits, so mostly some other group still
+        // holds the oldest record: stop at the first worker that does.
+        let oldest = log.low_watermark().0;
+        let mut low = log.high_watermark().0;
+        for &(_, base) in &topic.subscriptions {
+            let committed = self.workers[(base + p) as usize].committed;
+            if committed <= oldest {
+                return;
+            }
+            low = low.min(committed);
+        }
+        self.queued_records -= log.trim_below(Offset(low));
     }
 
     fn on_sample(&mut self) {

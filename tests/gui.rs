@@ -11,17 +11,11 @@ use eda_studio::gui::document::Document;
 use egui::{Event, Key, Modifiers, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, Queryable as _};
-use std::collections::BTreeMap;
 
-fn harness() -> Harness<'static, EdaApp> {
-    let mut h = Harness::builder()
-        .with_size(vec2(1400.0, 900.0))
-        .with_step_dt(1.0 / 30.0)
-        .with_max_steps(20)
-        .build_eframe(|cc| EdaApp::new(&cc.egui_ctx, None, Options::default()));
-    h.run_steps(3);
-    h
-}
+mod common;
+
+use common::{center, click_at, harness};
+use std::collections::BTreeMap;
 
 /// Drags with the primary button from `from` to `to` in `steps` moves.
 fn drag(h: &mut Harness<'_, EdaApp>, from: Pos2, to: Pos2) {
@@ -36,20 +30,6 @@ fn drag(h: &mut Harness<'_, EdaApp>, from: Pos2, to: Pos2) {
     }
     h.drop_at(to);
     h.run_steps(2);
-}
-
-fn click_at(h: &mut Harness<'_, EdaApp>, at: Pos2) {
-    h.hover_at(at);
-    h.run_steps(1);
-    h.drag_at(at);
-    h.drop_at(at);
-    h.run_steps(1);
-}
-
-fn center(h: &Harness<'_, EdaApp>, key: &str) -> Pos2 {
-    h.state()
-        .node_screen_pos(key)
-        .unwrap_or_else(|| panic!("no component {key}"))
 }
 
 fn positions_by_key(doc: &Document) -> BTreeMap<String, Pos2> {
@@ -338,32 +318,27 @@ fn new_with_unsaved_changes_asks_first() {
     );
 }
 
-/// Runs UI frames (with short sleeps, so the driver thread gets its turn)
-/// until the latest simulation frame satisfies `pred`, for at most 5 s.
+/// Waits, for at most 5 s, until the latest simulation frame satisfies `pred`.
 fn wait_for_frame(
     h: &mut Harness<'_, EdaApp>,
     what: &str,
     pred: impl Fn(&eda_studio::live::Frame) -> bool,
 ) -> std::sync::Arc<eda_studio::live::Frame> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        h.run_steps(1);
-        if let Some(frame) = h.state().run.frame.clone()
-            && pred(&frame)
-        {
-            return frame;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}; last frame: {:?}",
-            h.state()
-                .run
-                .frame
-                .as_ref()
-                .map(|f| (f.seq, f.now_us, f.state))
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    common::wait_for_frame_within(
+        h,
+        std::time::Duration::from_secs(5),
+        |h| {
+            format!(
+                "timed out waiting for {what}; last frame: {:?}",
+                h.state()
+                    .run
+                    .frame
+                    .as_ref()
+                    .map(|f| (f.seq, f.now_us, f.state))
+            )
+        },
+        pred,
+    )
 }
 
 #[test]

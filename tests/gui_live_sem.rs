@@ -4,41 +4,10 @@
 
 mod common;
 
-use common::{center, harness, select_node, wait_for_frame};
-use eda_studio::gui::app::EdaApp;
-use eda_studio::gui::command::Command;
-use eda_studio::live::{ChartKind, Command as LiveCommand, Frame};
+use common::{harness, right_click_on, select_node, step, wait_for_frame};
+use eda_studio::live::{ChartKind, Frame};
 use eda_studio::sim::Fault;
-use egui::Modifiers;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use std::sync::Arc;
-
-/// Advances the paused run by `us` and waits for the frame.
-fn step(h: &mut Harness<'_, EdaApp>, us: u64) -> Arc<Frame> {
-    let target = h.state().run.frame.as_ref().map_or(0, |f| f.now_us) + us;
-    h.state_mut().send(Command::Sim(LiveCommand::StepBy(us)));
-    let f = wait_for_frame(h, "a step", |f| f.now_us >= target);
-    h.run_steps(2);
-    f
-}
-
-/// Right-clicks component `key` where it is drawn now.
-fn right_click_on(h: &mut Harness<'_, EdaApp>, key: &str) {
-    h.run_steps(3);
-    let at = center(h, key);
-    h.hover_at(at);
-    h.run_steps(1);
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos: at,
-            button: egui::PointerButton::Secondary,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-    }
-    h.run_steps(2);
-}
 
 fn failures(f: &Frame, key: &str) -> u64 {
     f.component(key)

@@ -25,11 +25,21 @@ fn ok_json(out: &Output) -> serde_json::Value {
 
 /// Records the seed diagram for `duration` with `seed` into a fresh file.
 fn recorded(name: &str, duration: &str, seed: &str) -> (PathBuf, serde_json::Value) {
+    recorded_with(name, duration, seed, &[])
+}
+
+/// [`recorded`] with `extra` arguments for `simulate`.
+fn recorded_with(
+    name: &str,
+    duration: &str,
+    seed: &str,
+    extra: &[&str],
+) -> (PathBuf, serde_json::Value) {
     let dir = std::env::temp_dir().join(format!("eda-replay-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let file = dir.join("run.sqlite");
-    let out = run(&[
+    let mut args = vec![
         "simulate",
         "--duration",
         duration,
@@ -38,7 +48,9 @@ fn recorded(name: &str, duration: &str, seed: &str) -> (PathBuf, serde_json::Val
         "--json",
         "--record",
         path(&file),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
     (file, ok_json(&out))
 }
 
@@ -259,24 +271,7 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
 
 /// Records the seed diagram for 3 s with an engine image every 500 ms.
 fn recorded_with_images(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eda-replay-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    let file = dir.join("run.sqlite");
-    let out = run(&[
-        "simulate",
-        "--duration",
-        "3s",
-        "--seed",
-        "33",
-        "--json",
-        "--record",
-        path(&file),
-        "--image-every",
-        "500ms",
-    ]);
-    ok_json(&out);
-    file
+    recorded_with(name, "3s", "33", &["--image-every", "500ms"]).0
 }
 
 #[test]

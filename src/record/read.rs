@@ -277,18 +277,7 @@ impl Recording {
                     schema_id: r.get(6)?,
                     fields,
                 };
-                Ok((
-                    EventRow {
-                        event_id: r.get::<_, i64>(0)? as u64,
-                        time_us: r.get::<_, i64>(1)? as u64,
-                        topic: r.get(2)?,
-                        partition: r.get::<_, i64>(3)? as u32,
-                        offset: r.get::<_, i64>(4)? as u64,
-                        key: r.get::<_, i64>(5)? as u64,
-                        payload: String::new(),
-                    },
-                    cols,
-                ))
+                Ok((event_row(r, String::new())?, cols))
             })
             .map_err(err("reading events"))?;
         let mut out = Vec::new();
@@ -321,17 +310,7 @@ impl Recording {
             )
             .map_err(err("reading events"))?;
         let rows = stmt
-            .query_map([from as i64, limit as i64], |r| {
-                Ok(EventRow {
-                    event_id: r.get::<_, i64>(0)? as u64,
-                    time_us: r.get::<_, i64>(1)? as u64,
-                    topic: r.get(2)?,
-                    partition: r.get::<_, i64>(3)? as u32,
-                    offset: r.get::<_, i64>(4)? as u64,
-                    key: r.get::<_, i64>(5)? as u64,
-                    payload: r.get(6)?,
-                })
-            })
+            .query_map([from as i64, limit as i64], |r| event_row(r, r.get(6)?))
             .map_err(err("reading events"))?;
         rows.collect::<Result<_, _>>()
             .map_err(err("reading events"))
@@ -655,6 +634,20 @@ fn truncation(header: &[u8; 100], file_len: u64, wal_len: u64) -> Option<String>
 /// eda:scenario` lines over the default), errors rendered with `name`.
 fn scenario_for(name: &str, text: &str, graph: &ArchGraph) -> Result<Scenario, String> {
     load_scenario(text, graph).map_err(|d| d.render(name, text))
+}
+
+/// An event row's first six columns (`event_id`, `time_us`, topic name,
+/// `partition_no`, `log_offset`, `key`) with `payload`.
+fn event_row(r: &rusqlite::Row<'_>, payload: String) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        event_id: r.get::<_, i64>(0)? as u64,
+        time_us: r.get::<_, i64>(1)? as u64,
+        topic: r.get(2)?,
+        partition: r.get::<_, i64>(3)? as u32,
+        offset: r.get::<_, i64>(4)? as u64,
+        key: r.get::<_, i64>(5)? as u64,
+        payload,
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,28 @@ pub struct FaultMenuState {
     pub fail_percent: String,
 }
 
+impl FaultMenuState {
+    /// The "Restart after N s" choice of a crash.
+    fn restart_after_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut self.restart_later, "Restart after");
+            ui.add(
+                egui::DragValue::new(&mut self.restart_after_s)
+                    .range(0.001..=3_600.0)
+                    .speed(0.5)
+                    .suffix(" s"),
+            );
+        });
+    }
+
+    /// How long a crash lasts before its automatic restart (virtual µs),
+    /// if one was chosen.
+    fn restart_after_us(&self) -> Option<u64> {
+        self.restart_later
+            .then(|| (self.restart_after_s * 1e6).round().max(1.0) as u64)
+    }
+}
+
 impl Default for FaultMenuState {
     fn default() -> Self {
         FaultMenuState {
@@ -87,26 +109,15 @@ pub fn fault_menu_ui(
     let instances = charts.and_then(|c| c.instances_of(key));
     if let Some(inst) = instances {
         let group = key.to_string();
-        ui.horizontal(|ui| {
-            ui.checkbox(&mut state.restart_later, "Restart after");
-            ui.add(
-                egui::DragValue::new(&mut state.restart_after_s)
-                    .range(0.001..=3_600.0)
-                    .speed(0.5)
-                    .suffix(" s"),
-            );
-        });
+        state.restart_after_ui(ui);
         for (i, up) in inst.up.iter().enumerate() {
             let instance = i as u32;
             if *up {
                 if ui.button(format!("Crash instance {i}")).clicked() {
-                    let duration_us = state
-                        .restart_later
-                        .then(|| (state.restart_after_s * 1e6).round().max(1.0) as u64);
                     send(Fault::Crash {
                         group: group.clone(),
                         instance,
-                        duration_us,
+                        duration_us: state.restart_after_us(),
                     });
                     ui.close();
                 }
@@ -227,23 +238,12 @@ pub fn fault_menu_ui(
     {
         // The engine refuses (in its fault log) a crash of a registry
         // already down and a restart of one up.
-        ui.horizontal(|ui| {
-            ui.checkbox(&mut state.restart_later, "Restart after");
-            ui.add(
-                egui::DragValue::new(&mut state.restart_after_s)
-                    .range(0.001..=3_600.0)
-                    .speed(0.5)
-                    .suffix(" s"),
-            );
-        });
+        state.restart_after_ui(ui);
         if ui.button("Crash registry").clicked() {
-            let duration_us = state
-                .restart_later
-                .then(|| (state.restart_after_s * 1e6).round().max(1.0) as u64);
             send(Fault::Crash {
                 group: key.to_string(),
                 instance: 0,
-                duration_us,
+                duration_us: state.restart_after_us(),
             });
             ui.close();
         }

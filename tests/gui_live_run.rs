@@ -276,8 +276,16 @@ fn a_long_rebuild_shows_its_progress_then_the_diff() {
             text,
         ));
     h.run_steps(2);
-    send(&mut h, LiveCommand::StepBy(4_000_000));
-    wait_for_frame(&mut h, "4 s", |f| f.now_us >= 4_000_000);
+    // A log long enough (~1.2M events) that the rebuild spans dozens of
+    // driver ticks even when the test threads are starved of CPU: with 4 s
+    // (~80k events) a loaded CI run once finished it between two UI polls.
+    send(&mut h, LiveCommand::StepBy(60_000_000));
+    common::wait_for_frame_within(
+        &mut h,
+        Duration::from_secs(120),
+        |_| "timed out waiting for 60 s".to_string(),
+        |f| f.now_us >= 60_000_000,
+    );
     select_node(&mut h, "Consumer1");
     wait_for_frame(&mut h, "the Consumer1 detail", |f| {
         f.detail.as_ref().is_some_and(|d| d.key == "Consumer1")

@@ -107,6 +107,16 @@ fn replay_dlq_button_empties_a_groups_dead_letter_queue() {
         "latency percentiles are shown"
     );
     h.get_by_label("Replay DLQ").click();
+    // The replay is the group's work over virtual time: at the moment it
+    // is asked for, the letters are still waiting (and being replayed).
+    let asked = wait_for_frame(&mut h, "the replay under way", |f| {
+        f.detail
+            .as_ref()
+            .is_some_and(|d| d.key == "Consumer1" && !d.can_replay_dlq)
+    });
+    let still = asked.detail.as_ref().and_then(|d| d.metrics.dlq_waiting);
+    assert_eq!(still, Some(waiting), "nothing replayed in no time");
+    send(&mut h, LiveCommand::StepBy(500_000));
     let after = wait_for_frame(&mut h, "the DLQ replayed", |f| {
         f.detail
             .as_ref()

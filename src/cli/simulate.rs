@@ -337,6 +337,13 @@ pub(super) fn render_text(name: &str, s: &RunSummary) -> String {
             rebal
         );
     }
+    for g in s.groups.iter().filter(|g| g.delivery.skipped_by_retention > 0) {
+        let _ = writeln!(
+            out,
+            "group {}: {} records skipped by retention (dropped from the bus before it read them)",
+            g.group, g.delivery.skipped_by_retention
+        );
+    }
     for sink in &s.sinks {
         let _ = writeln!(
             out,

@@ -259,6 +259,15 @@ impl EdaApp {
             || task.path().display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
+        if let Some(check) = task.checking() {
+            // Before the replay: SQLite reads every page of the file.
+            return Some(Busy {
+                label: format!("Opening run {name}…"),
+                fraction: Some(check.fraction),
+                detail: format!("checking the file's {} pages", check.pages),
+                cancel: Command::CancelOpenRun,
+            });
+        }
         Some(Busy {
             label: format!("Opening run {name}…"),
             fraction: (total > 0).then(|| (done as f64 / total as f64) as f32),

@@ -12,7 +12,9 @@
 //! touch simulation internals.
 
 use super::document::{Document, Positions, write};
-use crate::live::{Command as LiveCommand, Frame, LiveHandle, Opened, RunState, SendError, Speed};
+use crate::live::{
+    Command as LiveCommand, Frame, LiveHandle, Opened, PastOptions, RunState, SendError, Speed,
+};
 use crate::model::{ArchGraph, Role};
 use crate::sim::{Engine, Fault, Scenario, load_scenario};
 use std::collections::VecDeque;
@@ -51,6 +53,9 @@ pub struct LiveRun {
     pub opened: Option<OpenedRun>,
     /// Save Runs whose outcome was already reported.
     saves_seen: u64,
+    /// How the next run started keeps its past (the window of snapshots
+    /// and the archive behind it).
+    pub past: PastOptions,
 }
 
 /// A run opened from a recording, for the toolbar.
@@ -86,6 +91,7 @@ impl Default for LiveRun {
             told_selected: None,
             opened: None,
             saves_seen: 0,
+            past: PastOptions::default(),
         }
     }
 }
@@ -286,7 +292,8 @@ impl LiveRun {
             let ctx = ctx.clone();
             move || ctx.request_repaint()
         };
-        let handle = LiveHandle::start(doc.graph.clone(), scenario.clone(), seed, repaint)
+        let graph = doc.graph.clone();
+        let handle = LiveHandle::start_with_past(graph, scenario.clone(), seed, self.past, repaint)
             .map_err(|e| format!("cannot start the simulation: {e}"))?;
         self.loaded_model = Some((doc.graph.clone(), scenario));
         self.run_text = Some(doc.to_text());

@@ -108,6 +108,12 @@ pub struct Frame {
     pub log: super::log::LogView,
     /// The last Save Run's outcome (filled by the driver).
     pub replay: super::replay::ReplayFrame,
+    /// How long the bus keeps records (a live run keeps the latest of
+    /// each partition unless the diagram says otherwise).
+    pub retention: crate::sim::Retention,
+    /// How far back the run can be shown, and the seek under way (filled
+    /// by the driver).
+    pub timeline: super::timeline::TimelineFrame,
 }
 
 impl Frame {
@@ -178,6 +184,8 @@ impl Frame {
             detail: None,
             log: super::log::LogView::default(),
             replay: super::replay::ReplayFrame::default(),
+            retention: engine.scenario().retention,
+            timeline: super::timeline::TimelineFrame::default(),
         }
     }
 

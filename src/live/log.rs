@@ -110,8 +110,9 @@ pub struct LogPage {
     pub query: LogQuery,
     /// Events published up to the moment.
     pub total: u64,
-    /// Of those, the ones still on the bus (the others were dropped under
-    /// retention once every group had committed them).
+    /// Of those, the ones still on the bus (the others were dropped by
+    /// the retention: once every group committed them, or the oldest
+    /// beyond `keep-latest N` or `time T`).
     pub retained: u64,
     /// Retained events passing the filter.
     pub matching: u64,
@@ -121,6 +122,8 @@ pub struct LogPage {
     pub rows: Vec<LogRow>,
     /// Whether the bus keeps every record (`retention = keep-all`).
     pub keep_all: bool,
+    /// The bus's retention (what `retained` keeps).
+    pub retention: Retention,
     /// The event types, for the filter.
     pub types: Vec<String>,
     /// The components events touch, for the filter.
@@ -625,6 +628,7 @@ impl LogIndex {
             first,
             rows,
             keep_all: engine.scenario().retention == Retention::KeepAll,
+            retention: engine.scenario().retention,
             types,
             components,
             indexed: scanned,

@@ -17,6 +17,7 @@ mod flow;
 mod frame;
 mod log;
 mod replay;
+mod timeline;
 
 pub use charts::{CHART_POINTS, ChartKind, ChartLine, ChartsFrame, GroupInstances, downsample};
 pub use detail::{
@@ -32,12 +33,13 @@ pub use log::{
     TraceState, payload_fields, payload_line,
 };
 pub use replay::{
-    DiffRow, MAX_DIFF_ROWS, OpenTask, Opened, RebuildOutcome, RebuildProgress, ReplayFrame, Saved,
-    SinkDiff, open as open_recording,
+    CHECK_OPS_PER_PAGE, CheckProgress, DiffRow, MAX_DIFF_ROWS, OpenTask, Opened, RebuildOutcome,
+    RebuildProgress, ReplayFrame, Saved, SinkDiff, open as open_recording,
 };
+pub use timeline::{PastOptions, Seeking, TimelineFrame};
 
 use crate::model::ArchGraph;
-use crate::sim::{Engine, Fault, History, HistoryOptions, Scenario, SimError, VirtualTime};
+use crate::sim::{Engine, Fault, History, Scenario, SimError, VirtualTime};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -186,8 +188,21 @@ impl LiveHandle {
         seed: u64,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> Result<LiveHandle, StartError> {
+        Self::start_with_past(graph, scenario, seed, PastOptions::default(), repaint)
+    }
+
+    /// As [`LiveHandle::start`], keeping the run's past as `past` says
+    /// (a smaller window, no archive, …).
+    pub fn start_with_past(
+        graph: ArchGraph,
+        scenario: Scenario,
+        seed: u64,
+        past: PastOptions,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> Result<LiveHandle, StartError> {
+        let scenario = replay::live_scenario(&graph, scenario);
         let engine = Engine::new(&graph, scenario.clone(), seed)?;
-        Self::spawn(graph, scenario, live_history(engine), repaint)
+        Self::spawn(graph, scenario, past.history(engine), past, repaint)
     }
 
     /// Starts the driver on a run replayed from a recording
@@ -196,13 +211,15 @@ impl LiveHandle {
         opened: Opened,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> Result<LiveHandle, StartError> {
-        Self::spawn(opened.graph, opened.scenario, opened.history, repaint)
+        let past = PastOptions::default();
+        Self::spawn(opened.graph, opened.scenario, opened.history, past, repaint)
     }
 
     fn spawn(
         graph: ArchGraph,
         scenario: Scenario,
         history: History,
+        past: PastOptions,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> Result<LiveHandle, StartError> {
         let engine = history.head();
@@ -215,6 +232,8 @@ impl LiveHandle {
             graph,
             scenario,
             history,
+            past,
+            seek: timeline::SeekState::default(),
             viewing: None,
             state: RunState::Paused,
             speed: Speed::Factor(1.0),
@@ -294,24 +313,6 @@ impl Drop for LiveHandle {
     }
 }
 
-/// The history of a live run, whose memory must plateau however long it
-/// runs: the engine records hops for the canvas's dots, its event stores
-/// keep their latest events, and the history keeps a sliding window of
-/// [`LIVE_SNAPSHOTS`](crate::sim::LIVE_SNAPSHOTS) snapshots (the run's
-/// hash is the same as without these).
-fn live_history(mut engine: Engine) -> History {
-    engine.set_activity(true);
-    engine.set_store_keep_latest(true);
-    History::sliding(
-        engine,
-        HistoryOptions {
-            max_snapshots: crate::sim::LIVE_SNAPSHOTS,
-            ..HistoryOptions::default()
-        },
-        crate::sim::LIVE_SNAPSHOT_EVERY_US,
-    )
-}
-
 /// Wall-clock anchor of paced running: virtual `vt0` was reached at `wall0`.
 #[derive(Debug, Clone, Copy)]
 struct Pace {
@@ -352,6 +353,10 @@ struct Driver {
     scenario: Scenario,
     /// The run, recorded with snapshots so any past moment can be shown.
     history: History,
+    /// How the run keeps its past (for a reset).
+    past: PastOptions,
+    /// A seek to a far moment under way.
+    seek: timeline::SeekState,
     /// The past moment being shown, if not the latest.
     viewing: Option<u64>,
     state: RunState,
@@ -413,7 +418,8 @@ impl Driver {
                 },
                 _ = ticks.tick(), if self.state == RunState::Running
                     || self.log.is_tracing()
-                    || self.replay.is_busy() => {
+                    || self.replay.is_busy()
+                    || self.seek.is_seeking() => {
                     if self.state == RunState::Running {
                         self.advance();
                     }
@@ -461,7 +467,7 @@ impl Driver {
             }
             Command::Load { graph, scenario } => {
                 self.graph = *graph;
-                self.scenario = *scenario;
+                self.scenario = replay::live_scenario(&self.graph, *scenario);
                 let seed = self.history.head().seed();
                 self.rebuild(seed);
             }
@@ -475,7 +481,7 @@ impl Driver {
                 if self.state == RunState::Running {
                     self.state = RunState::Paused;
                 }
-                // Before the oldest snapshot kept, the oldest moment is shown.
+                // Before the earliest moment kept, that moment is shown.
                 let earliest = self.history.earliest().as_us();
                 let head = self.history.head().now().as_us();
                 self.viewing = Some(us.clamp(earliest.min(head), head));
@@ -514,13 +520,15 @@ impl Driver {
     fn back_to_live(&mut self) {
         if self.viewing.take().is_some() {
             self.history.forget_cursor();
+            self.seek.cancel();
         }
     }
 
     fn rebuild(&mut self, seed: u64) {
         match Engine::new(&self.graph, self.scenario.clone(), seed) {
             Ok(engine) => {
-                self.history = live_history(engine);
+                self.history = self.past.history(engine);
+                self.seek.cancel();
                 self.viewing = None;
                 self.state = RunState::Paused;
                 self.pace = None;
@@ -590,6 +598,12 @@ impl Driver {
     }
 
     fn publish(&mut self) {
+        if let Some(t) = self.viewing
+            && !self.seek.prepare(&mut self.history, t)
+        {
+            self.publish_seek_progress();
+            return;
+        }
         self.seq += 1;
         let head_us = self.history.head().now().as_us();
         let deliveries = self.history.head().deliveries();
@@ -615,11 +629,26 @@ impl Driver {
         frame.flow = self
             .flow
             .frame(&self.history, self.viewing, &self.graph, self.speed);
+        frame.timeline = self.seek.frame(&self.history);
         frame.charts = Some(ChartsFrame::capture(
             &mut self.history,
             self.viewing,
             self.selected.as_deref(),
         ));
+        self.frames.send_replace(Arc::new(frame));
+        (self.repaint)();
+    }
+
+    /// While a seek far back is under way: the last frame again, with the
+    /// seek's progress (and the run's state, which a command may change).
+    fn publish_seek_progress(&mut self) {
+        self.seq += 1;
+        let mut frame = Frame::clone(&self.frames.borrow());
+        frame.seq = self.seq;
+        frame.state = self.state;
+        frame.speed = self.speed;
+        frame.error = self.error.clone();
+        frame.timeline = self.seek.frame(&self.history);
         self.frames.send_replace(Arc::new(frame));
         (self.repaint)();
     }

@@ -68,6 +68,9 @@ pub enum Check {
     TooManyEdgesForMermaid,
     /// More text than mermaid.js renders.
     TooLargeForMermaid,
+    /// A schema registry after the first: the simulator uses only the
+    /// first one, so this one and its connections are ignored in a run.
+    ExtraSchemaRegistry,
 }
 
 impl Check {
@@ -86,6 +89,7 @@ impl Check {
             Check::Unreachable => "unreachable",
             Check::TooManyEdgesForMermaid => "too-many-edges-for-mermaid",
             Check::TooLargeForMermaid => "too-large-for-mermaid",
+            Check::ExtraSchemaRegistry => "extra-schema-registry",
         }
     }
 }
@@ -242,6 +246,7 @@ pub fn validate(graph: &ArchGraph) -> Vec<Finding> {
         }
     }
 
+    extra_registry_check(graph, &mut out);
     event_type_checks(graph, &mut out);
     unreachable_check(&flow, &comps, &explained, &mut out);
     sort_findings(&mut out);
@@ -249,6 +254,51 @@ pub fn validate(graph: &ArchGraph) -> Vec<Finding> {
 }
 
 /// Event types published into `bus`, in order.
+/// Every schema registry after the first (in source order) is ignored by
+/// the simulator (`sim::registry` builds one registry, from the first):
+/// say so at the node, naming the clients that run without one.
+fn extra_registry_check(graph: &ArchGraph, out: &mut Vec<Finding>) {
+    let mut registries = graph
+        .components()
+        .filter(|c| c.role == Role::SchemaRegistry);
+    let Some(first) = registries.next() else {
+        return;
+    };
+    for extra in registries {
+        let clients: BTreeSet<&str> = graph
+            .connections()
+            .filter_map(|c| {
+                if c.to == extra.id {
+                    Some(graph.key_of(c.from))
+                } else if c.from == extra.id {
+                    Some(graph.key_of(c.to))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let clients = if clients.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = clients.into_iter().collect();
+            format!(
+                "; its connections to {} are ignored (they use no registry unless connected to {})",
+                names.join(", "),
+                first.key
+            )
+        };
+        out.push(Finding::warn(
+            Check::ExtraSchemaRegistry,
+            Some(extra),
+            format!(
+                "schema registry {} is not simulated: a run uses only the first registry, {}{clients}",
+                display_name(extra),
+                display_name(first)
+            ),
+        ));
+    }
+}
+
 fn types_published_to(graph: &ArchGraph, bus: ComponentId) -> Vec<String> {
     let mut types: Vec<String> = Vec::new();
     for c in graph.incoming(bus).into_iter().chain(graph.outgoing(bus)) {
@@ -607,6 +657,48 @@ mod tests {
 #[cfg(test)]
 mod more_tests {
     use super::*;
+
+    #[test]
+    fn a_second_schema_registry_is_named_with_its_line() {
+        let text = "flowchart LR\n  P[Checkout]:::producer -->|A| K[[Kafka]]\n  K -->|A| B[Billing]:::consumer\n  P -.-> R1[(Registry)]:::schema\n  B -.-> R2[(Second Registry)]:::schema\n";
+        let chart = crate::mermaid::parse_flowchart(text).expect("parses");
+        let g = ArchGraph::from_flowchart(&chart);
+        let findings = validate(&g);
+        let found: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.check == Check::ExtraSchemaRegistry)
+            .collect();
+        let [f] = found.as_slice() else {
+            panic!("one finding: {found:?}")
+        };
+        assert!(
+            f.message.contains("R2 (Second Registry) is not simulated"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("only the first registry, R1 (Registry)"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("connections to B are ignored"),
+            "{}",
+            f.message
+        );
+        let span = f.span.expect("a span");
+        let line = text[..span.start].matches('\n').count() + 1;
+        assert_eq!(line, 5, "R2 is declared on line 5");
+        // One registry: no finding.
+        let one = text.replace("R2[(Second Registry)]:::schema", "R1");
+        let chart = crate::mermaid::parse_flowchart(&one).expect("parses");
+        let g = ArchGraph::from_flowchart(&chart);
+        assert!(
+            validate(&g)
+                .iter()
+                .all(|f| f.check != Check::ExtraSchemaRegistry)
+        );
+    }
 
     #[test]
     fn event_type_subscribed_to_but_never_published() {

@@ -102,7 +102,7 @@ mod write;
 
 pub use controls::record_history;
 
-pub use read::{Recording, RunRow, SnapshotRow, Status, Verified};
+pub use read::{CHECK_TICK_OPS, Recording, RunRow, SnapshotRow, Status, Verified};
 pub use write::{RecordStats, Recorder, RunInfo};
 
 use std::path::PathBuf;

@@ -325,6 +325,48 @@ impl Recording {
         quick_check(&self.conn, &self.path, None)
     }
 
+    /// Pages in the file (`PRAGMA page_count`): what [`Recording::verify`] reads.
+    pub fn page_count(&self) -> Result<u64, RecordError> {
+        self.conn
+            .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| sqlite_error(&self.path, "reading the page count", e))
+    }
+
+    /// As [`Recording::verify`], calling `tick()` every
+    /// [`CHECK_TICK_OPS`] steps of SQLite's check (a large file takes
+    /// seconds): `tick` returns `false` to stop the check, which then
+    /// fails with a replay error saying it was cancelled.
+    pub fn verify_watched(
+        &mut self,
+        mut tick: impl FnMut() -> bool + Send + 'static,
+    ) -> Result<(), RecordError> {
+        let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stopped.clone();
+        let watch = move || {
+            let stop = !tick();
+            if stop {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            stop
+        };
+        let err = |e| sqlite_error(&self.path, "watching the check", e);
+        self.conn
+            .progress_handler(CHECK_TICK_OPS, Some(watch))
+            .map_err(err)?;
+        let checked = quick_check(&self.conn, &self.path, None);
+        self.conn
+            .progress_handler(0, None::<fn() -> bool>)
+            .map_err(|e| sqlite_error(&self.path, "watching the check", e))?;
+        if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(RecordError::Replay {
+                path: self.path.clone(),
+                reason: "cancelled".into(),
+            });
+        }
+        checked
+    }
+
     /// The times of the stored engine images, ascending (none in a file
     /// without the `images` table).
     pub fn image_times(&self) -> Result<Vec<u64>, RecordError> {
@@ -506,9 +548,20 @@ impl Recording {
         &self,
         engine: Engine,
         options: HistoryOptions,
-        mut progress: impl FnMut(u64, u64) -> bool,
+        progress: impl FnMut(u64, u64) -> bool,
     ) -> Result<(History, Verified), RecordError> {
         self.verify()?;
+        self.replay_checked(engine, options, progress)
+    }
+
+    /// As [`Recording::replay_with_progress`] for a file the caller has
+    /// checked already ([`Recording::verify_watched`]).
+    pub fn replay_checked(
+        &self,
+        engine: Engine,
+        options: HistoryOptions,
+        mut progress: impl FnMut(u64, u64) -> bool,
+    ) -> Result<(History, Verified), RecordError> {
         let mut history = History::new(engine, options);
         let snapshots = self.snapshots()?;
         let controls = self.controls()?;
@@ -569,6 +622,9 @@ impl Recording {
         }
     }
 }
+
+/// SQLite virtual-machine steps between two calls of a watched check's tick.
+pub const CHECK_TICK_OPS: i32 = 20_000;
 
 /// The tables every use of a recording reads, checked whole at open.
 const SMALL_TABLES: [&str; 5] = ["runs", "topics", "schemas", "snapshots", "controls"];

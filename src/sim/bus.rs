@@ -7,7 +7,11 @@
 //! every group subscribed to its topic has committed past it (a topic
 //! nobody reads keeps nothing, but its high watermark still advances);
 //! `KeepAll` keeps the whole history, for groups added later and resets to
-//! offset 0. Either way the total of records kept is bounded by
+//! offset 0. `KeepLatest` and `Time` are Kafka's size and time retention:
+//! the oldest records are dropped as new ones are appended whether or not
+//! every group has read them; a group whose next offset fell below the
+//! low watermark jumps to it and counts the records it skipped (the engine
+//! does that, see `world.rs`). Either way the total of records kept is bounded by
 //! [`super::Limits::max_queued_records`]; a record that would exceed it is
 //! refused and counted as rejected by its producer (backpressure proper is
 //! a later slice).
@@ -166,6 +170,28 @@ impl PartitionLog {
         self.records.trim_front(dropped);
         self.low += dropped as u64;
         dropped
+    }
+
+    /// Drops the oldest records beyond the latest `keep`; returns how many
+    /// were dropped (Kafka's size retention, in records).
+    #[inline]
+    pub(crate) fn keep_latest(&mut self, keep: u64) -> usize {
+        let excess = (self.records.len() as u64).saturating_sub(keep);
+        if excess == 0 {
+            return 0;
+        }
+        self.trim_below(Offset(self.low + excess))
+    }
+
+    /// Drops the records appended before `t`; returns how many were
+    /// dropped (Kafka's time retention). Looks at the oldest record only
+    /// when none is due, so calling it on every append costs O(1).
+    #[inline]
+    pub(crate) fn drop_before(&mut self, t: VirtualTime) -> usize {
+        match self.records.get(0) {
+            Some(r) if r.produced_at < t => self.trim_below(self.offset_for_time(t)),
+            _ => 0,
+        }
     }
 
     /// Advances both watermarks past a record nobody will read.

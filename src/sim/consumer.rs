@@ -31,8 +31,10 @@ use super::clock::VirtualTime;
 use super::history::ChunkLog;
 use super::scenario::{GroupParams, Payload};
 use super::state::{Applied, KeyMap};
+use super::store_base::{StoreBase, fold_shared};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// Owner value of a worker whose group has no live instance.
 pub(crate) const UNOWNED: u32 = u32::MAX;
@@ -129,12 +131,22 @@ pub struct DeadLetter {
     pub produced_at: VirtualTime,
     /// The record's fields (kept for a replay, as `produced_at`).
     pub payload: Payload,
+    /// The record's `source` (a replay checks its schema id again).
+    #[serde(default = "unknown_source")]
+    pub source: u32,
+}
+
+/// The source of a dead letter from an image that did not keep it: a
+/// reaction's (its schema id then follows the reactions' use of the
+/// registry).
+fn unknown_source() -> u32 {
+    u32::MAX - 1
 }
 
 /// A group's dead-letter topic (`<group>.DLQ`): one partition, offsets in
 /// order of arrival. Keeps at most `capacity` records; `len` counts all.
-/// A replay ([`super::Fault::ReplayDlq`]) takes the kept records out and
-/// counts them in `replayed`.
+/// A replay ([`super::Fault::ReplayDlq`]) reads the kept records; each one
+/// it commits leaves `records` and is counted in `replayed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetterTopic {
     /// `<group>.DLQ`.
@@ -178,11 +190,11 @@ impl DeadLetterTopic {
         self.waiting() - self.records.len() as u64
     }
 
-    /// Takes the kept records out for a replay (oldest first).
-    pub(crate) fn take_for_replay(&mut self) -> Vec<DeadLetter> {
-        let taken = std::mem::take(&mut self.records);
-        self.replayed += taken.len() as u64;
-        taken
+    /// Takes the first `n` kept records out: a replay committed them.
+    pub(crate) fn commit_replayed(&mut self, n: usize) {
+        let n = n.min(self.records.len());
+        self.records.drain(..n);
+        self.replayed += n as u64;
     }
 
     pub(crate) fn push(&mut self, letter: DeadLetter) {
@@ -281,6 +293,13 @@ pub struct EventStore {
     /// Aggregate loads before appends, and the events they read.
     #[serde(default)]
     loads: super::aggregate::StoreLoads,
+    /// The projections' states as of the last trimmed event, when a live
+    /// run tracks them ([`EventStore::track_base`]): trimmed events are
+    /// folded in before they leave the log, so a projection can still be
+    /// rebuilt (`store_base.rs`). Always at position `log_trimmed`. Not
+    /// part of an image (neither is the log).
+    #[serde(skip)]
+    base: Option<Arc<StoreBase>>,
 }
 
 impl EventStore {
@@ -309,8 +328,18 @@ impl EventStore {
     pub fn append_event(&mut self, event: Applied) -> (u64, u64) {
         if self.keep_latest && self.max_log > 0 {
             if self.log.len() >= self.max_log {
-                self.log.trim_front(1);
-                self.log_trimmed += 1;
+                // With a base to fold into, a sixteenth of the log at a
+                // time: a snapshot shares the base until the next batch.
+                let n = match &mut self.base {
+                    Some(base) => {
+                        let n = (self.max_log / 16).max(1);
+                        fold_shared(base, self.log.iter().take(n));
+                        n
+                    }
+                    None => 1,
+                };
+                self.log.trim_front(n);
+                self.log_trimmed += n;
             }
             self.log.push(event);
             self.log_len += 1;
@@ -420,11 +449,57 @@ impl EventStore {
     /// Drops the logged events at global positions up to `position`
     /// (counted as trimmed): what a live run no longer needs.
     pub(crate) fn trim_log_through(&mut self, position: u64) {
-        let missing = self.log_missing() as u64;
-        let n = position.saturating_sub(missing);
-        let n = usize::try_from(n).map_or(self.log.len(), |n| n.min(self.log.len()));
+        let n = self.trimmable_through(position);
+        if let Some(base) = &mut self.base {
+            fold_shared(base, self.log.iter().take(n));
+        }
         self.log.trim_front(n);
         self.log_trimmed += n;
+    }
+
+    /// As [`EventStore::trim_log_through`] for a snapshot of the run
+    /// whose head is `head` (trimmed through the same position first):
+    /// rather than fold a base of its own it shares the head's when that
+    /// is at the same position, and keeps none otherwise.
+    pub(crate) fn trim_log_through_as(&mut self, position: u64, head: Option<&EventStore>) {
+        let n = self.trimmable_through(position);
+        let after = (self.log_trimmed + n) as u64;
+        match head.and_then(|h| h.base.as_ref()) {
+            Some(b) if b.position() == after && self.log_missing == 0 => {
+                self.base = Some(b.clone());
+            }
+            _ if n > 0 => self.base = None,
+            _ => {}
+        }
+        self.log.trim_front(n);
+        self.log_trimmed += n;
+    }
+
+    /// How many leading log events are at positions up to `position`.
+    fn trimmable_through(&self, position: u64) -> usize {
+        let missing = self.log_missing() as u64;
+        let n = position.saturating_sub(missing);
+        usize::try_from(n).map_or(self.log.len(), |n| n.min(self.log.len()))
+    }
+
+    /// Starts folding trimmed events into `base` (for a live run, whose
+    /// log is trimmed); ignored when events already left the log (they
+    /// can no longer be folded in).
+    pub(crate) fn track_base(&mut self, base: StoreBase) {
+        if self.log_missing() == 0 && self.log_dropped == 0 {
+            self.base = Some(Arc::new(base));
+        }
+    }
+
+    /// The projections' checkpoint at position [`EventStore::log_trimmed`],
+    /// when tracked.
+    pub(crate) fn base(&self) -> Option<&StoreBase> {
+        self.base.as_deref()
+    }
+
+    /// Leading events of the log an engine image did not carry.
+    pub(crate) fn log_missing_from_image(&self) -> usize {
+        self.log_missing
     }
 
     /// Leading events dropped to keep the latest ones (the first kept
@@ -523,6 +598,11 @@ pub struct DeliveryCounters {
     /// Records processed but not yet committed when their instance
     /// crashed: they are delivered again.
     pub redelivered: u64,
+    /// Records retention dropped before the group read them
+    /// ([`super::Retention::KeepLatest`], [`super::Retention::Time`]): it
+    /// jumped over them to the oldest record kept.
+    #[serde(default)]
+    pub skipped_by_retention: u64,
 }
 
 /// A set of offsets kept as disjoint runs `start..end`. Offsets are
@@ -597,6 +677,15 @@ impl OffsetSet {
     /// One past the highest offset in the set (0 when empty).
     pub fn end(&self) -> u64 {
         self.last.1
+    }
+
+    /// Forgets the runs that end at or below `low`: offsets retention
+    /// dropped from the bus, which are never delivered again. Keeps the
+    /// set from growing a run per hole when a group keeps being skipped
+    /// forward (the last run stays, for [`OffsetSet::end`]).
+    #[cold]
+    pub fn forget_below(&mut self, low: u64) {
+        self.runs.retain(|_, end| *end > low);
     }
 
     /// How many runs it is kept as.
@@ -879,12 +968,14 @@ mod tests {
             at: VirtualTime(5),
             produced_at: VirtualTime(1),
             payload: Payload::Generic { entity_id: 1 },
+            source: 0,
         };
         t.push(l.clone());
         t.push(l.clone());
         assert_eq!((t.len, t.records.len()), (2, 1));
         assert_eq!((t.waiting(), t.not_kept()), (2, 1));
-        assert_eq!(t.take_for_replay(), vec![l.clone()]);
+        t.commit_replayed(1);
+        assert!(t.records.is_empty());
         assert_eq!((t.waiting(), t.not_kept(), t.replayed), (1, 1, 1));
         t.push(l);
         assert_eq!(

@@ -18,6 +18,12 @@
 //! (an `Order`, `Payment` or `User` payload keyed by the aggregate id) on
 //! the topic of the handler's edge to the bus.
 //!
+//! **Schema registry**: a handler connected to the diagram's registry
+//! looks up its event's schema before it appends (the first time: the
+//! registry's lookup latency, its slot busy meanwhile; then cached) and
+//! has the command rejected (`rejected_schema`) when the registry refuses
+//! the event; the engine's hooks are in `world/schema.rs`.
+//!
 //! **Staleness**: an event's `produced_at` is the moment its command was
 //! accepted; a group writing to a read-views sink records
 //! `applied − produced_at` for each handler event it applies.
@@ -102,6 +108,11 @@ pub struct CqrsCounters {
     pub query_hits: u64,
     /// Queries for an order the handler accepted but the view lacks.
     pub stale_reads: u64,
+    /// Commands rejected because the schema registry refused their
+    /// event (its version is not registered, or the type is poisoned);
+    /// only when the handler uses a registry.
+    #[serde(default)]
+    pub rejected_schema: u64,
 }
 
 /// The command path at the end of a run.

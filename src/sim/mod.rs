@@ -114,6 +114,7 @@ mod scenario;
 mod scenario_text;
 mod scheduler;
 mod state;
+mod store_base;
 mod world;
 
 pub use activity::{ActivityLog, HOPS_PER_ROUTE, Hop, QUERY_TOPIC, RATE_WINDOW_US, Route};
@@ -130,8 +131,9 @@ pub use error::SimError;
 pub use fault::{Fault, FaultRecord, ScheduledFault};
 pub use histogram::{Histogram, LatencySummary};
 pub use history::{
-    Control, ControlRecord, History, HistoryOptions, LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS,
-    Published, Replay, TraceStatus, Tracer,
+    ARCHIVE_BYTES, ARCHIVE_IMAGES, ArchiveOptions, Control, ControlRecord, History, HistoryOptions,
+    LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS, Published, Replay, SEEK_CHECKPOINTS, SeekProgress,
+    TraceStatus, Tracer,
 };
 pub use image::{IMAGE_MAGIC, ImageError};
 pub use invariants::{Check, EventRef, Example, Invariant, InvariantReport, MAX_EXAMPLES};
@@ -147,8 +149,9 @@ pub use registry::{
 pub use rng::SimRng;
 pub use scenario::{
     Arrival, Backoff, Backpressure, Burst, CqrsSpec, DEFAULT_PARTITIONS, DEFAULT_RATE_PER_S,
-    GroupParams, KeyDist, KeySpace, Limits, Payload, QueueBound, ReactionSpec, Retention,
-    RetryPolicy, Scenario, Schema, ServiceTime, SourceSpec, default_event_type,
+    GroupParams, KeyDist, KeySpace, LIVE_MIN_RECORDS_PER_PARTITION, LIVE_RETAINED_RECORDS, Limits,
+    Payload, QueueBound, ReactionSpec, Retention, RetryPolicy, Scenario, Schema, ServiceTime,
+    SourceSpec, default_event_type,
 };
 pub use scenario_text::{
     SCENARIO_TAG, ScenarioLine, load_scenario, replace_scenario_lines, scenario_from_document,

@@ -20,6 +20,12 @@
 //!   version that is not registered, or a payload that does not match its
 //!   schema (a poisoned event type), is rejected at the producer and never
 //!   reaches the bus. Producers that do not use it write no schema id.
+//! - **The command handler** (the CQRS write model) that uses the
+//!   registry serializes the event of an accepted command the same way:
+//!   the first one waits for the lookup (its slot stays busy), later ones
+//!   use the cached id; while the registry is down it tries again every
+//!   [`RETRY_US`]; a refused version (or a poisoned event type) rejects
+//!   the command before it is appended. Its records carry the id.
 //! - **Consumers** that use the registry look up each schema id on first
 //!   sight, once per instance (a restarted instance starts with an empty
 //!   cache); a record without a schema id fails deserialization every
@@ -32,10 +38,20 @@
 //! A diagram without a schema-registry node has no registry, and the
 //! engine's only cost is a check of an `Option` on the paths it hooks.
 //!
+//! **One registry per run**: a diagram with several schema-registry nodes
+//! runs with the first (in source order); components connected only to
+//! the others use no registry. `check` and the designer's findings warn
+//! at each ignored node, with its line (`extra-schema-registry`), so the
+//! shortcut is never silent. (Several registries would need a scenario
+//! section per registry and a schema-id space per registry, with records
+//! a consumer of another registry cannot decode; a diagram rarely wants
+//! that, and the warning says what the run does instead.)
+//!
 //! Pure data and rules: no engine internals, no RNG, no clock of its own
 //! (times come in as arguments). Must not depend on `live`, `gui`, `record`.
 
 use super::clock::VirtualTime;
+use super::cqrs::HANDLER_SOURCE;
 use crate::model::{ArchGraph, Role};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -313,12 +329,16 @@ pub struct Registry {
     topic_schema: Vec<(u32, u32)>,
     /// Per source index.
     producers: Vec<ProducerState>,
+
     /// Per topic: whether reactions publishing to it use the registry.
     reactions_use: Vec<bool>,
     /// Per group: whether it uses the registry.
     groups_use: Vec<bool>,
     /// Per group, per instance: the schema ids it has cached.
     caches: Vec<Vec<BTreeSet<u32>>>,
+    /// The command handler's use of it (`None`: no handler).
+    #[serde(default)]
+    handler: Option<ProducerState>,
 }
 
 /// What the engine tells the registry about itself when it is built.
@@ -331,6 +351,8 @@ pub struct Wiring<'a> {
     pub groups: &'a [String],
     /// Reactions: (reacting component's Mermaid id, `on` type, output topic index, `emit` type).
     pub reactions: &'a [(String, String, u32, String)],
+    /// The command handler's Mermaid id and topic index, if there is one.
+    pub handler: Option<(&'a str, u32)>,
 }
 
 impl Registry {
@@ -425,6 +447,12 @@ impl Registry {
                 reactions_use[*out as usize] = true;
             }
         }
+        let handler = wiring.handler.map(|(component, t)| ProducerState {
+            schema: users.contains(component).then(|| topic_schema[t as usize]),
+            cached: false,
+            lookup_until: None,
+            lookups: 0,
+        });
         let groups_use: Vec<bool> = wiring
             .groups
             .iter()
@@ -442,6 +470,7 @@ impl Registry {
             reactions_use,
             caches: vec![Vec::new(); groups_use.len()],
             groups_use,
+            handler,
         }
     }
 
@@ -462,19 +491,53 @@ impl Registry {
         self.version(at)?.id
     }
 
-    /// Whether source `s` serializes through the registry.
+    /// The registry state of source `s` ([`HANDLER_SOURCE`]: the command handler).
+    fn producer(&self, s: u32) -> Option<&ProducerState> {
+        if s == HANDLER_SOURCE {
+            self.handler.as_ref()
+        } else {
+            self.producers.get(s as usize)
+        }
+    }
+
+    /// Whether source `s` ([`HANDLER_SOURCE`]: the command handler)
+    /// serializes through the registry.
     pub fn source_uses(&self, s: u32) -> bool {
-        self.producers
-            .get(s as usize)
-            .is_some_and(|p| p.schema.is_some())
+        self.producer(s).is_some_and(|p| p.schema.is_some())
     }
 
     /// What source `s` does with its next record at `now`, its topic
     /// `poisoned` or not (see the module doc). A wait starts or finishes a
     /// lookup; the caller holds the record and offers it again then.
     pub fn produce(&mut self, s: u32, now: VirtualTime, poisoned: bool) -> ProduceOutcome {
+        let outcome = self.prepare(s, now, poisoned);
+        if outcome == ProduceOutcome::Publish {
+            self.count_produced(s);
+        }
+        outcome
+    }
+
+    /// Counts a record of source `s` serialized with its schema (after
+    /// [`Registry::prepare`] said [`ProduceOutcome::Publish`]).
+    pub fn count_produced(&mut self, s: u32) {
+        if let Some(at) = self.producer(s).and_then(|p| p.schema)
+            && let Some(v) = self.version_mut(at)
+        {
+            v.produced += 1;
+        }
+    }
+
+    /// [`Registry::produce`] without counting a record published: the
+    /// command handler asks before it appends, and counts with
+    /// [`Registry::count_produced`] once the command is accepted.
+    pub fn prepare(&mut self, s: u32, now: VirtualTime, poisoned: bool) -> ProduceOutcome {
         let (up, lookup_us) = (self.up, self.lookup_us);
-        let Some(p) = self.producers.get_mut(s as usize) else {
+        let state = if s == HANDLER_SOURCE {
+            self.handler.as_mut()
+        } else {
+            self.producers.get_mut(s as usize)
+        };
+        let Some(p) = state else {
             return ProduceOutcome::Publish;
         };
         let Some(at) = p.schema else {
@@ -517,11 +580,10 @@ impl Registry {
         } else {
             ProduceOutcome::Publish
         };
-        if let Some(v) = self.version_mut(at) {
-            match outcome {
-                ProduceOutcome::Publish => v.produced += 1,
-                _ => v.rejected += 1,
-            }
+        if outcome != ProduceOutcome::Publish
+            && let Some(v) = self.version_mut(at)
+        {
+            v.rejected += 1;
         }
         outcome
     }
@@ -535,7 +597,7 @@ impl Registry {
     /// The schema id a record of topic `t` written by `source` carries
     /// (`None`: written without the registry).
     pub fn record_id(&self, t: u32, source: u32, sources: usize) -> Option<u32> {
-        let uses = if (source as usize) < sources {
+        let uses = if (source as usize) < sources || source == HANDLER_SOURCE {
             self.source_uses(source)
         } else {
             self.reactions_use.get(t as usize).copied().unwrap_or(false)
@@ -606,6 +668,8 @@ impl Registry {
     }
 
     /// The registry in brief, for the summary and the inspector.
+    /// `source_names`: (component, event type) per source, then the
+    /// command handler's if there is one.
     pub fn summary(
         &self,
         source_names: &[(String, String)],
@@ -614,6 +678,7 @@ impl Registry {
         let producers = self
             .producers
             .iter()
+            .chain(&self.handler)
             .zip(source_names)
             .filter(|(p, _)| p.schema.is_some())
             .map(|(p, (component, event_type))| ClientSummary {
@@ -747,6 +812,7 @@ mod tests {
                 sources: &sources,
                 groups: &groups,
                 reactions: &[],
+                handler: None,
             },
         )
     }
@@ -873,6 +939,7 @@ mod tests {
                 sources: &[],
                 groups: &[],
                 reactions: &reactions,
+                handler: None,
             },
         );
         assert_eq!(r.subjects.len(), 1, "{:?}", r.subjects);

@@ -536,6 +536,61 @@ pub enum Retention {
     /// beyond it are refused), so groups added mid-run or reset to offset 0
     /// replay the whole history.
     KeepAll,
+    /// Kafka's size retention, counted in records: each partition keeps
+    /// its latest `records`, the oldest dropped as new ones are appended,
+    /// whether or not every group has read them (a group left behind jumps
+    /// to the oldest record kept and counts what it skipped).
+    KeepLatest {
+        /// Records kept per partition, at least 1.
+        records: u64,
+    },
+    /// Kafka's time retention: records older than `us` are dropped as new
+    /// ones are appended (and at each metric sample), read or not.
+    Time {
+        /// The age beyond which a record is dropped, at least 1 µs.
+        us: u64,
+    },
+}
+
+/// Records a live run's bus keeps at most, over all its partitions (see
+/// [`Retention::for_live_run`]): 3 × 2^19 records of 64 bytes
+/// (`size_of::<Record>()`; the chunked log adds under 1%) are 96 MB.
+pub const LIVE_RETAINED_RECORDS: u64 = 3 << 19;
+
+/// The fewest records per partition a live run keeps, however many
+/// partitions it has.
+pub const LIVE_MIN_RECORDS_PER_PARTITION: u64 = 4_096;
+
+impl Retention {
+    /// Whether records are dropped whether or not every group read them
+    /// (Kafka's size and time retention).
+    pub fn drops_unread(self) -> bool {
+        matches!(self, Retention::KeepLatest { .. } | Retention::Time { .. })
+    }
+
+    /// Whether a record nobody subscribes to is kept (for groups added later).
+    pub fn keeps_unsubscribed(self) -> bool {
+        self != Retention::UntilConsumed
+    }
+
+    /// The retention of a live run over `partitions` partitions in all,
+    /// when the diagram leaves it at the default (`until-consumed`): keep
+    /// the latest [`LIVE_RETAINED_RECORDS`] records spread over the
+    /// partitions (at least [`LIVE_MIN_RECORDS_PER_PARTITION`] each). On
+    /// the seed diagram (12 partitions of about 33 records/s each) that is
+    /// 131,072 records a partition, 65 minutes of a 1× run from offset 0,
+    /// so a consumer added in the first hour reads the run from its start;
+    /// memory stays bounded at any speed. Any other retention the diagram
+    /// sets is kept as it is.
+    pub fn for_live_run(self, partitions: u64) -> Retention {
+        match self {
+            Retention::UntilConsumed => Retention::KeepLatest {
+                records: (LIVE_RETAINED_RECORDS / partitions.max(1))
+                    .max(LIVE_MIN_RECORDS_PER_PARTITION),
+            },
+            other => other,
+        }
+    }
 }
 
 /// The CQRS command path (see the `cqrs` module doc): a gateway sending
@@ -788,6 +843,15 @@ impl Scenario {
         }
         if self.sample_interval_us == 0 {
             return Err(out_of_range("sample_interval_us", 0, "≥ 1"));
+        }
+        match self.retention {
+            Retention::KeepLatest { records: 0 } => {
+                return Err(out_of_range("retention keep-latest", 0, "≥ 1 record"));
+            }
+            Retention::Time { us: 0 } => {
+                return Err(out_of_range("retention time", 0, "≥ 1 µs"));
+            }
+            _ => {}
         }
         if l.max_samples < 2 {
             return Err(out_of_range("limits.max_samples", l.max_samples, "≥ 2"));

@@ -9,6 +9,8 @@
 //! ```text
 //! %% eda:scenario partitions = 6
 //! %% eda:scenario retention = keep-all            (or until-consumed)
+//! %% eda:scenario retention = keep-latest 100000  (records per partition, read or not)
+//! %% eda:scenario retention = time 10m            (records younger than that, read or not)
 //! %% eda:scenario sample = 100ms                  (metric sample interval)
 //! %% eda:scenario bus-capacity = 1000000          (records kept on the bus, at most)
 //! %% eda:scenario cqrs = off                      (no gateway-driven command path)
@@ -621,20 +623,7 @@ fn global_setting(s: &mut Scenario, key: Tok<'_>, c: &mut Cursor<'_>) -> Res<()>
             let t = c.next("a partition count")?;
             s.partitions = count_u32(t, "a partition count", "a whole number, e.g. 6")?;
         }
-        "retention" => {
-            let t = c.next("a retention")?;
-            s.retention = match t.text {
-                "keep-all" => Retention::KeepAll,
-                "until-consumed" => Retention::UntilConsumed,
-                _ => {
-                    return Err(bad(
-                        t,
-                        &format!("unknown retention `{}`", t.text),
-                        "keep-all or until-consumed",
-                    ));
-                }
-            };
-        }
+        "retention" => s.retention = retention(c)?,
         "sample" => s.sample_interval_us = duration(c.next("a duration")?)?,
         "bus-capacity" => {
             let t = c.next("a record count")?;
@@ -671,6 +660,58 @@ fn global_setting(s: &mut Scenario, key: Tok<'_>, c: &mut Cursor<'_>) -> Res<()>
         }
     }
     c.done("one setting per line")
+}
+
+/// As the value of a `retention = …` line.
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Retention::KeepAll => f.write_str("keep-all"),
+            Retention::UntilConsumed => f.write_str("until-consumed"),
+            Retention::KeepLatest { records } => write!(f, "keep-latest {records}"),
+            Retention::Time { us } => write!(f, "time {}", fmt_us(us)),
+        }
+    }
+}
+
+const RETENTION_HINT: &str =
+    "until-consumed, keep-all, keep-latest N (records per partition) or time T (e.g. time 10m)";
+
+/// A retention: `until-consumed`, `keep-all`, `keep-latest N` or `time T`.
+fn retention(c: &mut Cursor<'_>) -> Res<Retention> {
+    let t = c.next("a retention")?;
+    Ok(match t.text {
+        "keep-all" => Retention::KeepAll,
+        "until-consumed" => Retention::UntilConsumed,
+        "keep-latest" => {
+            let n = c.next("a record count")?;
+            let hint = "records kept per partition, e.g. keep-latest 100000";
+            match count(n, "a record count", hint)? {
+                0 => return Err(bad(n, "keep-latest keeps at least 1 record", hint)),
+                records => Retention::KeepLatest { records },
+            }
+        }
+        "time" => {
+            let d = c.next("a duration")?;
+            match duration(d)? {
+                0 => {
+                    return Err(bad(
+                        d,
+                        "time retention keeps records for more than 0",
+                        "e.g. time 10m",
+                    ));
+                }
+                us => Retention::Time { us },
+            }
+        }
+        _ => {
+            return Err(bad(
+                t,
+                &format!("unknown retention `{}`", t.text),
+                RETENTION_HINT,
+            ));
+        }
+    })
 }
 
 /// `Store.snapshot-every = N`: the event store writes a snapshot of each
@@ -1692,11 +1733,7 @@ impl Scenario {
             out.push(format!("partitions = {}", self.partitions));
         }
         if self.retention != base.retention {
-            let r = match self.retention {
-                Retention::KeepAll => "keep-all",
-                Retention::UntilConsumed => "until-consumed",
-            };
-            out.push(format!("retention = {r}"));
+            out.push(format!("retention = {}", self.retention));
         }
         if self.sample_interval_us != base.sample_interval_us {
             out.push(format!("sample = {}", fmt_us(self.sample_interval_us)));
@@ -1981,6 +2018,64 @@ mod tests {
         assert!(e.contains("did you mean `partitions`"), "{e}");
         let e = err("%% eda:scenario\n");
         assert!(e.contains("empty scenario line"), "{e}");
+    }
+
+    #[test]
+    fn kafka_retentions_round_trip_and_malformed_ones_point_at_the_word() {
+        let g = graph();
+        for (line, want) in [
+            (
+                "retention = keep-latest 100_000",
+                Retention::KeepLatest { records: 100_000 },
+            ),
+            ("retention = time 10m", Retention::Time { us: 600_000_000 }),
+            ("retention = time 1.5s", Retention::Time { us: 1_500_000 }),
+            ("retention = keep-all", Retention::KeepAll),
+        ] {
+            let s = load(&with_lines(&format!("%% eda:scenario {line}\n"))).expect(line);
+            assert_eq!(s.retention, want, "{line}");
+            let printed = s.to_lines(&g);
+            let again = load(&with_lines(&printed.join("\n"))).expect("reloads");
+            assert_eq!(again, s, "{printed:?}");
+        }
+        let line = crate::SEED_DIAGRAM.trim_end().lines().count() + 1;
+        for (text, word, message) in [
+            (
+                "%% eda:scenario retention = keep-latest lots",
+                "lots",
+                "`lots` is not a record count",
+            ),
+            (
+                "%% eda:scenario retention = keep-latest 0",
+                "0",
+                "keeps at least 1 record",
+            ),
+            (
+                "%% eda:scenario retention = time forever",
+                "forever",
+                "`forever` is not a duration",
+            ),
+            ("%% eda:scenario retention = time 0s", "0s", "more than 0"),
+            (
+                "%% eda:scenario retention = keep-latest 10 records",
+                "records",
+                "",
+            ),
+            (
+                "%% eda:scenario retention = forever",
+                "forever",
+                "unknown retention `forever`",
+            ),
+        ] {
+            let col = text.rfind(word).map_or(0, |c| c + 1);
+            let e = err(&format!("{text}\n"));
+            assert!(e.starts_with(&format!("x.mmd:{line}:{col}: error:")), "{e}");
+            assert!(e.contains(message), "{e}");
+        }
+        // A missing value points past the key's `=`.
+        let e = err("%% eda:scenario retention = time\n");
+        assert!(e.contains("a duration"), "{e}");
+        assert!(e.starts_with(&format!("x.mmd:{line}:")), "{e}");
     }
 
     #[test]

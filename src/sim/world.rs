@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod dlq;
 mod inspect;
 mod rebuild;
+mod retention;
 mod schema;
 
 pub use rebuild::ProjectionRebuild;
@@ -61,6 +62,10 @@ enum Action {
     Command,
     /// The command handler's slot `0` finishes the command in service.
     Handled(u32),
+    /// Group `0`'s DLQ replay consumer finishes an attempt (epoch `1`).
+    ReplayDone(u32, u32),
+    /// Group `0`'s DLQ replay consumer retries its letter (epoch `1`).
+    ReplayRetry(u32, u32),
 }
 
 /// Hash-word tags for what is not a plain delivery.
@@ -146,6 +151,14 @@ pub struct Engine {
     /// The schema registry, when the diagram has one (`world/schema.rs`).
     #[serde(default)]
     registry: Option<Box<super::registry::Registry>>,
+    /// Replay consumers of the groups whose DLQ was replayed, by group
+    /// (`world/dlq.rs`); empty in a run without a replay.
+    #[serde(default)]
+    dlq_replays: BTreeMap<u32, dlq::DlqReplay>,
+    /// Records groups never read because retention dropped them first
+    /// (reported by "nothing lost").
+    #[serde(default)]
+    retention_losses: Violations,
 }
 
 impl Engine {
@@ -432,6 +445,8 @@ impl Engine {
             bounded_topics: Vec::new(),
             group_fail: Vec::new(),
             registry: None,
+            dlq_replays: BTreeMap::new(),
+            retention_losses: Violations::default(),
         };
         engine.update_bounded_topics();
         engine.attach_registry(graph);
@@ -483,6 +498,8 @@ impl Engine {
             Action::Sample => self.on_sample(),
             Action::Command => self.on_command(),
             Action::Handled(slot) => self.on_handled(slot as usize),
+            Action::ReplayDone(g, epoch) => self.on_replay_done(g, epoch),
+            Action::ReplayRetry(g, epoch) => self.on_replay_retry(g, epoch),
             Action::Control(id) => {
                 if let Some(fault) = self.controls.remove(&id) {
                     let _ = self.apply_fault(fault);
@@ -577,6 +594,7 @@ impl Engine {
                 .handler
                 .as_ref()
                 .is_none_or(|h| h.queue.is_empty() && h.slots.iter().all(|s| !s.busy))
+            && self.replays_idle()
             && self.workers.iter().all(|w| {
                 let high = self.high(w);
                 !w.busy && w.position == high && w.committed == high
@@ -881,6 +899,9 @@ impl Engine {
             reg.forget_instance(g as u32, i);
         }
         self.groups[g].counters.redelivered += lost;
+        if !self.dlq_replays.is_empty() {
+            self.replay_crash(g, i);
+        }
         self.rebalance(g);
     }
 
@@ -926,6 +947,9 @@ impl Engine {
         }
         for w in self.group_workers(g) {
             self.try_start(w);
+        }
+        if !self.dlq_replays.is_empty() {
+            self.replay_rebalance(g);
         }
     }
 
@@ -1118,11 +1142,11 @@ impl Engine {
         bus: u32,
     ) -> bool {
         let now = self.now;
-        let keep_all = self.scenario.retention == Retention::KeepAll;
+        let retention = self.scenario.retention;
         let topic = &mut self.topics[t as usize];
         let n = topic.partitions.len() as u32;
         let p = partition_for(key, n).0;
-        if topic.subscriptions.is_empty() && !keep_all {
+        if topic.subscriptions.is_empty() && !retention.keeps_unsubscribed() {
             // Nobody reads it: advance the watermark, keep nothing.
             topic.partitions[p as usize].skip();
         } else if self.queued_records >= self.scenario.limits.max_queued_records {
@@ -1155,6 +1179,9 @@ impl Engine {
                 poisoned,
             });
             self.queued_records += 1;
+            if retention.drops_unread() {
+                self.retain(t, p);
+            }
         }
         if self.tap.is_some() {
             self.tap_published(t, p, key, payload, source);
@@ -1262,6 +1289,9 @@ impl Engine {
 
     /// Slot `s` is done working: append (and publish) or retry or reject.
     fn on_handled(&mut self, s: usize) {
+        if self.registry.is_some() && !self.registry_admits_command(s) {
+            return;
+        }
         let Some(h) = &mut self.handler else { return };
         let outcome = h.finish(s);
         let cmd = h.slots[s].cmd;
@@ -1291,6 +1321,9 @@ impl Engine {
                 h.slots[s].busy = false;
                 let (t, component, bus) = (h.topic, h.component, h.bus);
                 let payload = self.command_payload(cmd);
+                if self.registry.is_some() {
+                    self.registry_count_command();
+                }
                 if !self.publish(t, cmd.id, payload, HANDLER_SOURCE, component, bus)
                     && let Some(h) = &mut self.handler
                 {
@@ -1317,13 +1350,22 @@ impl Engine {
     #[inline]
     fn try_start(&mut self, w: u32) {
         let worker = &self.workers[w as usize];
+        let log = self.log_of(w);
         if worker.busy
             || worker.pending
             || worker.instance == UNOWNED
-            || worker.position >= self.high(worker)
+            || worker.position >= log.high_watermark().0
         {
             return;
         }
+        if worker.position < log.low_watermark().0 {
+            // Retention dropped records it had not read (never under
+            // until-consumed or keep-all).
+            if !self.skip_to_log_start(w) {
+                return;
+            }
+        }
+        let worker = &self.workers[w as usize];
         if self.groups[worker.group as usize].params.concurrency > 0 && !self.take_slot(w) {
             return;
         }
@@ -1378,6 +1420,10 @@ impl Engine {
             let Some(next) = grp.slot_waiters[i as usize].pop_front() else {
                 return;
             };
+            if next == dlq::REPLAY_WAITER {
+                self.replay_woken(g);
+                continue;
+            }
             self.workers[next as usize].waiting_slot = false;
             self.try_start(next);
         }
@@ -1446,8 +1492,12 @@ impl Engine {
         let log = &topic.partitions[p as usize];
         let offset = worker.position;
         let Some(&record) = log.get(Offset(offset)) else {
-            debug_assert!(false, "record {offset} of {}/{p} not retained", topic.name);
-            worker.busy = false;
+            debug_assert!(
+                self.scenario.retention.drops_unread(),
+                "record {offset} of {}/{p} not retained",
+                topic.name
+            );
+            self.lost_in_service(w);
             return;
         };
         let group = &mut self.groups[g as usize];
@@ -1505,6 +1555,7 @@ impl Engine {
                 at: now,
                 produced_at: record.produced_at,
                 payload: record.payload,
+                source: record.source,
             });
             self.hash.add(TAG_DEAD | offset);
             self.hash.add(u64::from(g));
@@ -1732,6 +1783,13 @@ impl Engine {
     }
 
     fn on_sample(&mut self) {
+        if let Retention::Time { .. } = self.scenario.retention {
+            for t in 0..self.topics.len() as u32 {
+                for p in 0..self.topics[t as usize].partitions.len() as u32 {
+                    self.retain(t, p);
+                }
+            }
+        }
         let groups: Vec<GroupSample> = (0..self.groups.len())
             .map(|g| GroupSample {
                 lag: self.group_lag(g),
@@ -1813,11 +1871,16 @@ impl Engine {
 
     /// Makes every event store keep its latest `limits.max_store_events`
     /// events (dropping the oldest) instead of the first ones, so a live
-    /// run's memory plateaus; a projection can then be rebuilt only while
-    /// nothing was dropped. A run's history and hash are the same either way.
+    /// run's memory plateaus; the dropped events fold into a checkpoint of
+    /// each projection the store feeds (`store_base.rs`), from which a
+    /// rebuild goes on. A run's history and hash are the same either way.
     pub fn set_store_keep_latest(&mut self, on: bool) {
         for store in self.groups.iter_mut().filter_map(|g| g.store.as_mut()) {
             store.set_keep_latest(on);
+        }
+        if on {
+            // Trimmed events fold into checkpoints, so rebuilds still work.
+            self.track_store_bases();
         }
     }
 
@@ -2262,7 +2325,18 @@ impl Engine {
                 }
             }
             examples.extend(lost.examples(Invariant::NothingLost));
-            lost.check()
+            let dropped = &self.retention_losses;
+            examples.extend(dropped.examples(Invariant::NothingLost));
+            match (lost.check(), dropped.check()) {
+                (Check::Held, d) => d,
+                (Check::Violated { count, first }, Check::Violated { count: d, .. }) => {
+                    Check::Violated {
+                        count: count + d,
+                        first,
+                    }
+                }
+                (l, _) => l,
+            }
         } else {
             Check::NotChecked {
                 reason: "the run was not drained".into(),

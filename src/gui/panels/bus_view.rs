@@ -16,7 +16,7 @@ use crate::gui::panels::dock::DockContext;
 use crate::gui::theme::Theme;
 use crate::live::Frame;
 use crate::model::Role;
-use crate::sim::PartitionLag;
+use crate::sim::{PartitionLag, Retention};
 use egui::{Color32, RichText};
 use egui_extras::{Column, TableBuilder};
 
@@ -135,6 +135,11 @@ pub fn bus_view_ui(
             );
         }
     });
+    ui.label(RichText::new(retention_text(frame.retention)).small())
+        .on_hover_text(
+            "A group added or reset later can read back to the start offset; \
+             set it with `%% eda:scenario retention = …` in the diagram",
+        );
     let (rows, cells) = partition_grid(frame, selected_bus.as_deref());
     if rows.is_empty() {
         ui.label("No topics yet.");
@@ -149,6 +154,24 @@ pub fn bus_view_ui(
     egui::ScrollArea::horizontal()
         .id_salt("bus table scroll")
         .show(ui, |ui| partition_table(ui, &rows, &cells, cx.theme));
+}
+
+/// What the bus keeps, in one line.
+pub fn retention_text(retention: Retention) -> String {
+    match retention {
+        Retention::UntilConsumed => {
+            "Retention until-consumed: a record is dropped once every group committed it".into()
+        }
+        Retention::KeepAll => "Retention keep-all: every record is kept".into(),
+        Retention::KeepLatest { records } => format!(
+            "Retention keep-latest {records}: each partition keeps its latest {records} \
+             records, read or not (a group left behind skips to the start offset)"
+        ),
+        Retention::Time { .. } => format!(
+            "Retention {retention}: records are kept that long, read or not \
+             (a group left behind skips to the start offset)"
+        ),
+    }
 }
 
 /// "Group: 2 instances — i0: 3, i1: 3 partitions" from its partitions.
@@ -189,7 +212,10 @@ fn partition_table(ui: &mut egui::Ui, rows: &[Row<'_>], cells: &[GroupCells<'_>]
                 ui.strong("End offset");
             });
             header.col(|ui| {
-                ui.strong("Retained");
+                ui.strong("Retained").on_hover_text(
+                    "Records still on the bus, from the start offset to the end offset; \
+                     what the retention keeps (see the line above the table)",
+                );
             });
             for (group, _) in cells {
                 header.col(|ui| {

@@ -148,6 +148,14 @@ fn metrics_ui(ui: &mut egui::Ui, d: &ComponentDetail, frame: &Frame, theme: &The
                 );
                 row(ui, "deduplicated", c.deduped.to_string(), false);
                 row(ui, "rebalances", c.rebalances.to_string(), false);
+                if c.skipped_by_retention > 0 {
+                    row(
+                        ui,
+                        "skipped by retention",
+                        c.skipped_by_retention.to_string(),
+                        true,
+                    );
+                }
             }
             if let Some(n) = m.conflicts {
                 row(ui, "conflicts", n.to_string(), false);

@@ -20,7 +20,7 @@ use crate::live::{
     Command as LiveCommand, EventTraceView, Frame, LogFilter, LogPage, LogRow, MAX_PAGE_ROWS, TAIL,
     TraceState, payload_fields, payload_line,
 };
-use crate::sim::{AttemptOutcome, DeliveryAttempt, TracedEvent};
+use crate::sim::{AttemptOutcome, DeliveryAttempt, Retention, TracedEvent};
 use egui::{Color32, RichText};
 use egui_extras::{Column, TableBuilder};
 
@@ -274,15 +274,32 @@ fn summary_ui(ui: &mut egui::Ui, frame: &Frame, page: Option<&LogPage>, theme: &
         }
         if p.retained < p.total {
             let dropped = p.total - p.retained;
-            let why = if p.keep_all {
-                "were refused or never kept (no group reads their topic)"
-            } else {
-                "were dropped once every group had committed them (retention until-consumed; \
-                 `%% eda:scenario retention = keep-all` keeps them)"
-            };
-            ui.colored_label(theme.ink_weak, format!("{dropped} older events {why}"));
+            ui.colored_label(
+                theme.ink_weak,
+                format!("{dropped} older events {}", dropped_why(p.retention)),
+            );
         }
     });
+}
+
+/// Why events published are no longer on the bus, by retention.
+pub fn dropped_why(retention: Retention) -> String {
+    match retention {
+        Retention::KeepAll => "were refused or never kept (the bus was full)".into(),
+        Retention::UntilConsumed => "were dropped once every group had committed them \
+             (retention until-consumed; `%% eda:scenario retention = keep-latest N` keeps \
+             the latest N of each partition)"
+            .into(),
+        Retention::KeepLatest { records } => format!(
+            "were dropped: the bus keeps the latest {records} records of each partition \
+             (retention {retention}), read or not"
+        ),
+        Retention::Time { .. } => format!(
+            "were dropped: the bus keeps records younger than {} (retention {retention}), \
+             read or not",
+            retention.to_string().trim_start_matches("time ")
+        ),
+    }
 }
 
 /// The virtualised table; returns the window ranks of the rows drawn.

@@ -1,6 +1,8 @@
 //! The inspector's "Replay" section for a consumer group during a run:
 //! reset the group to an offset or a time (then watch its lag jump and
-//! drain), and rebuild its projection from the event store with a window
+//! drain), add a new consumer of the same topics that reads from the
+//! oldest record kept (offset 0 while the live retention holds the whole
+//! run) and catches up, and rebuild its projection from the event store with a window
 //! showing its progress (with Cancel) while the driver replays the store,
 //! then the diff of the sink state before and after.
 //!
@@ -14,7 +16,7 @@ use crate::gui::command::Command;
 use crate::gui::run::clock_label;
 use crate::gui::theme::Theme;
 use crate::live::{Command as LiveCommand, Frame, RebuildOutcome, RebuildProgress};
-use crate::sim::{Fault, VirtualTime};
+use crate::sim::{Fault, GroupParams, Retention, VirtualTime};
 
 /// Draws the replay actions for `key` when it is a consumer group of the
 /// frame's run, and the rebuild window when a rebuild has finished.
@@ -90,6 +92,19 @@ pub fn group_actions_ui(
         d.insert_temp(offset_id, offset);
         d.insert_temp(time_id, secs);
     });
+    let added = ui
+        .add_enabled(live, egui::Button::new("Add a consumer from offset 0"))
+        .on_hover_text(format!(
+            "A new consumer group reading {key}'s topics from the oldest record the bus \
+             keeps ({}); watch its lag fall as it catches up",
+            retention_reach(frame)
+        ))
+        .on_disabled_hover_text("Return to Live first");
+    if added.clicked()
+        && let Some(fault) = new_consumer(frame, key)
+    {
+        commands.push(Command::Sim(LiveCommand::Fault(fault)));
+    }
     if let Some(r) = &frame.replay.rebuild
         && r.group == key
     {
@@ -97,31 +112,81 @@ pub fn group_actions_ui(
     }
 }
 
+/// How far back a new consumer can read, in words.
+fn retention_reach(frame: &Frame) -> String {
+    match frame.retention {
+        Retention::KeepAll => "every record".into(),
+        Retention::UntilConsumed => "what some group has not committed yet".into(),
+        Retention::KeepLatest { records } => {
+            format!("the latest {records} records of each partition")
+        }
+        r @ Retention::Time { .. } => format!("records within {r}"),
+    }
+}
+
+/// A group reading `key`'s topics, named `<key>.new` (`.new2`, … when taken).
+pub fn new_consumer(frame: &Frame, key: &str) -> Option<Fault> {
+    let group = frame.groups.iter().find(|g| g.group == key)?;
+    let mut topics: Vec<String> = group.partitions.iter().map(|p| p.topic.clone()).collect();
+    topics.sort();
+    topics.dedup();
+    let taken = |n: &str| frame.groups.iter().any(|g| g.group == n);
+    let name = (1..)
+        .map(|i| match i {
+            1 => format!("{key}.new"),
+            i => format!("{key}.new{i}"),
+        })
+        .find(|n| !taken(n))?;
+    Some(Fault::AddGroup {
+        name,
+        topics,
+        params: GroupParams::default(),
+    })
+}
+
 /// Memory key: the number of the rebuild whose window was closed.
 const SHOWN_REBUILD: &str = "replay-rebuild-closed";
 
 /// The rebuild's outcome in one line.
 pub fn summary(r: &RebuildOutcome) -> String {
+    let from = from_checkpoint(r.checkpoint, r.replayed);
     match &r.result {
         Err(e) => format!("Cannot rebuild {}: {e}", r.group),
         Ok(sinks) if sinks.iter().all(|d| d.identical) => {
-            format!("Rebuilt {}: identical", r.group)
+            format!("Rebuilt {}{from}: identical", r.group)
         }
         Ok(sinks) => {
             let (a, c, d) = sinks.iter().fold((0, 0, 0), |(a, c, d), s| {
                 (a + s.added, c + s.changed, d + s.removed)
             });
             format!(
-                "Rebuilt {}: {a} rows added, {c} changed, {d} removed",
+                "Rebuilt {}{from}: {a} rows added, {c} changed, {d} removed",
                 r.group
             )
         }
     }
 }
 
+/// " from a checkpoint at position P + N events" when the store's early
+/// events were folded into a checkpoint (a long live run), else "".
+fn from_checkpoint(checkpoint: u64, replayed: u64) -> String {
+    if checkpoint == 0 {
+        String::new()
+    } else {
+        format!(" from a checkpoint at position {checkpoint} + {replayed} events")
+    }
+}
+
 /// The progress line of a rebuild under way.
 pub fn progress_label(p: &RebuildProgress) -> String {
-    format!("{} of {} events replayed", p.done, p.total)
+    if p.checkpoint == 0 {
+        format!("{} of {} events replayed", p.done, p.total)
+    } else {
+        format!(
+            "from a checkpoint at position {}: {} of {} later events replayed",
+            p.checkpoint, p.done, p.total
+        )
+    }
 }
 
 fn rebuild_window_ui(
@@ -261,10 +326,19 @@ mod tests {
                 done: 300,
                 total: 1200,
                 at_us: 1_500_000,
+                checkpoint: 0,
             });
         });
         let p = f.replay.rebuilding.clone().unwrap_or_else(|| panic!());
         assert_eq!(progress_label(&p), "300 of 1200 events replayed");
+        let late = RebuildProgress {
+            checkpoint: 88_000,
+            ..p.clone()
+        };
+        assert_eq!(
+            progress_label(&late),
+            "from a checkpoint at position 88000: 300 of 1200 later events replayed"
+        );
         assert_eq!(p.fraction(), 0.25);
         let commands = show(f);
         assert!(
@@ -283,6 +357,8 @@ mod tests {
             r.rebuild = Some(RebuildOutcome {
                 group: "Consumer1".into(),
                 at_us: 1_500_000,
+                checkpoint: 0,
+                replayed: 1_000,
                 result: Ok(vec![SinkDiff {
                     sink: "InvDB".into(),
                     identical: false,
@@ -298,5 +374,25 @@ mod tests {
             });
         });
         assert!(show(f).is_empty());
+    }
+
+    #[test]
+    fn a_rebuild_from_a_checkpoint_says_so() {
+        let outcome = RebuildOutcome {
+            group: "ReadModel".into(),
+            at_us: 3_000_000_000,
+            checkpoint: 640_000,
+            replayed: 12_345,
+            result: Ok(Vec::new()),
+        };
+        assert_eq!(
+            summary(&outcome),
+            "Rebuilt ReadModel from a checkpoint at position 640000 + 12345 events: identical"
+        );
+        let whole = RebuildOutcome {
+            checkpoint: 0,
+            ..outcome
+        };
+        assert_eq!(summary(&whole), "Rebuilt ReadModel: identical");
     }
 }

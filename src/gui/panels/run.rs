@@ -140,35 +140,68 @@ pub fn run_toolbar_ui(
 }
 
 /// The timeline scrubber: any moment from zero to the latest one the run
-/// reached, shown from the driver's snapshots; "Live" returns to the latest.
+/// reached; "Live" returns to the latest. Under the rail, the recent
+/// window (quick to show, from snapshots) is drawn solid and the older
+/// part, re-run from the run's archived images, dashed; a seek there that
+/// takes more than a frame shows its progress instead of freezing.
 fn timeline_ui(
     ui: &mut egui::Ui,
     frame: &crate::live::Frame,
     theme: &Theme,
     commands: &mut Vec<Command>,
 ) {
+    let timeline = &frame.timeline;
     ui.horizontal(|ui| {
         let head_s = frame.head_us as f64 / 1e6;
-        let mut at_s = frame.now_us as f64 / 1e6;
+        // While a seek is under way the handle stays where it was dropped.
+        let shown_us = timeline.seeking.map_or(frame.now_us, |s| s.to_us);
+        let mut at_s = shown_us as f64 / 1e6;
         let width = (ui.available_width() - 260.0).max(120.0);
         ui.spacing_mut().slider_width = width;
-        let slider = ui
-            .add(
-                egui::Slider::new(&mut at_s, 0.0..=head_s)
-                    .show_value(false)
-                    .text("Time"),
-            )
-            .on_hover_text("Drag to see the run as it was at any moment");
+        let slider = ui.add(
+            egui::Slider::new(&mut at_s, 0.0..=head_s)
+                .show_value(false)
+                .text("Time"),
+        );
+        let archived = archived_span(timeline, frame.head_us);
+        let rail = Rail::of(slider.rect);
+        paint_spans(ui, slider.rect, &rail, archived, frame.head_us, theme);
+        let over_archive = archived.is_some_and(|(_, end)| {
+            slider
+                .hover_pos()
+                .is_some_and(|p| p.x < rail.x_of(end, frame.head_us))
+        });
+        let slider = if over_archive {
+            slider.on_hover_text(archive_hover(timeline))
+        } else {
+            slider.on_hover_text("Drag to see the run as it was at any moment")
+        };
         if slider.changed() {
             let us = (at_s * 1e6).round().clamp(0.0, frame.head_us as f64) as u64;
             commands.push(Command::Sim(LiveCommand::Seek(us)));
         }
         if ui
-            .add_enabled(frame.viewing_past, egui::Button::new("Live"))
+            .add_enabled(
+                frame.viewing_past || timeline.seeking.is_some(),
+                egui::Button::new("Live"),
+            )
             .on_hover_text("Back to the latest moment")
             .clicked()
         {
             commands.push(Command::Sim(LiveCommand::Live));
+        }
+        if let Some(seeking) = timeline.seeking {
+            ui.add(
+                egui::ProgressBar::new(seeking.fraction())
+                    .desired_width(120.0)
+                    .text(format!("re-running to {}", clock_label(seeking.to_us))),
+            )
+            .on_hover_text(format!(
+                "Re-running the run from {} (an archived image) to {}",
+                clock_label(seeking.from_us),
+                clock_label(seeking.to_us)
+            ));
+            return;
         }
         let text = if frame.viewing_past {
             format!(
@@ -181,4 +214,123 @@ fn timeline_ui(
         };
         ui.label(egui::RichText::new(text).monospace().color(theme.ink_weak));
     });
+}
+
+/// The part of the timeline reached only through the archive, `(from,
+/// to)` in µs, when there is one.
+fn archived_span(timeline: &crate::live::TimelineFrame, head_us: u64) -> Option<(u64, u64)> {
+    let end = timeline.window_start_us.min(head_us);
+    (end > timeline.earliest_us).then_some((timeline.earliest_us, end))
+}
+
+/// Where the slider puts the moments: its handle travels between these
+/// x coordinates (the rail less the handle's radius, as egui lays it out).
+struct Rail {
+    left: f32,
+    right: f32,
+}
+
+impl Rail {
+    fn of(slider: egui::Rect) -> Rail {
+        let radius = slider.height() / 2.5;
+        Rail {
+            left: slider.left() + radius,
+            right: (slider.right() - radius).max(slider.left() + radius),
+        }
+    }
+
+    fn x_of(&self, us: u64, head_us: u64) -> f32 {
+        if head_us == 0 {
+            return self.left;
+        }
+        let f = (us as f64 / head_us as f64).clamp(0.0, 1.0) as f32;
+        self.left + f * (self.right - self.left)
+    }
+}
+
+/// Underlines the rail: dashed over the archived part, solid over the
+/// recent window.
+fn paint_spans(
+    ui: &egui::Ui,
+    slider: egui::Rect,
+    rail: &Rail,
+    archived: Option<(u64, u64)>,
+    head_us: u64,
+    theme: &Theme,
+) {
+    let y = slider.bottom() - 1.0;
+    let painter = ui.painter();
+    let window_from = archived.map_or(rail.left, |(_, end)| rail.x_of(end, head_us));
+    painter.line_segment(
+        [egui::pos2(window_from, y), egui::pos2(rail.right, y)],
+        egui::Stroke::new(2.0, theme.spark),
+    );
+    if let Some((from, to)) = archived {
+        let points = [
+            egui::pos2(rail.x_of(from, head_us), y),
+            egui::pos2(rail.x_of(to, head_us), y),
+        ];
+        painter.extend(egui::Shape::dashed_line(
+            &points,
+            egui::Stroke::new(2.0, theme.ink_weak),
+            4.0,
+            3.0,
+        ));
+    }
+}
+
+fn archive_hover(timeline: &crate::live::TimelineFrame) -> String {
+    format!(
+        "Before {} (dashed) the run is kept as {} compact images ({:.1} MB), one every {} \
+         or so: a moment there is re-run from the image before it, which can take a few \
+         seconds (progress shows beside the Live button). From {} on (solid) it is quick.",
+        clock_label(timeline.window_start_us),
+        timeline.archived_images,
+        timeline.archive_bytes as f64 / 1e6,
+        span_label(timeline.archive_spacing_us),
+        clock_label(timeline.window_start_us),
+    )
+}
+
+/// A stretch of virtual time, rounded for reading: `30 s`, `16 min`, `2.1 h`.
+fn span_label(us: u64) -> String {
+    let s = us as f64 / 1e6;
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7_200.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3_600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_in_the_unit_that_fits() {
+        assert_eq!(span_label(30_000_000), "30 s");
+        assert_eq!(span_label(960_000_000), "16 min");
+        assert_eq!(span_label(7_680_000_000), "2.1 h");
+    }
+
+    #[test]
+    fn the_archived_span_is_the_part_before_the_window() {
+        let mut t = crate::live::TimelineFrame {
+            earliest_us: 0,
+            window_start_us: 5_000_000,
+            ..Default::default()
+        };
+        assert_eq!(archived_span(&t, 9_000_000), Some((0, 5_000_000)));
+        t.window_start_us = 0;
+        assert_eq!(archived_span(&t, 9_000_000), None, "no archive yet");
+        let rail = Rail::of(egui::Rect::from_min_size(
+            egui::pos2(100.0, 0.0),
+            egui::vec2(200.0, 25.0),
+        ));
+        assert_eq!(rail.x_of(0, 10), 110.0);
+        assert_eq!(rail.x_of(10, 10), 290.0);
+        assert_eq!(rail.x_of(5, 10), 200.0);
+    }
 }

@@ -21,6 +21,12 @@
 //!   and so are the event stores' logged events before it (in the head
 //!   and in every snapshot: the log never changes what a run does, and a
 //!   snapshot sharing the head's chunks costs nothing).
+//!   With [`History::with_archive`] the snapshots leaving the window are
+//!   not lost: an [`archive`] keeps a bounded number of compact engine
+//!   images of them, evenly spread from the run's start, so the whole run
+//!   stays reachable (a seek there restores the nearest image and runs
+//!   forward: slower, so [`History::seek_toward`] does it a slice at a
+//!   time, and checkpoints on the way make nearby seeks quick).
 //!
 //! Control inputs (faults, resets, added groups, stopping the sources)
 //! must go through the history ([`History::apply`], [`History::schedule`],
@@ -35,9 +41,11 @@
 //! # Rules
 //! Part of `sim`: no wall-clock time, threads, tokio or GUI types.
 
+mod archive;
 mod chunks;
 mod replay;
 
+pub use archive::{ARCHIVE_BYTES, ARCHIVE_IMAGES, ArchiveOptions};
 pub use chunks::ChunkLog;
 pub use replay::{Replay, TraceStatus, Tracer};
 
@@ -120,11 +128,27 @@ impl Cursor {
     /// made at or before `t` at the step they were made after; never runs
     /// past `limit_steps` (the live run's step count).
     fn advance(&mut self, t: VirtualTime, log: &[ControlRecord], limit_steps: u64) {
+        self.advance_by(t, log, limit_steps, u64::MAX);
+    }
+
+    /// As [`Cursor::advance`], running at most `budget` steps; returns
+    /// whether it reached `t` (false: call again to go on).
+    fn advance_by(
+        &mut self,
+        t: VirtualTime,
+        log: &[ControlRecord],
+        limit_steps: u64,
+        budget: u64,
+    ) -> bool {
+        let cap = self.steps.saturating_add(budget);
         while let Some(c) = log.get(self.controls) {
             if c.at > t {
                 break;
             }
-            self.run(c.at, c.steps);
+            self.run(c.at, c.steps.min(cap));
+            if self.steps < c.steps && self.engine.next_time().is_some_and(|n| n <= c.at) {
+                return false;
+            }
             if self.engine.now() < c.at {
                 // Made after a `run_until` that moved the clock past the
                 // last action; the control saw that clock.
@@ -133,12 +157,16 @@ impl Cursor {
             let _ = apply(&mut self.engine, &c.control);
             self.controls += 1;
         }
-        self.run(t, limit_steps);
+        self.run(t, limit_steps.min(cap));
+        if self.steps < limit_steps && self.engine.next_time().is_some_and(|n| n <= t) {
+            return false;
+        }
         if self.engine.now() < t {
             // Nothing is due by `t` (or the live run stopped here): only
             // the clock moves, as `run_until` moved the live one.
             self.engine.run_until(t);
         }
+        true
     }
 
     /// Steps while the next action is due at or before `t` and fewer than
@@ -183,6 +211,14 @@ pub struct History {
     next_snapshot_at: Option<VirtualTime>,
     /// Sliding: virtual time between snapshots, at most.
     every_us: u64,
+    /// Sliding: the snapshots dropped from the window, as compact images.
+    archive: Option<archive::Archive>,
+    /// Engines a seek from an archived image took on its way (one every
+    /// `every_us`), the latest [`SEEK_CHECKPOINTS`]: moments near the last
+    /// seek are reached from them, not from the image again.
+    checkpoints: Vec<Cursor>,
+    /// Where the seek under way started (for its progress).
+    seek_from: Option<VirtualTime>,
 }
 
 /// Snapshots a live run keeps ([`History::sliding`]): about 2 MB each on
@@ -195,6 +231,50 @@ pub const LIVE_SNAPSHOTS: usize = 64;
 /// diagram is busy enough for the step spacing to come first), and a seek
 /// re-executes at most 30 s of the run.
 pub const LIVE_SNAPSHOT_EVERY_US: u64 = 30_000_000;
+
+/// Checkpoints a seek into the archive keeps (about 2 MB each on the
+/// seed; dropped by [`History::forget_cursor`]).
+pub const SEEK_CHECKPOINTS: usize = 8;
+
+/// How far a seek under way ([`History::seek_toward`]) has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeekProgress {
+    /// The moment it re-executes from (a snapshot's or an image's).
+    pub from: VirtualTime,
+    /// The moment reached so far.
+    pub at: VirtualTime,
+    /// The moment asked for.
+    pub to: VirtualTime,
+}
+
+impl SeekProgress {
+    /// The part done, 0 ..= 1.
+    pub fn fraction(&self) -> f64 {
+        let total = self.to.since_us(self.from);
+        if total == 0 {
+            1.0
+        } else {
+            self.at.since_us(self.from) as f64 / total as f64
+        }
+    }
+}
+
+/// Where a re-execution to some moment starts.
+enum Start<'a> {
+    /// A kept engine: a snapshot or a checkpoint (cloned).
+    Kept(&'a Cursor),
+    /// An archived image (restored).
+    Image(&'a archive::Archived),
+}
+
+impl Start<'_> {
+    fn steps(&self) -> u64 {
+        match self {
+            Start::Kept(c) => c.steps,
+            Start::Image(a) => a.steps,
+        }
+    }
+}
 
 impl History {
     /// Starts recording `engine` from its current state (normally a fresh
@@ -220,13 +300,17 @@ impl History {
             sliding: false,
             next_snapshot_at: None,
             every_us: 0,
+            archive: None,
+            checkpoints: Vec::new(),
+            seek_from: None,
         }
     }
 
     /// As [`History::new`], but when `max_snapshots` are kept the oldest
     /// is dropped (the spacing never grows): the run before the oldest
-    /// snapshot can no longer be reached, and memory stops growing.
-    /// Snapshots are also taken every `every_us` of virtual time.
+    /// snapshot can no longer be reached (unless [`History::with_archive`]
+    /// keeps it), and memory stops growing. Snapshots are also taken every
+    /// `every_us` of virtual time.
     pub fn sliding(engine: Engine, options: HistoryOptions, every_us: u64) -> History {
         let mut h = History::new(engine, options);
         h.sliding = true;
@@ -235,20 +319,42 @@ impl History {
         h
     }
 
+    /// A sliding history that keeps the snapshots leaving its window in
+    /// an archive of compact images (see [`archive`]), so every moment
+    /// since the start stays reachable in bounded memory. No effect on a
+    /// history that is not sliding (it keeps the whole run anyway).
+    pub fn with_archive(mut self, options: ArchiveOptions) -> History {
+        if self.sliding {
+            self.archive = Some(archive::Archive::new(self.every_us, options));
+        }
+        self
+    }
+
     /// Whether this history drops its oldest snapshots ([`History::sliding`]).
     pub fn is_sliding(&self) -> bool {
         self.sliding
     }
 
-    /// The earliest moment that can be reached (the oldest snapshot's);
-    /// [`History::state_at`] an earlier time gives the state at this one.
+    /// The earliest moment that can be reached (the oldest archived
+    /// image's, else the oldest snapshot's); [`History::state_at`] an
+    /// earlier time gives the state at this one.
     pub fn earliest(&self) -> VirtualTime {
+        self.archive
+            .as_ref()
+            .and_then(archive::Archive::first)
+            .unwrap_or_else(|| self.window_start())
+    }
+
+    /// The oldest snapshot's moment: from it to the head, a seek
+    /// re-executes at most a snapshot's spacing; before it, from an
+    /// archived image (see [`History::with_archive`]).
+    pub fn window_start(&self) -> VirtualTime {
         self.snapshots
             .first()
             .map_or(self.live.engine.now(), |s| s.engine.now())
     }
 
-    /// The run as it is now (the latest moment recorded).
+    /// The head (the run as it is now, the latest moment recorded).
     pub fn head(&self) -> &Engine {
         &self.live.engine
     }
@@ -271,6 +377,36 @@ impl History {
     /// Current spacing of snapshots, in engine steps.
     pub fn snapshot_every_steps(&self) -> u64 {
         self.every_steps
+    }
+
+    /// Archived images kept (0 without an archive).
+    pub fn archive_len(&self) -> usize {
+        self.archive.as_ref().map_or(0, archive::Archive::len)
+    }
+
+    /// Bytes the archived images take (0 without an archive).
+    pub fn archive_bytes(&self) -> usize {
+        self.archive.as_ref().map_or(0, archive::Archive::bytes)
+    }
+
+    /// Virtual time between archived images now, at least (0 without an
+    /// archive): a seek before [`History::window_start`] re-executes at
+    /// most about this much of the run.
+    pub fn archive_spacing_us(&self) -> u64 {
+        self.archive
+            .as_ref()
+            .map_or(0, archive::Archive::spacing_us)
+    }
+
+    /// The times of the archived images, oldest first.
+    pub fn archive_times(&self) -> impl Iterator<Item = VirtualTime> + '_ {
+        self.archive.iter().flat_map(archive::Archive::times)
+    }
+
+    /// Why the last snapshot leaving the window could not be archived, if
+    /// it could not (a bug: an engine always encodes).
+    pub fn archive_error(&self) -> Option<&str> {
+        self.archive.as_ref().and_then(archive::Archive::error)
     }
 
     /// The control inputs made so far, in order.
@@ -352,6 +488,7 @@ impl History {
             .is_some_and(|c| c.steps > self.live.steps || c.engine.now() > self.live.engine.now())
         {
             self.cursor = None;
+            self.seek_from = None;
         }
         result
     }
@@ -361,14 +498,18 @@ impl History {
     /// before `t` applied. A `t` past the head runs on from the head, as
     /// [`History::run_until`] would (without recording it).
     pub fn state_at(&self, t: VirtualTime) -> Engine {
-        let mut c = self.nearest(t).clone();
+        let mut c = self.begin(self.start_for(t));
         c.advance(t, &self.log, self.limit_for(t));
         c.engine
     }
 
     /// As [`History::state_at`]`(t)`, with `observe` called on the engine
     /// when it is at `from` (≤ `t`): e.g. to turn on
-    /// [`Engine::set_activity`] for the stretch from `from` to `t`.
+    /// [`Engine::set_activity`] for the stretch from `from` to `t`. When
+    /// reaching `from` would mean restoring an archived image more than a
+    /// snapshot spacing before it although a snapshot or checkpoint lies
+    /// between `from` and `t`, the engine is observed from that one
+    /// instead (a shorter stretch, not a long wait).
     pub fn state_at_observed(
         &self,
         from: VirtualTime,
@@ -376,7 +517,17 @@ impl History {
         observe: impl FnOnce(&mut Engine),
     ) -> Engine {
         let from = from.min(t);
-        let mut c = self.nearest(from).clone();
+        let start = match self.start_for(from) {
+            // Far behind `from`: the first kept engine after it is quicker.
+            Start::Image(a) if from.since_us(a.at) > self.every_us.max(1) => {
+                match self.kept_between(from, t) {
+                    Some(k) if k.steps >= a.steps => Start::Kept(k),
+                    _ => Start::Image(a),
+                }
+            }
+            start => start,
+        };
+        let mut c = self.begin(start);
         c.advance(from, &self.log, self.limit_for(from));
         observe(&mut c.engine);
         c.advance(t, &self.log, self.limit_for(t));
@@ -386,18 +537,97 @@ impl History {
     /// As [`History::state_at`], reusing the engine of the previous seek
     /// when `t` is ahead of it (and not behind a closer snapshot).
     pub fn seek(&mut self, t: VirtualTime) -> &Engine {
-        let snap_steps = self.nearest(t).steps;
-        let mut cursor = match self.cursor.take() {
-            Some(c) if c.engine.now() <= t && c.steps >= snap_steps => c,
-            _ => self.nearest(t).clone(),
-        };
-        cursor.advance(t, &self.log, self.limit_for(t));
-        &self.cursor.insert(cursor).engine
+        self.seek_toward(t, u64::MAX);
+        let cursor = self.cursor.get_or_insert_with(|| self.live.clone());
+        &cursor.engine
     }
 
-    /// Drops the seek cursor (frees its memory).
+    /// A seek a slice at a time: runs at most `max_steps` engine steps
+    /// toward `t` (restoring an archived image counts as one slice) and
+    /// returns `None` once the engine at `t` is ready ([`History::seek`]
+    /// then returns it at once), or how far it has come. Calls for another
+    /// `t` go on from where the last one stopped when `t` is ahead of it.
+    /// Before [`History::window_start`] it keeps a checkpoint every
+    /// snapshot spacing on the way, so that moments near `t` (the dots'
+    /// window before it, a small step back) are reached from there.
+    pub fn seek_toward(&mut self, t: VirtualTime, max_steps: u64) -> Option<SeekProgress> {
+        let start_steps = self.start_for(t).steps();
+        let (mut cursor, restored) = match self.cursor.take() {
+            Some(c) if c.engine.now() <= t && c.steps >= start_steps => (c, false),
+            _ => {
+                let start = self.start_for(t);
+                let restored = matches!(start, Start::Image(_));
+                let c = self.begin(start);
+                self.seek_from = Some(c.engine.now());
+                (c, restored)
+            }
+        };
+        let limit = self.limit_for(t);
+        let mut budget = max_steps.max(1);
+        let done = if restored && max_steps != u64::MAX {
+            // Restoring took this slice.
+            cursor.engine.now() >= t && cursor.advance_by(t, &self.log, limit, 0)
+        } else {
+            loop {
+                let stop = self.checkpoint_after(&cursor, t);
+                let before = cursor.steps;
+                let reached = cursor.advance_by(stop, &self.log, limit, budget);
+                budget = budget.saturating_sub(cursor.steps - before).max(1);
+                if !reached {
+                    break false;
+                }
+                if stop >= t {
+                    break true;
+                }
+                self.keep_checkpoint(cursor.clone());
+            }
+        };
+        let at = cursor.engine.now();
+        self.cursor = Some(cursor);
+        if done {
+            self.seek_from = None;
+            None
+        } else {
+            Some(SeekProgress {
+                from: self.seek_from.unwrap_or(at),
+                at,
+                to: t,
+            })
+        }
+    }
+
+    /// Drops the seek cursor and its checkpoints (frees their memory).
     pub fn forget_cursor(&mut self) {
         self.cursor = None;
+        self.checkpoints.clear();
+        self.seek_from = None;
+    }
+
+    /// Where a seek with `cursor` toward `t` stops next: `t`, or the next
+    /// checkpoint moment (a multiple of the snapshot spacing, among the
+    /// last [`SEEK_CHECKPOINTS`] before `t`) when the cursor is before the
+    /// window and there is an archive.
+    fn checkpoint_after(&self, cursor: &Cursor, t: VirtualTime) -> VirtualTime {
+        let now = cursor.engine.now();
+        if self.archive.is_none() || now >= self.window_start() {
+            return t;
+        }
+        let every = self.every_us.max(1);
+        // Only the last few before `t` are kept: none before them is taken.
+        let kept_span = every.saturating_mul(SEEK_CHECKPOINTS as u64);
+        let from = now.as_us().max(t.as_us().saturating_sub(kept_span));
+        let next = VirtualTime::from_us((from / every).saturating_add(1).saturating_mul(every));
+        next.min(t)
+    }
+
+    fn keep_checkpoint(&mut self, c: Cursor) {
+        if self.checkpoints.iter().any(|k| k.steps == c.steps) {
+            return;
+        }
+        if self.checkpoints.len() >= SEEK_CHECKPOINTS {
+            self.checkpoints.remove(0);
+        }
+        self.checkpoints.push(c);
     }
 
     /// Steps a seek to `t` may run: everything recorded when `t` is before
@@ -410,18 +640,62 @@ impl History {
         }
     }
 
-    /// The latest snapshot at or before `t` (the first one when none is).
-    fn nearest(&self, t: VirtualTime) -> &Cursor {
-        let i = self
-            .snapshots
-            .partition_point(|s| s.engine.now() <= t)
-            .saturating_sub(1);
-        &self.snapshots[i]
+    /// The earliest kept engine (snapshot or checkpoint) after `from` and
+    /// at or before `t`.
+    fn kept_between(&self, from: VirtualTime, t: VirtualTime) -> Option<&Cursor> {
+        let i = self.snapshots.partition_point(|s| s.engine.now() <= from);
+        let snapshot = self.snapshots.get(i).filter(|s| s.engine.now() <= t);
+        self.checkpoints
+            .iter()
+            .filter(|c| c.engine.now() > from && c.engine.now() <= t)
+            .chain(snapshot)
+            .min_by_key(|c| c.steps)
+    }
+
+    /// The latest kept engine (snapshot or checkpoint) at or before `t`.
+    fn kept_before(&self, t: VirtualTime) -> Option<&Cursor> {
+        let i = self.snapshots.partition_point(|s| s.engine.now() <= t);
+        let snapshot = i.checked_sub(1).and_then(|i| self.snapshots.get(i));
+        self.checkpoints
+            .iter()
+            .filter(|c| c.engine.now() <= t)
+            .chain(snapshot)
+            .max_by_key(|c| c.steps)
+    }
+
+    /// Where a re-execution to `t` starts: the latest kept engine or
+    /// archived image at or before `t`, whichever is later (a kept one on a
+    /// tie: cloning is cheaper than restoring); the oldest snapshot when
+    /// nothing is at or before `t`.
+    fn start_for(&self, t: VirtualTime) -> Start<'_> {
+        let kept = self.kept_before(t);
+        let image = self.archive.as_ref().and_then(|a| a.before(t));
+        match (kept, image) {
+            (Some(k), Some(a)) if a.steps > k.steps => Start::Image(a),
+            (Some(k), _) => Start::Kept(k),
+            (None, Some(a)) => Start::Image(a),
+            (None, None) => Start::Kept(&self.snapshots[0]),
+        }
+    }
+
+    /// The engine a re-execution starts with. An image that does not
+    /// restore (a bug: the archive made it) falls back to the oldest
+    /// snapshot, the moment shown before archives existed.
+    fn begin(&self, start: Start<'_>) -> Cursor {
+        match start {
+            Start::Kept(c) => c.clone(),
+            Start::Image(a) => a
+                .restore(&self.live.engine)
+                .unwrap_or_else(|_| self.snapshots[0].clone()),
+        }
     }
 
     fn snapshot(&mut self) {
         if self.sliding && self.snapshots.len() >= self.options.max_snapshots {
-            self.snapshots.remove(0);
+            let leaving = self.snapshots.remove(0);
+            if let Some(archive) = &mut self.archive {
+                archive.offer(&leaving);
+            }
             // A cursor older than the oldest snapshot would keep its log
             // chunks alive; it is rebuilt on the next seek.
             if self
@@ -429,13 +703,13 @@ impl History {
                 .as_ref()
                 .is_some_and(|c| c.steps < self.snapshots[0].steps)
             {
-                self.cursor = None;
+                self.forget_cursor();
             }
             // The stores' events before the oldest moment kept go too.
             let oldest = self.snapshots[0].engine.store_positions();
             self.live.engine.trim_store_logs(&oldest);
             for s in &mut self.snapshots {
-                s.engine.trim_store_logs(&oldest);
+                s.engine.trim_store_logs_as(&oldest, &self.live.engine);
             }
         } else if self.snapshots.len() >= self.options.max_snapshots {
             // Keep the first and every other one after it.

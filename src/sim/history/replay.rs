@@ -76,15 +76,23 @@ impl Replay {
 
 impl History {
     /// A replay from the latest snapshot taken before event `event_id` was
-    /// published (the first snapshot when none was).
+    /// published; from the latest archived image before it when the event
+    /// is older than every snapshot (see [`History::with_archive`]); else
+    /// from the first snapshot.
     pub fn replay_before_event(&self, event_id: u64) -> Replay {
         let i = self
             .snapshots
-            .partition_point(|s| s.engine.events_produced() <= event_id)
-            .saturating_sub(1);
-        Replay {
-            cursor: self.snapshots[i].clone(),
-        }
+            .partition_point(|s| s.engine.events_produced() <= event_id);
+        let cursor = match i.checked_sub(1).and_then(|i| self.snapshots.get(i)) {
+            Some(s) => s.clone(),
+            None => self
+                .archive
+                .as_ref()
+                .and_then(|a| a.before_event(event_id))
+                .and_then(|a| a.restore(&self.live.engine).ok())
+                .unwrap_or_else(|| self.snapshots[0].clone()),
+        };
+        Replay { cursor }
     }
 }
 

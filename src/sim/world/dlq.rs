@@ -1,32 +1,90 @@
 //! Replaying a group's dead-letter queue ([`crate::sim::Fault::ReplayDlq`]).
 //!
-//! A replay is a control input, so it runs as one action of the scheduler
-//! at one moment of virtual time, like every other fault: the kept dead
-//! letters are taken out of the DLQ, oldest first, and each gets the
-//! group's attempts again, drawing failures from the one RNG. What is
-//! applied goes through the same side-effect step as a delivery (dedupe,
-//! event store, sinks, reactions, the run hash); what still fails goes
-//! back to the DLQ as a new dead letter. Replayed records are applied out
-//! of offset order on purpose, so they bypass the per-key order check.
+//! A replay is a control input: asking for one hands the letters kept in
+//! the group's DLQ at that moment (oldest first) to the group's **replay
+//! consumer**, which reads them as the group's own work, one at a time,
+//! the way a partition worker reads a partition:
+//! - it runs on one live instance of the group (the lowest-numbered; it
+//!   moves when that one crashes or leaves, and waits while none is up);
+//! - each attempt takes the group's service time (slowed by `slow ×N`,
+//!   plus a schema-registry lookup when the instance has not cached the
+//!   letter's schema id) and, in a group with a concurrency cap, a slot
+//!   of its instance, queued behind the partitions first come first
+//!   served;
+//! - an attempt fails as a delivery does: the type is poisoned (and the
+//!   record was not validated by a registry at its producer), the
+//!   registry cannot decode it (no schema id, or an uncached id while the
+//!   registry is down), or the failure probability; a failed attempt is
+//!   retried after the group's back-off, and after the last one the
+//!   letter goes back to the DLQ as a new dead letter;
+//! - what succeeds goes through the same side-effect step as a delivery
+//!   (dedupe, event store, sinks, reactions, metrics and time series, the
+//!   run hash);
+//! - it commits like a worker, every `commit_every` letters and when it
+//!   has none left: a committed letter leaves the DLQ (`records`) and is
+//!   counted in `replayed`, so the DLQ drains over virtual time. A crash
+//!   of its instance loses the attempt in flight and re-reads from the
+//!   last commit: letters applied but not committed are applied again (a
+//!   duplicate without idempotency, as any re-delivery).
 //!
-//! Simplification: the attempts of a replay take no virtual time (no
-//! service time, no back-off between them).
+//! Replayed records are applied out of offset order on purpose, so they
+//! bypass the per-key order check. A run that never replays has no replay
+//! consumer: its only cost is an emptiness check where a crash or
+//! rebalance happens and a sentinel comparison where a capped group wakes
+//! a slot waiter.
 //!
 //! Part of the engine: reaches into [`Engine`]'s private state, which is
 //! why it is a child module of `world`; it must not depend on anything
 //! above `sim`.
 
-use super::super::consumer::{DeadLetter, DeliveryError};
+use super::super::clock::VirtualTime;
+use super::super::consumer::{DeadLetter, DeliveryError, UNOWNED};
+use super::super::cqrs::HANDLER_SOURCE;
 use super::super::invariants::EventRef;
+use super::super::rng::to_us;
 use super::super::state::Applied;
-use super::{Engine, TAG_DEAD, TAG_FAILED};
+use super::{Action, Engine, TAG_DEAD, TAG_FAILED, push, schema};
+use serde::{Deserialize, Serialize};
+
+/// The slot-waiter entry standing for a group's replay consumer (worker
+/// indices never reach it).
+pub(super) const REPLAY_WAITER: u32 = u32::MAX - 1;
+
+/// A group's replay consumer (engine-internal): it reads the first `todo`
+/// kept letters of the group's DLQ.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DlqReplay {
+    /// Leading kept letters of the DLQ it has to replay (processed ones
+    /// included until they are committed).
+    todo: usize,
+    /// Letters processed since the last commit; the next one is at this index.
+    position: usize,
+    /// The instance it runs on, or [`UNOWNED`].
+    instance: u32,
+    /// Whether a letter is in service or waiting to be retried.
+    busy: bool,
+    /// Whether the scheduler holds an action for it (maybe of an older epoch).
+    pending: bool,
+    /// Bumped when in-flight work is abandoned; older actions are ignored.
+    epoch: u32,
+    /// Attempts at the letter in service.
+    attempt: u32,
+    /// When the attempt in service started.
+    started: VirtualTime,
+    /// Whether it is queued for a slot of its instance.
+    waiting_slot: bool,
+}
 
 impl Engine {
-    /// Re-delivers group `g`'s kept dead letters to it now (see the module doc).
+    /// Hands group `g`'s kept dead letters to its replay consumer (see the
+    /// module doc); refused when there is nothing new to replay.
     pub(super) fn replay_dlq(&mut self, g: usize) -> Result<(), String> {
-        let dlq = &mut self.groups[g].dead_letters;
-        if dlq.records.is_empty() {
-            return Err(if dlq.waiting() > 0 {
+        let dlq = &self.groups[g].dead_letters;
+        let under_way = self.dlq_replays.get(&(g as u32)).map_or(0, |r| r.todo);
+        if dlq.records.len() <= under_way {
+            return Err(if under_way > 0 {
+                format!("{} is being replayed ({under_way} letters left)", dlq.name)
+            } else if dlq.waiting() > 0 {
                 format!(
                     "{} keeps none of its {} records (over limits.max_dead_letters)",
                     dlq.name,
@@ -36,67 +94,369 @@ impl Engine {
                 format!("{} is empty", dlq.name)
             });
         }
-        for letter in dlq.take_for_replay() {
-            self.redeliver(g, letter);
+        let todo = dlq.records.len();
+        if !self.dlq_replays.contains_key(&(g as u32)) {
+            // One more consumer, so one more pending action at most.
+            let limit = self.scenario.limits.max_pending_actions;
+            if self.queue.capacity() >= limit {
+                return Err(format!(
+                    "a replay consumer would need {} pending actions, over the limit of {limit}",
+                    self.queue.capacity() + 1
+                ));
+            }
+            self.queue.grow(1);
+            let replay = DlqReplay {
+                todo: 0,
+                position: 0,
+                instance: self.replay_owner(g),
+                busy: false,
+                pending: false,
+                epoch: 0,
+                attempt: 0,
+                started: self.now,
+                waiting_slot: false,
+            };
+            self.dlq_replays.insert(g as u32, replay);
         }
+        if let Some(r) = self.dlq_replays.get_mut(&(g as u32)) {
+            r.todo = todo;
+        }
+        self.replay_try_start(g);
         Ok(())
     }
 
-    /// One dead letter back to group `g`: its attempts, then the side
-    /// effect or the DLQ again.
-    fn redeliver(&mut self, g: usize, letter: DeadLetter) {
-        let now = self.now;
+    /// The instance a replay consumer of group `g` runs on: its
+    /// lowest-numbered live one.
+    fn replay_owner(&self, g: usize) -> u32 {
+        self.groups[g]
+            .alive
+            .iter()
+            .position(|&a| a)
+            .map_or(UNOWNED, |i| i as u32)
+    }
+
+    /// Letters of group `group`'s DLQ a replay is working through
+    /// (processed ones until they are committed).
+    pub fn dlq_replay_left(&self, group: &str) -> usize {
+        let g = self.groups.iter().position(|x| x.name == group);
+        g.and_then(|g| self.dlq_replays.get(&(g as u32)))
+            .map_or(0, |r| r.todo)
+    }
+
+    /// Whether every replay consumer has replayed and committed all it was given.
+    pub(super) fn replays_idle(&self) -> bool {
+        self.dlq_replays.values().all(|r| r.todo == 0 && !r.busy)
+    }
+
+    /// Instance `i` of group `g` crashed: its replay consumer (if it ran
+    /// there) loses the attempt in flight and rewinds to its last commit.
+    /// Called before the group rebalances.
+    pub(super) fn replay_crash(&mut self, g: usize, i: u32) {
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return;
+        };
+        if r.instance != i {
+            return;
+        }
+        let was_busy = r.busy;
+        let lost = r.position as u64;
+        r.busy = false;
+        r.attempt = 0;
+        r.epoch = r.epoch.wrapping_add(1);
+        r.position = 0;
+        r.instance = UNOWNED;
+        let waiting = std::mem::take(&mut r.waiting_slot);
+        self.groups[g].counters.redelivered += lost;
+        if waiting && let Some(q) = self.groups[g].slot_waiters.get_mut(i as usize) {
+            q.retain(|&w| w != REPLAY_WAITER);
+        }
+        if was_busy {
+            self.free_slot(g, i);
+        }
+    }
+
+    /// Group `g` rebalanced: its replay consumer moves to the instance
+    /// that owns it now; a live previous owner commits what it processed
+    /// and drops the letter in service, which the new owner reads again.
+    pub(super) fn replay_rebalance(&mut self, g: usize) {
+        let owner = self.replay_owner(g);
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return;
+        };
+        let old = r.instance;
+        if old != owner {
+            if old != UNOWNED {
+                let was_busy = r.busy;
+                r.busy = false;
+                r.attempt = 0;
+                r.epoch = r.epoch.wrapping_add(1);
+                let waiting = std::mem::take(&mut r.waiting_slot);
+                if waiting && let Some(q) = self.groups[g].slot_waiters.get_mut(old as usize) {
+                    q.retain(|&w| w != REPLAY_WAITER);
+                }
+                if was_busy {
+                    self.free_slot(g, old);
+                    self.wake(g, old);
+                }
+                self.replay_commit(g);
+            }
+            if let Some(r) = self.dlq_replays.get_mut(&(g as u32)) {
+                r.instance = owner;
+            }
+        }
+        self.replay_try_start(g);
+    }
+
+    /// A slot of its instance freed up for group `g`'s waiting replay consumer.
+    pub(super) fn replay_woken(&mut self, g: usize) {
+        if let Some(r) = self.dlq_replays.get_mut(&(g as u32)) {
+            r.waiting_slot = false;
+        }
+        self.replay_try_start(g);
+    }
+
+    /// Starts the next letter of group `g`'s replay consumer, if it is
+    /// owned, idle, has no action pending, has a letter and (capped
+    /// groups) gets a slot.
+    fn replay_try_start(&mut self, g: usize) {
+        let Some(r) = self.dlq_replays.get(&(g as u32)) else {
+            return;
+        };
+        if r.busy || r.pending || r.instance == UNOWNED || r.position >= r.todo {
+            return;
+        }
+        if self.groups[g].params.concurrency > 0 && !self.replay_take_slot(g) {
+            return;
+        }
+        self.replay_begin_attempt(g);
+    }
+
+    /// Takes a slot of the replay consumer's instance, or queues it for one.
+    fn replay_take_slot(&mut self, g: usize) -> bool {
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return false;
+        };
+        let i = r.instance as usize;
+        let grp = &mut self.groups[g];
+        if grp.slots_busy.len() <= i {
+            grp.slots_busy.resize(i + 1, 0);
+            grp.slot_waiters
+                .resize(i + 1, std::collections::VecDeque::new());
+        }
+        if grp.slots_busy[i] < grp.params.concurrency {
+            grp.slots_busy[i] += 1;
+            r.waiting_slot = false;
+            true
+        } else {
+            if !r.waiting_slot {
+                r.waiting_slot = true;
+                grp.slot_waiters[i].push_back(REPLAY_WAITER);
+            }
+            false
+        }
+    }
+
+    /// The letter group `g`'s replay consumer is at.
+    fn replay_letter(&self, g: usize) -> Option<&DeadLetter> {
+        let r = self.dlq_replays.get(&(g as u32))?;
+        self.groups[g].dead_letters.records.get(r.position)
+    }
+
+    /// Starts one attempt at the letter the replay consumer is at: the
+    /// group's service time plus a registry lookup if one is needed.
+    fn replay_begin_attempt(&mut self, g: usize) {
+        let Some(letter) = self.replay_letter(g) else {
+            debug_assert!(false, "a replay past the DLQ's kept letters");
+            return;
+        };
+        let (event_id, source) = (letter.event_id, letter.source);
         let Ok(t) = self.topic_ix(&letter.topic) else {
             debug_assert!(false, "dead letter of an unknown topic {}", letter.topic);
             return;
         };
-        let poisoned = self.topics[t as usize].poisoned;
-        let grp = &mut self.groups[g];
-        let max_attempts = grp.params.retry.max_attempts.max(1);
-        let own = grp.params.failure_probability;
+        let Some(instance) = self.dlq_replays.get(&(g as u32)).map(|r| r.instance) else {
+            return;
+        };
+        let lookup_us = self.registry.as_deref().map_or(0, |reg| {
+            if reg.group_uses(g as u32) {
+                let id = reg.record_id(t, source, self.sources.len());
+                reg.lookup_cost_us(g as u32, instance, id)
+            } else {
+                0
+            }
+        });
+        let grp = &self.groups[g];
+        let mut service_us = grp.params.service.sample_us(&mut self.rng);
+        if grp.slow_factor != 1.0 {
+            service_us = to_us(service_us as f64 * grp.slow_factor);
+        }
+        service_us += lookup_us;
+        let now = self.now;
+        let end = now.plus_us(service_us);
+        let (component, bus) = (grp.component, self.topics[t as usize].bus);
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return;
+        };
+        r.busy = true;
+        r.pending = true;
+        r.attempt += 1;
+        r.started = now;
+        push(&mut self.queue, end, Action::ReplayDone(g as u32, r.epoch));
+        if self.activity.is_on() {
+            self.activity.record(bus, component, t, event_id, now, end);
+        }
+    }
+
+    /// A retry of the replay consumer's letter is due (epoch `epoch`).
+    pub(super) fn on_replay_retry(&mut self, g: u32, epoch: u32) {
+        let g = g as usize;
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return;
+        };
+        r.pending = false;
+        if epoch != r.epoch || !r.busy {
+            self.replay_try_start(g);
+        } else {
+            self.replay_begin_attempt(g);
+        }
+    }
+
+    /// An attempt of the replay consumer of group `g` ends (epoch
+    /// `epoch`): the letter is applied, retried after a back-off, or
+    /// dead-lettered again.
+    pub(super) fn on_replay_done(&mut self, g: u32, epoch: u32) {
+        let g = g as usize;
+        let now = self.now;
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return;
+        };
+        r.pending = false;
+        if epoch != r.epoch || !r.busy {
+            self.replay_try_start(g);
+            return;
+        }
+        let (instance, attempt, started) = (r.instance, r.attempt, r.started);
+        let Some(letter) = self.replay_letter(g).cloned() else {
+            debug_assert!(false, "a replay past the DLQ's kept letters");
+            return;
+        };
+        let Ok(t) = self.topic_ix(&letter.topic) else {
+            debug_assert!(false, "dead letter of an unknown topic {}", letter.topic);
+            return;
+        };
+        if let Some(error) = self.replay_error(g, instance, t, &letter) {
+            let grp = &mut self.groups[g];
+            grp.counters.failures += 1;
+            self.hash.add(now.0);
+            self.hash.add(TAG_FAILED | letter.offset);
+            if attempt < grp.params.retry.max_attempts {
+                grp.counters.retries += 1;
+                let delay = grp.params.retry.backoff.delay_us(attempt);
+                if let Some(r) = self.dlq_replays.get_mut(&(g as u32)) {
+                    r.pending = true;
+                    push(
+                        &mut self.queue,
+                        now.plus_us(delay),
+                        Action::ReplayRetry(g as u32, r.epoch),
+                    );
+                }
+                return;
+            }
+            grp.counters.dead_lettered += 1;
+            self.hash.add(TAG_DEAD | letter.offset);
+            self.hash.add(g as u64);
+            let again = DeadLetter {
+                error,
+                attempts: attempt,
+                at: now,
+                ..letter
+            };
+            self.replay_finish(g, Some(again));
+            return;
+        }
+        let service_us = now.since_us(started);
+        if let Some(n) = self.groups[g]
+            .processed_by_instance
+            .get_mut(instance as usize)
+        {
+            *n += 1;
+        }
+        self.apply_replayed(g, t, &letter, service_us);
+        self.replay_finish(g, None);
+    }
+
+    /// Why instance `i` of group `g` fails this attempt at `letter` of
+    /// topic `t`, if it does (the checks of a delivery, see the module doc).
+    fn replay_error(
+        &mut self,
+        g: usize,
+        i: u32,
+        t: u32,
+        letter: &DeadLetter,
+    ) -> Option<DeliveryError> {
+        let sources = self.sources.len();
+        if self.topics[t as usize].poisoned
+            && !schema::validated(self.registry.as_deref(), t, letter.source, sources)
+        {
+            return Some(DeliveryError::Poisoned);
+        }
+        if let Some(e) = self
+            .registry
+            .as_deref_mut()
+            .and_then(|reg| schema::decode_error(reg, g as u32, i, t, letter.source, sources))
+        {
+            return Some(e);
+        }
+        let own = self.groups[g].params.failure_probability;
         let mut extra = self.fail_probability;
         if let Some(&p) = self.group_fail.get(g) {
             extra = 1.0 - (1.0 - extra) * (1.0 - p);
         }
         let p_fail = 1.0 - (1.0 - own) * (1.0 - extra);
-        let mut failed = None;
-        for attempt in 1..=max_attempts {
-            failed = if poisoned {
-                Some(DeliveryError::Poisoned)
-            } else if p_fail > 0.0 && self.rng.open01() < p_fail {
-                Some(DeliveryError::Transient)
-            } else {
-                None
-            };
-            if failed.is_none() {
-                break;
-            }
-            grp.counters.failures += 1;
-            self.hash.add(now.0);
-            self.hash.add(TAG_FAILED | letter.offset);
-            if attempt < max_attempts {
-                grp.counters.retries += 1;
-            }
-        }
-        if let Some(error) = failed {
-            grp.counters.dead_lettered += 1;
-            self.hash.add(TAG_DEAD | letter.offset);
-            self.hash.add(g as u64);
-            grp.dead_letters.push(DeadLetter {
-                error,
-                attempts: max_attempts,
-                at: now,
-                ..letter
-            });
+        (p_fail > 0.0 && self.rng.open01() < p_fail).then_some(DeliveryError::Transient)
+    }
+
+    /// The replay consumer of group `g` is done with its letter (applied,
+    /// or dead-lettered again as `again`): advance, commit when due, give
+    /// the slot back, start the next one.
+    fn replay_finish(&mut self, g: usize, again: Option<DeadLetter>) {
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
             return;
+        };
+        r.busy = false;
+        r.attempt = 0;
+        r.position += 1;
+        let (i, position, todo) = (r.instance, r.position, r.todo);
+        let every = self.groups[g].params.commit_every.max(1) as usize;
+        if position >= every || position >= todo {
+            self.replay_commit(g);
         }
-        self.apply_replayed(g, t, &letter);
+        // After the commit, so a full DLQ has room for it.
+        if let Some(letter) = again {
+            self.groups[g].dead_letters.push(letter);
+        }
+        if self.groups[g].params.concurrency > 0 {
+            self.free_slot(g, i);
+            self.wake(g, i);
+        }
+        self.replay_try_start(g);
+    }
+
+    /// Commits the replay consumer's processed letters: they leave the DLQ.
+    fn replay_commit(&mut self, g: usize) {
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return;
+        };
+        let n = r.position;
+        r.todo -= n;
+        r.position = 0;
+        self.groups[g].dead_letters.commit_replayed(n);
     }
 
     /// The side-effect step of a delivery, for a replayed dead letter of
-    /// topic `t`: mirrors the end of a successful attempt in `on_done`
-    /// (kept apart so the hot path stays as it is).
-    fn apply_replayed(&mut self, g: usize, t: u32, letter: &DeadLetter) {
+    /// topic `t` that took `service_us`: mirrors the end of a successful
+    /// attempt in `on_done` (kept apart so the hot path stays as it is).
+    fn apply_replayed(&mut self, g: usize, t: u32, letter: &DeadLetter, service_us: u64) {
         let now = self.now;
         let (p, offset) = (letter.partition, letter.offset);
         let w = self.group_workers(g).find(|&w| {
@@ -104,6 +464,7 @@ impl Engine {
             worker.topic == t && worker.partition == p
         });
         let seen_before = w.is_some_and(|w| self.workers[w as usize].applied.contains(offset));
+        let sojourn_us = now.since_us(letter.produced_at);
 
         self.hash.add(now.0);
         self.hash
@@ -158,6 +519,13 @@ impl Engine {
             if let Some(store) = &mut group.store {
                 store.append_event(applied);
             }
+            if group.read_views
+                && letter.source == HANDLER_SOURCE
+                && let Some(h) = &mut self.handler
+            {
+                h.staleness_us.record(sojourn_us);
+                self.series.record_staleness(sojourn_us);
+            }
             let max = self.scenario.limits.max_sink_entries;
             for (&s, &i) in group.sinks.iter().zip(&group.sink_states) {
                 self.metrics[s as usize].events_in += 1;
@@ -167,7 +535,12 @@ impl Engine {
             }
         }
         let react = apply && !group.reactions.is_empty();
-        self.metrics[group.component as usize].events_in += 1;
+        let m = &mut self.metrics[group.component as usize];
+        m.events_in += 1;
+        m.processing_us.record(service_us);
+        m.end_to_end_us.record(sojourn_us);
+        self.series
+            .record_delivery(g as u32, service_us, sojourn_us);
         self.metrics[topic.bus as usize].events_out += 1;
         if react {
             self.react(g as u32, t, letter.key);
@@ -178,7 +551,8 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::super::super::{
-        Check, History, HistoryOptions, Invariant, Retention, Scenario, SinkState, VirtualTime,
+        Arrival, Backoff, Check, History, HistoryOptions, Invariant, Retention, RetryPolicy,
+        Scenario, ServiceTime, SinkState, VirtualTime,
     };
     use super::*;
     use crate::model::ArchGraph;
@@ -205,8 +579,8 @@ mod tests {
         }
     }
 
-    fn poison_orders(e: &mut Engine, from_ms: u64, to_ms: u64) {
-        let topic = "OrderCreated".to_string();
+    fn poison(e: &mut Engine, topic: &str, from_ms: u64, to_ms: u64) {
+        let topic = topic.to_string();
         let at = VirtualTime::from_millis;
         e.schedule_fault(
             at(from_ms),
@@ -217,6 +591,191 @@ mod tests {
         .expect("poison");
         e.schedule_fault(at(to_ms), Fault::CurePoisonType { topic })
             .expect("cure");
+    }
+
+    fn poison_orders(e: &mut Engine, from_ms: u64, to_ms: u64) {
+        poison(e, "OrderCreated", from_ms, to_ms);
+    }
+
+    /// One producer (`Tick`, 100/s, one partition) and one consumer `C`
+    /// serving each record in exactly 1 ms, 3 attempts 5 ms apart.
+    fn ticks(c: GroupParams) -> Engine {
+        let chart = crate::mermaid::parse_flowchart(
+            "flowchart LR\nP[Order Service] -->|Tick| EB[Kafka]\nEB --> C[Consumer]\n",
+        )
+        .expect("parses");
+        let g = ArchGraph::from_flowchart(&chart);
+        let mut s = Scenario::default_for(&g);
+        s.partitions = 1;
+        s.sources[0].arrival = Arrival::Constant { rate_per_s: 100.0 };
+        s.groups.insert("C".into(), c);
+        Engine::new(&g, s, 1).expect("builds")
+    }
+
+    fn tick_params() -> GroupParams {
+        GroupParams {
+            service: ServiceTime::Constant { us: 1_000 },
+            retry: RetryPolicy {
+                max_attempts: 3,
+                backoff: Backoff::Constant { delay_us: 5_000 },
+            },
+            ..GroupParams::default()
+        }
+    }
+
+    /// `C` of [`ticks`] with the records of 0..200 ms poisoned, run to 1 s.
+    fn ticks_dead_lettered(c: GroupParams) -> (Engine, u64) {
+        let mut e = ticks(c);
+        poison(&mut e, "Tick", 0, 200);
+        e.run_until(VirtualTime::from_secs(1));
+        let n = e.dead_letters("C").map_or(0, |d| d.records.len() as u64);
+        assert!(n >= 10, "records were dead-lettered: {n}");
+        (e, n)
+    }
+
+    fn kept(e: &Engine, group: &str) -> u64 {
+        e.dead_letters(group).map_or(0, |d| d.records.len() as u64)
+    }
+
+    #[test]
+    fn a_replay_takes_the_groups_service_time_per_letter_and_drains_over_time() {
+        let (mut e, n) = ticks_dead_lettered(tick_params());
+        let before = e.component_metrics("C").expect("C").clone();
+        let t0 = e.now();
+        e.apply_fault(replay_dlq("C")).expect("replay");
+        // Nothing happens at the moment of the replay: the letters wait
+        // in the DLQ and are served one after another, 1 ms each.
+        assert_eq!(kept(&e, "C"), n);
+        assert_eq!(
+            e.component_metrics("C").expect("C").events_in,
+            before.events_in
+        );
+        assert!(!e.can_replay_dlq("C"), "all of them are being replayed");
+        let half = n / 2;
+        e.run_until(t0.plus_us(half * 1_000 + 500));
+        assert_eq!(kept(&e, "C"), n - half, "one letter per millisecond");
+        let dlq = e.dead_letters("C").expect("C");
+        assert_eq!((dlq.replayed, dlq.waiting()), (half, n - half));
+        e.run_until(t0.plus_us(n * 1_000 - 1));
+        assert_eq!(kept(&e, "C"), 1, "the last one is still in service");
+        e.run_until(t0.plus_us(n * 1_000));
+        let dlq = e.dead_letters("C").expect("C");
+        assert_eq!((kept(&e, "C"), dlq.replayed, dlq.len), (0, n, n));
+        // The replayed work is the group's work: counted, timed, charted.
+        let after = e.component_metrics("C").expect("C");
+        let live = (n * 1_000 / 10_000) + 1; // live ticks meanwhile, 1 per 10 ms
+        assert!(
+            after.events_in >= before.events_in + n
+                && after.events_in <= before.events_in + n + live,
+            "{} → {}",
+            before.events_in,
+            after.events_in
+        );
+        assert!(after.processing_us.count() >= before.processing_us.count() + n);
+        assert_eq!(after.processing_us.max(), 1_000);
+        assert!(
+            after.end_to_end_us.max() >= 800_000,
+            "a replayed record's end-to-end time runs from its append"
+        );
+        assert_eq!(
+            e.delivery_counters("C").map(|c| c.duplicates_applied),
+            Some(0)
+        );
+        assert!(!e.invariants().any_violated(), "{:?}", e.invariants());
+    }
+
+    #[test]
+    fn replay_while_still_poisoned_retries_with_back_off_then_dead_letters_again() {
+        let (mut e, n) = ticks_dead_lettered(tick_params());
+        // No live records meanwhile: the DLQ holds only what the replay puts back.
+        assert!(e.drain(VirtualTime::from_secs(2)));
+        let failures = e.delivery_counters("C").map_or(0, |c| c.failures);
+        e.apply_fault(Fault::PoisonType {
+            topic: "Tick".into(),
+        })
+        .expect("poison again");
+        let t0 = e.now();
+        e.apply_fault(replay_dlq("C")).expect("replay");
+        // Each letter: 3 attempts of 1 ms with 5 ms between them = 13 ms.
+        e.run_until(t0.plus_us(13_000 * n));
+        let dlq = e.dead_letters("C").expect("C");
+        assert_eq!(dlq.records.len() as u64, n, "all back in the DLQ");
+        assert_eq!((dlq.len, dlq.replayed), (2 * n, n));
+        let at: Vec<u64> = dlq.records.iter().map(|l| l.at.since_us(t0)).collect();
+        let expected: Vec<u64> = (1..=n).map(|k| 13_000 * k).collect();
+        assert_eq!(at, expected, "dead-lettered again after their back-offs");
+        assert!(dlq.records.iter().all(|l| l.attempts == 3));
+        let c = e.delivery_counters("C").expect("C");
+        assert_eq!(c.failures, failures + 3 * n);
+    }
+
+    #[test]
+    fn replay_respects_the_groups_concurrency_cap() {
+        let params = GroupParams {
+            concurrency: 1,
+            ..tick_params()
+        };
+        let (mut e, n) = ticks_dead_lettered(params);
+        e.apply_fault(replay_dlq("C")).expect("replay");
+        let mut replayed_while_live = false;
+        for _ in 0..20_000 {
+            if kept(&e, "C") == 0 {
+                break;
+            }
+            e.step();
+            let busy_workers = e.workers.iter().filter(|w| w.busy).count();
+            let replaying = e.dlq_replays.get(&0).is_some_and(|r| r.busy);
+            assert!(
+                busy_workers + usize::from(replaying) <= 1,
+                "one slot: {busy_workers} workers and the replay in service at {}",
+                e.now()
+            );
+            replayed_while_live |= e.workers.iter().any(|w| w.waiting_slot);
+        }
+        assert_eq!(kept(&e, "C"), 0, "the replay of {n} letters ended");
+        assert!(
+            replayed_while_live,
+            "live records waited for the replay's slot"
+        );
+    }
+
+    #[test]
+    fn a_crash_during_a_replay_re_reads_from_its_last_commit() {
+        let run = |idempotent: bool| {
+            let params = GroupParams {
+                instances: 2,
+                commit_every: 5,
+                idempotent,
+                ..tick_params()
+            };
+            let (mut e, n) = ticks_dead_lettered(params);
+            let t0 = e.now();
+            e.apply_fault(replay_dlq("C")).expect("replay");
+            e.run_until(t0.plus_us(7_500));
+            // Letters 0..5 committed (left the DLQ); 5 and 6 applied, not
+            // committed; 7 in service on instance 0.
+            assert_eq!(kept(&e, "C"), n - 5);
+            let crash = Fault::Crash {
+                group: "C".into(),
+                instance: 0,
+                duration_us: None,
+            };
+            let before = e.delivery_counters("C").expect("C");
+            e.apply_fault(crash).expect("crash");
+            let c = e.delivery_counters("C").expect("C");
+            assert!(c.redelivered >= before.redelivered + 2, "{c:?}");
+            assert!(e.drain(VirtualTime::from_secs(5)), "the replay finished");
+            assert_eq!(kept(&e, "C"), 0);
+            let processed = e.group_instances("C").expect("C");
+            assert!(processed[1].processed >= n - 5, "instance 1 took over");
+            e
+        };
+        let e = run(false);
+        let c = e.delivery_counters("C").expect("C");
+        assert_eq!(c.duplicates_applied, 2, "letters 5 and 6 applied twice");
+        let e = run(true);
+        let c = e.delivery_counters("C").expect("C");
+        assert_eq!((c.duplicates_applied, c.deduped), (0, 2));
     }
 
     #[test]
@@ -234,19 +793,30 @@ mod tests {
         );
         let orders = inventory_orders(&e);
         let applied_before = e.component_metrics("Consumer1").expect("c1").events_in;
+        let produced_before = e.events_produced();
 
         e.apply_fault(replay_dlq("Consumer1")).expect("replay");
+        assert_eq!(kept(&e, "Consumer1"), n, "not at once");
+        e.run_until(VirtualTime::from_secs(2));
 
         let after = e.dead_letters("Consumer1").expect("Consumer1");
         assert!(after.records.is_empty(), "{after:?}");
         assert_eq!((after.waiting(), after.replayed, after.len), (0, n, n));
-        assert_eq!(
-            inventory_orders(&e),
-            orders + n,
-            "every record applied once"
-        );
+        let live_orders = e
+            .topics()
+            .iter()
+            .find(|t| t.name() == "OrderCreated")
+            .map_or(0, |t| {
+                t.partitions()
+                    .iter()
+                    .map(|p| p.high_watermark().0)
+                    .sum::<u64>()
+            });
+        assert!(live_orders > 0 && e.events_produced() > produced_before);
+        // Every replayed record applied once, on top of the live ones.
         let c1 = e.component_metrics("Consumer1").expect("c1").events_in;
-        assert_eq!(c1, applied_before + n);
+        assert!(c1 >= applied_before + n, "{applied_before} + {n} > {c1}");
+        assert!(inventory_orders(&e) >= orders + n);
         // Other groups' DLQs are theirs to replay.
         assert!(e.dead_letters("Consumer2").is_some_and(|d| d.waiting() > 0));
         assert_eq!(
@@ -255,36 +825,17 @@ mod tests {
             Some(0)
         );
         let log = e.fault_log();
-        assert_eq!(
-            log.last().map(|r| (&r.fault, &r.refused)),
-            Some((&replay_dlq("Consumer1"), &None))
+        assert!(
+            log.iter()
+                .any(|r| r.fault == replay_dlq("Consumer1") && r.refused.is_none())
         );
         assert!(!e.invariants().any_violated(), "{:?}", e.invariants());
+        let drained = e.invariants_after_drain(10_000_000);
+        assert_eq!(drained.nothing_lost, Check::Held);
     }
 
     #[test]
-    fn replay_while_still_poisoned_dead_letters_again() {
-        let mut e = seed(|_| {});
-        poison_orders(&mut e, 200, 5_000);
-        e.run_until(VirtualTime::from_secs(1));
-        let n = e
-            .dead_letters("Consumer1")
-            .map_or(0, |d| d.records.len() as u64);
-        assert!(n > 0);
-        let failures = e.delivery_counters("Consumer1").map_or(0, |c| c.failures);
-        let orders = inventory_orders(&e);
-        e.apply_fault(replay_dlq("Consumer1")).expect("replay");
-        let dlq = e.dead_letters("Consumer1").expect("Consumer1");
-        assert_eq!(dlq.records.len() as u64, n, "back in the DLQ");
-        assert_eq!((dlq.len, dlq.replayed), (2 * n, n));
-        assert_eq!(inventory_orders(&e), orders);
-        let attempts = u64::from(e.scenario().group_params("Consumer1").retry.max_attempts);
-        let now = e.delivery_counters("Consumer1").map_or(0, |c| c.failures);
-        assert_eq!(now, failures + n * attempts);
-    }
-
-    #[test]
-    fn replaying_an_empty_dlq_is_refused_and_logged() {
+    fn replaying_an_empty_dlq_or_one_under_way_is_refused_and_logged() {
         let mut e = seed(|_| {});
         e.run_until(VirtualTime::from_millis(100));
         let err = e.apply_fault(replay_dlq("Consumer1"));
@@ -292,6 +843,65 @@ mod tests {
         let refused = e.fault_log().last().and_then(|r| r.refused.clone());
         assert!(refused.is_some_and(|r| r.contains("Consumer1.DLQ is empty")));
         assert!(e.apply_fault(replay_dlq("Nope")).is_err());
+
+        let (mut e, _) = ticks_dead_lettered(tick_params());
+        e.apply_fault(replay_dlq("C")).expect("replay");
+        let again = e.apply_fault(replay_dlq("C"));
+        let refused = e.fault_log().last().and_then(|r| r.refused.clone());
+        assert!(again.is_err());
+        assert!(
+            refused.is_some_and(|r| r.contains("C.DLQ is being replayed")),
+            "{:?}",
+            e.fault_log().last()
+        );
+    }
+
+    #[test]
+    fn letters_dead_lettered_during_a_replay_join_a_second_one() {
+        let (mut e, n) = ticks_dead_lettered(tick_params());
+        e.apply_fault(replay_dlq("C")).expect("replay");
+        // A new poisoned record arrives while the replay runs.
+        e.apply_fault(Fault::PoisonNext {
+            topic: Some("Tick".into()),
+        })
+        .expect("poison next");
+        let t0 = e.now();
+        e.run_until(t0.plus_us(50_000));
+        assert_eq!(kept(&e, "C"), n.saturating_sub(50) + 1);
+        e.apply_fault(replay_dlq("C"))
+            .expect("the new letter is new work");
+        assert!(e.drain(VirtualTime::from_secs(5)));
+        let dlq = e.dead_letters("C").expect("C");
+        assert_eq!((kept(&e, "C"), dlq.replayed, dlq.len), (0, n + 1, n + 1));
+    }
+
+    #[test]
+    fn an_engine_image_taken_mid_replay_goes_on_the_same_way() {
+        let params = GroupParams {
+            instances: 2,
+            commit_every: 3,
+            ..tick_params()
+        };
+        let (mut live, n) = ticks_dead_lettered(params);
+        let t0 = live.now();
+        live.apply_fault(replay_dlq("C")).expect("replay");
+        live.run_until(t0.plus_us(4_500));
+        assert!(live.dlq_replay_left("C") > 0 && kept(&live, "C") < n);
+        let image = live.to_image().expect("encodes");
+        let mut restored = Engine::from_image(&image).expect("decodes");
+        for e in [&mut live, &mut restored] {
+            e.apply_fault(Fault::Crash {
+                group: "C".into(),
+                instance: 0,
+                duration_us: Some(2_000),
+            })
+            .expect("crash mid-replay");
+            e.run_until(VirtualTime::from_secs(2));
+        }
+        assert_eq!(kept(&restored, "C"), 0);
+        assert_eq!(restored.run_hash(), live.run_hash());
+        assert_eq!(restored.dead_letters("C"), live.dead_letters("C"));
+        assert_eq!(restored.delivery_counters("C"), live.delivery_counters("C"));
     }
 
     #[test]
@@ -315,7 +925,18 @@ mod tests {
             past.dead_letters("Consumer1")
                 .is_some_and(|d| d.replayed == 0 && d.waiting() > 0)
         );
-        let after = h.seek(VirtualTime::from_millis(600));
+        let n = past
+            .dead_letters("Consumer1")
+            .map_or(0, |d| d.records.len());
+        // About 1 ms a letter: half-way through.
+        let during = h.state_at(VirtualTime::from_millis(600 + n as u64 / 2));
+        assert!(
+            during
+                .dead_letters("Consumer1")
+                .is_some_and(|d| d.replayed > 0 && !d.records.is_empty() && d.records.len() < n),
+            "draining half-way"
+        );
+        let after = h.seek(VirtualTime::from_millis(900));
         assert!(
             after
                 .dead_letters("Consumer1")

@@ -54,10 +54,12 @@ impl Engine {
     }
 
     /// Whether group `group` has dead letters a replay can take
-    /// ([`crate::sim::Fault::ReplayDlq`]).
+    /// ([`crate::sim::Fault::ReplayDlq`]): kept ones no replay under way
+    /// is working through.
     pub fn can_replay_dlq(&self, group: &str) -> bool {
+        let left = self.dlq_replay_left(group);
         self.dead_letters(group)
-            .is_some_and(|d| !d.records.is_empty())
+            .is_some_and(|d| d.records.len() > left)
     }
 }
 

@@ -9,6 +9,7 @@
 
 use super::super::bus::Offset;
 use super::super::consumer::DeliveryError;
+use super::super::cqrs::HANDLER_SOURCE;
 use super::super::fault::Fault;
 use super::super::registry::{DecodeFailure, ProduceOutcome, Registry, RegistrySummary, Wiring};
 use super::super::scenario::Payload;
@@ -51,11 +52,13 @@ impl Engine {
                 )
             })
             .collect();
+        let handler = self.handler.as_ref().map(|h| (key(h.component), h.topic));
         let wiring = Wiring {
             topics: &topics,
             sources: &sources,
             groups: &groups,
             reactions: &reactions,
+            handler: handler.as_ref().map(|(k, t)| (k.as_str(), *t)),
         };
         self.registry = Some(Box::new(Registry::new(spec, graph, &wiring)));
     }
@@ -85,6 +88,50 @@ impl Engine {
                 push(&mut self.queue, next, Action::Emit(s));
                 false
             }
+        }
+    }
+
+    /// The registry check of the event the command in handler slot `s`
+    /// would publish, before the handler appends it: true to go on; false
+    /// when the slot waits for a lookup (its `Handled` action comes again
+    /// then) or the registry refuses the event (the command is rejected,
+    /// counted in `rejected_schema`, and the slot takes the next one).
+    pub(super) fn registry_admits_command(&mut self, s: usize) -> bool {
+        let now = self.now;
+        let Some(h) = self.handler.as_ref() else {
+            return true;
+        };
+        let poisoned = self.topics[h.topic as usize].poisoned;
+        let Some(reg) = self.registry.as_deref_mut() else {
+            return true;
+        };
+        if !reg.source_uses(HANDLER_SOURCE) {
+            return true;
+        }
+        match reg.prepare(HANDLER_SOURCE, now, poisoned) {
+            ProduceOutcome::Publish => true,
+            ProduceOutcome::Wait(until) => {
+                push(&mut self.queue, until, Action::Handled(s as u32));
+                false
+            }
+            ProduceOutcome::Unregistered | ProduceOutcome::Malformed => {
+                self.hash.add(now.0);
+                self.hash.add(TAG_REGISTRY | u64::from(HANDLER_SOURCE));
+                if let Some(h) = self.handler.as_mut() {
+                    h.slots[s].busy = false;
+                    h.counters.rejected_schema += 1;
+                }
+                self.start_commands();
+                false
+            }
+        }
+    }
+
+    /// Counts the accepted command's event as serialized with its schema
+    /// (the handler uses the registry).
+    pub(super) fn registry_count_command(&mut self) {
+        if let Some(reg) = self.registry.as_deref_mut() {
+            reg.count_produced(HANDLER_SOURCE);
         }
     }
 
@@ -169,6 +216,13 @@ impl Engine {
                 )
             })
             .collect();
+        let mut sources = sources;
+        if let Some(h) = &self.handler {
+            sources.push((
+                self.metrics[h.component as usize].key.clone(),
+                self.topics[h.topic as usize].name.clone(),
+            ));
+        }
         let groups: Vec<String> = self.groups.iter().map(|g| g.name.clone()).collect();
         Some(reg.summary(&sources, &groups))
     }
@@ -354,5 +408,195 @@ mod tests {
         );
         // Instance 0 of B had its id cached: it never noticed.
         assert_eq!(e.registry().expect("registry").counters.lookups_failed, 0);
+    }
+
+    fn kinds(e: &Engine, group: &str) -> (u64, u64) {
+        let dlq = e.dead_letters(group).expect(group);
+        let n = |k: DeliveryError| dlq.records.iter().filter(|l| l.error == k).count() as u64;
+        (
+            n(DeliveryError::RegistryDown),
+            n(DeliveryError::Undecodable),
+        )
+    }
+
+    #[test]
+    fn a_dlq_replay_looks_schema_ids_up_again() {
+        let mut e = engine(|s| {
+            if let Some(b) = s.groups.get_mut("B") {
+                b.retry.max_attempts = 2;
+            }
+        });
+        e.run_until(VirtualTime::from_millis(100));
+        // The registry goes down and B's instance restarts with an empty
+        // cache: P1's records (id 1) fail as "registry down", P2's (no
+        // id) as undecodable.
+        let down = |instance| Fault::Crash {
+            group: "R".into(),
+            instance,
+            duration_us: None,
+        };
+        e.apply_fault(down(0)).expect("registry down");
+        e.apply_fault(Fault::Crash {
+            group: "B".into(),
+            instance: 0,
+            duration_us: Some(1_000),
+        })
+        .expect("B restarts");
+        e.run_until(VirtualTime::from_millis(500));
+        e.stop_sources();
+        assert!(e.drain(VirtualTime::from_secs(2)));
+        let (registry_down, undecodable) = kinds(&e, "B");
+        assert!(
+            registry_down > 10 && undecodable > 10,
+            "{registry_down} {undecodable}"
+        );
+        let applied = e.component_metrics("B").expect("B").events_in;
+
+        // Replayed while the registry is still down: every letter fails
+        // again, for the same reason, after its attempts.
+        let failed_lookups = e.registry().expect("registry").counters.lookups_failed;
+        e.apply_fault(Fault::ReplayDlq { group: "B".into() })
+            .expect("replay");
+        assert!(e.drain(VirtualTime::from_secs(4)));
+        assert_eq!(kinds(&e, "B"), (registry_down, undecodable));
+        let reg = e.registry().expect("registry");
+        assert_eq!(
+            reg.counters.lookups_failed,
+            failed_lookups + 2 * registry_down,
+            "each attempt asked the registry"
+        );
+        assert_eq!(e.component_metrics("B").expect("B").events_in, applied);
+
+        // Back up: the replay looks id 1 up once and applies P1's
+        // records; P2's still carry no id and go back to the DLQ.
+        e.apply_fault(Fault::Restart {
+            group: "R".into(),
+            instance: 0,
+        })
+        .expect("registry up");
+        let served = e.registry().expect("registry").counters.lookups_served;
+        e.apply_fault(Fault::ReplayDlq { group: "B".into() })
+            .expect("replay");
+        assert!(e.drain(VirtualTime::from_secs(6)));
+        assert_eq!(kinds(&e, "B"), (0, undecodable));
+        let reg = e.registry().expect("registry");
+        assert_eq!(reg.counters.lookups_served, served + 1);
+        assert_eq!(reg.consumers[0].cached_ids, vec![1]);
+        assert_eq!(
+            e.component_metrics("B").expect("B").events_in,
+            applied + registry_down
+        );
+    }
+
+    /// A gateway, a command handler publishing `OrderPlacedV2` and a
+    /// producer of `OrderPlacedV1`; the handler, the producer and `B` use
+    /// the registry.
+    const CQRS: &str = "flowchart LR
+    GW[API Gateway]:::gateway --> CH[Order Handler]:::command
+    CH -->|OrderPlacedV2| K[[Kafka]]
+    P[Checkout]:::producer -->|OrderPlacedV1| K
+    K -->|OrderPlacedV2| B[Billing]:::consumer
+    K -->|OrderPlacedV1| B
+    P -.-> R[(Schema Registry)]:::schema
+    B -.-> R
+";
+
+    fn cqrs(text: &str, edit: impl FnOnce(&mut Scenario)) -> Engine {
+        let chart = crate::mermaid::parse_flowchart(text).expect("parses");
+        let g = ArchGraph::from_flowchart(&chart);
+        let mut s = Scenario::default_for(&g);
+        assert!(s.cqrs.is_some(), "a command path");
+        edit(&mut s);
+        Engine::new(&g, s, 5).expect("builds")
+    }
+
+    fn with_handler_edge() -> String {
+        format!("{CQRS}    CH -.-> R\n")
+    }
+
+    fn accepted(e: &Engine) -> u64 {
+        e.cqrs_summary().map_or(0, |c| c.counters.accepted)
+    }
+
+    #[test]
+    fn the_command_handler_serializes_through_the_registry() {
+        // Not connected: its events carry no schema id, so B cannot read them.
+        let mut e = cqrs(CQRS, |_| {});
+        e.run_until(VirtualTime::from_secs(1));
+        assert!(appended(&e, "OrderPlacedV2") > 20);
+        let b = e.delivery_counters("B").expect("B");
+        assert!(b.dead_lettered > 0, "{b:?}");
+        assert_eq!(e.registry().expect("registry").producers.len(), 1);
+
+        // Connected: it looks its schema up once and B decodes its events.
+        let mut e = cqrs(&with_handler_edge(), |_| {});
+        e.run_until(VirtualTime::from_secs(1));
+        assert!(appended(&e, "OrderPlacedV2") > 20);
+        assert_eq!(e.delivery_counters("B").expect("B").failures, 0);
+        let reg = e.registry().expect("registry");
+        let ch = reg
+            .producers
+            .iter()
+            .find(|p| p.client == "CH (OrderPlacedV2)")
+            .expect("the handler is a client");
+        assert_eq!((ch.lookups, ch.cached_ids.len()), (1, 1));
+        let v2 = &reg.subjects[0].versions[1];
+        assert_eq!(v2.produced, accepted(&e), "{reg:?}");
+    }
+
+    #[test]
+    fn the_handlers_first_event_waits_for_the_lookup() {
+        let run = |lookup_us: u64| {
+            let mut e = cqrs(&with_handler_edge(), |s| {
+                if let Some(r) = s.registry.as_mut() {
+                    r.lookup_us = lookup_us;
+                }
+            });
+            e.run_until(VirtualTime::from_millis(250));
+            e
+        };
+        let fast = run(0);
+        assert!(accepted(&fast) > 5 && appended(&fast, "OrderPlacedV2") > 5);
+        let slow = run(300_000);
+        assert_eq!(accepted(&slow), 0, "its slots wait for the lookup");
+        assert_eq!(appended(&slow, "OrderPlacedV2"), 0);
+        let mut slow = slow;
+        slow.run_until(VirtualTime::from_secs(1));
+        assert!(accepted(&slow) > 5 && appended(&slow, "OrderPlacedV2") > 5);
+        let reg = slow.registry().expect("registry");
+        assert_eq!(reg.producers.iter().map(|p| p.lookups).sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn a_refused_event_rejects_its_command_before_the_append() {
+        // V2 breaks V1 under backward: not registered.
+        let mut e = cqrs(&with_handler_edge(), |s| {
+            if let Some(r) = s.registry.as_mut() {
+                r.changes
+                    .insert("OrderPlacedV2".into(), SchemaChange::Breaking);
+            }
+        });
+        e.run_until(VirtualTime::from_secs(1));
+        let c = e.cqrs_summary().expect("cqrs").counters;
+        assert!(c.rejected_schema > 20, "{c:?}");
+        assert_eq!(c.accepted, 0, "{c:?}");
+        assert_eq!(appended(&e, "OrderPlacedV2"), 0);
+        let reg = e.registry().expect("registry");
+        assert_eq!(reg.counters.rejected_unregistered, c.rejected_schema);
+        assert!(appended(&e, "OrderPlacedV1") > 20, "P's version is fine");
+
+        // A poisoned type: malformed events are refused too.
+        let mut e = cqrs(&with_handler_edge(), |_| {});
+        e.apply_fault(Fault::PoisonType {
+            topic: "OrderPlacedV2".into(),
+        })
+        .expect("poison");
+        e.run_until(VirtualTime::from_secs(1));
+        let c = e.cqrs_summary().expect("cqrs").counters;
+        assert!(c.rejected_schema > 20 && c.accepted == 0, "{c:?}");
+        assert_eq!(
+            e.registry().expect("registry").counters.rejected_malformed,
+            c.rejected_schema
+        );
     }
 }

@@ -191,14 +191,41 @@ pub struct NodeAttrs {
     pub props: BTreeMap<String, String>,
 }
 
-/// [`NodeAttrs`] kept out of line: most nodes have none, and inline they
-/// were two thirds of a [`Node`]'s size, so big diagrams spilled out of
-/// cache. Reads see the empty attributes until the first write (through
-/// `DerefMut`) allocates them.
-#[derive(Clone, Default)]
-pub struct RareAttrs(Option<Box<NodeAttrs>>);
+/// The less common Mermaid attributes of an edge (`linkStyle` styles and
+/// curve, classes, `@{ animate }`): kept out of line like [`NodeAttrs`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LinkAttrs {
+    /// `linkStyle` declarations.
+    pub style: Vec<String>,
+    /// `linkStyle ... interpolate X` or `@{ curve: X }`.
+    pub interpolate: Option<String>,
+    /// Classes applied with `class e1 foo`.
+    pub classes: Vec<String>,
+    /// `@{ animate: }`
+    pub animate: Option<bool>,
+    /// `@{ animation: }`
+    pub animation: Option<String>,
+}
 
-/// What [`RareAttrs`] reads as before anything is set.
+/// Attributes most values never set, kept out of line: inline, the rare
+/// fields were most of a [`Node`]'s or an [`Edge`]'s size, so big diagrams
+/// spilled out of cache. Reads see the unset attributes until the first
+/// write (through `DerefMut`) allocates them.
+pub struct Rare<T>(Option<Box<T>>);
+
+/// A [`Node`]'s rare attributes.
+pub type RareAttrs = Rare<NodeAttrs>;
+
+/// An [`Edge`]'s rare attributes.
+pub type RareLinkAttrs = Rare<LinkAttrs>;
+
+/// Attributes [`Rare`] can hold: one shared value with nothing set is
+/// what reads see before the first write.
+pub trait Unset: Default + 'static {
+    /// The value with nothing set.
+    fn unset() -> &'static Self;
+}
+
 static NO_ATTRS: NodeAttrs = NodeAttrs {
     link: None,
     link_target: None,
@@ -214,42 +241,91 @@ static NO_ATTRS: NodeAttrs = NodeAttrs {
     props: BTreeMap::new(),
 };
 
-impl RareAttrs {
+static NO_LINK_ATTRS: LinkAttrs = LinkAttrs {
+    style: Vec::new(),
+    interpolate: None,
+    classes: Vec::new(),
+    animate: None,
+    animation: None,
+};
+
+impl Unset for NodeAttrs {
+    fn unset() -> &'static Self {
+        &NO_ATTRS
+    }
+}
+
+impl Unset for LinkAttrs {
+    fn unset() -> &'static Self {
+        &NO_LINK_ATTRS
+    }
+}
+
+impl<T> Rare<T> {
     /// Whether any attribute was ever written.
     pub fn is_set(&self) -> bool {
         self.0.is_some()
     }
 }
 
-impl From<NodeAttrs> for RareAttrs {
-    fn from(attrs: NodeAttrs) -> Self {
-        RareAttrs(Some(Box::new(attrs)))
+impl<T> Default for Rare<T> {
+    fn default() -> Self {
+        Rare(None)
     }
 }
 
-impl std::ops::Deref for RareAttrs {
-    type Target = NodeAttrs;
-
-    fn deref(&self) -> &NodeAttrs {
-        self.0.as_deref().unwrap_or(&NO_ATTRS)
+impl<T: Clone> Clone for Rare<T> {
+    fn clone(&self) -> Self {
+        Rare(self.0.clone())
     }
 }
 
-impl std::ops::DerefMut for RareAttrs {
-    fn deref_mut(&mut self) -> &mut NodeAttrs {
+impl<T> From<T> for Rare<T> {
+    fn from(attrs: T) -> Self {
+        Rare(Some(Box::new(attrs)))
+    }
+}
+
+impl<T: Unset> std::ops::Deref for Rare<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0.as_deref().unwrap_or(T::unset())
+    }
+}
+
+impl<T: Unset> std::ops::DerefMut for Rare<T> {
+    fn deref_mut(&mut self) -> &mut T {
         self.0.get_or_insert_with(Box::default)
     }
 }
 
-impl PartialEq for RareAttrs {
-    fn eq(&self, other: &RareAttrs) -> bool {
+impl<T: Unset + PartialEq> PartialEq for Rare<T> {
+    fn eq(&self, other: &Rare<T>) -> bool {
         **self == **other
     }
 }
 
-impl std::fmt::Debug for RareAttrs {
+impl<T: Unset + std::fmt::Debug> std::fmt::Debug for Rare<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// How an edge got its id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EdgeId {
+    /// Mermaid's automatic `L_<from>_<to>_<n>`, with this `n`. Spelled out
+    /// only when asked for ([`Edge::id`]): a big diagram would otherwise
+    /// build and free a string per edge that nothing reads.
+    Auto(u32),
+    /// The user's `e1@` id.
+    User(Id),
+}
+
+impl Default for EdgeId {
+    fn default() -> Self {
+        EdgeId::Auto(0)
     }
 }
 
@@ -258,10 +334,9 @@ impl std::fmt::Debug for RareAttrs {
 pub struct Edge {
     /// Creation order; what `linkStyle N` refers to.
     pub index: usize,
-    /// `L_<from>_<to>_<n>` or the user's `e1@` id.
-    pub id: String,
-    /// Whether `id` came from the source.
-    pub user_defined_id: bool,
+    /// The user's id, or the counter of the automatic one; the text is
+    /// [`Edge::id`].
+    pub id: EdgeId,
     /// Source vertex id (shared with the vertex).
     pub from: Id,
     /// Target vertex id (shared with the vertex).
@@ -276,23 +351,49 @@ pub struct Edge {
     pub arrow_start: Arrow,
     /// Marker at the target end.
     pub arrow_end: Arrow,
-    /// Mermaid's edge type string (`arrow_point`, `arrow_open`, `double_arrow_point`, ...);
-    /// one of a fixed set, so not allocated per edge.
-    pub edge_type: &'static str,
     /// 1 for `-->`, 2 for `--->`, ... (max 10).
     pub length: u8,
-    /// `linkStyle` declarations.
-    pub style: Vec<String>,
-    /// `linkStyle ... interpolate X` or `@{ curve: X }`.
-    pub interpolate: Option<String>,
-    /// Classes applied with `class e1 foo`.
-    pub classes: Vec<String>,
-    /// `@{ animate: }`
-    pub animate: Option<bool>,
-    /// `@{ animation: }`
-    pub animation: Option<String>,
+    /// `linkStyle` styles and curve, classes, animation.
+    pub attrs: RareLinkAttrs,
     /// Where the edge's link token is.
     pub span: Span,
+}
+
+impl Edge {
+    /// The id mermaid gives the edge: the user's `e1@` id, or
+    /// `L_<from>_<to>_<n>`.
+    pub fn id(&self) -> Cow<'_, str> {
+        match &self.id {
+            EdgeId::User(id) => Cow::Borrowed(id.as_str()),
+            EdgeId::Auto(n) => Cow::Owned(auto_edge_id(&self.from, &self.to, *n)),
+        }
+    }
+
+    /// Whether the id came from the source (`e1@-->`).
+    pub fn user_defined_id(&self) -> bool {
+        matches!(self.id, EdgeId::User(_))
+    }
+
+    /// Mermaid's edge type (`arrow_point`, `arrow_open`,
+    /// `double_arrow_point`, ...), which the two markers determine: a
+    /// marker at the start is always the same as the one at the end.
+    pub fn edge_type(&self) -> &'static str {
+        let double = self.arrow_start != Arrow::None;
+        match (self.arrow_end, double) {
+            (Arrow::None, _) => "arrow_open",
+            (Arrow::Arrow, false) => "arrow_point",
+            (Arrow::Cross, false) => "arrow_cross",
+            (Arrow::Circle, false) => "arrow_circle",
+            (Arrow::Arrow, true) => "double_arrow_point",
+            (Arrow::Cross, true) => "double_arrow_cross",
+            (Arrow::Circle, true) => "double_arrow_circle",
+        }
+    }
+}
+
+/// `L_<from>_<to>_<n>`.
+pub(crate) fn auto_edge_id(from: &str, to: &str, n: u32) -> String {
+    format!("L_{from}_{to}_{n}")
 }
 
 /// A subgraph.
@@ -439,8 +540,8 @@ fn node_json(n: &Node) -> Value {
 fn edge_json(e: &Edge) -> Value {
     let mut m = Map::new();
     m.insert("index".into(), e.index.into());
-    m.insert("id".into(), e.id.clone().into());
-    m.insert("userDefinedId".into(), e.user_defined_id.into());
+    m.insert("id".into(), e.id().into_owned().into());
+    m.insert("userDefinedId".into(), e.user_defined_id().into());
     m.insert("from".into(), e.from.as_str().into());
     m.insert("to".into(), e.to.as_str().into());
     m.insert("label".into(), e.label.as_str().into());
@@ -448,19 +549,20 @@ fn edge_json(e: &Edge) -> Value {
     m.insert("stroke".into(), e.stroke.as_str().into());
     m.insert("arrow_start".into(), e.arrow_start.as_str().into());
     m.insert("arrow_end".into(), e.arrow_end.as_str().into());
-    m.insert("type".into(), e.edge_type.into());
+    m.insert("type".into(), e.edge_type().into());
     m.insert("length".into(), e.length.into());
-    if !e.style.is_empty() {
-        m.insert("style".into(), json!(e.style));
+    let a = &e.attrs;
+    if !a.style.is_empty() {
+        m.insert("style".into(), json!(a.style));
     }
-    put_opt(&mut m, "interpolate", &e.interpolate);
-    if !e.classes.is_empty() {
-        m.insert("classes".into(), json!(e.classes));
+    put_opt(&mut m, "interpolate", &a.interpolate);
+    if !a.classes.is_empty() {
+        m.insert("classes".into(), json!(a.classes));
     }
-    if let Some(a) = e.animate {
-        m.insert("animate".into(), a.into());
+    if let Some(animate) = a.animate {
+        m.insert("animate".into(), animate.into());
     }
-    put_opt(&mut m, "animation", &e.animation);
+    put_opt(&mut m, "animation", &a.animation);
     Value::Object(m)
 }
 

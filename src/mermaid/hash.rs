@@ -17,6 +17,23 @@ fn fold(a: u64, b: u64) -> u64 {
     (r as u64) ^ ((r >> 64) as u64)
 }
 
+/// The 1 to 7 bytes of `rest` in one word, from overlapping fixed-size
+/// reads (a variable-length copy is a `memcpy` call). With the length
+/// hashed too, the word determines the bytes.
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    let word4 = |at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&rest[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    match n {
+        4.. => word4(0) | word4(n - 4) << 32,
+        1.. => u64::from(rest[0]) | u64::from(rest[n / 2]) << 8 | u64::from(rest[n - 1]) << 16,
+        0 => 0,
+    }
+}
+
 /// Builds [`FoldHasher`]s with a per-map random seed.
 #[derive(Clone, Copy)]
 pub(crate) struct Seeded(u64);
@@ -50,9 +67,7 @@ impl Hasher for FoldHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.acc = fold(self.acc ^ u64::from_le_bytes(w), K2);
+            self.acc = fold(self.acc ^ tail_word(rest), K2);
         }
         self.acc = self.acc.wrapping_add(bytes.len() as u64);
     }
@@ -94,6 +109,16 @@ mod tests {
         let a = s.hash_one("node1");
         let b = s.hash_one("node2");
         assert_ne!(a, b);
+        // Every tail length, and tails that differ in one byte only.
+        let keys = [
+            "a", "b", "ab", "ba", "abc", "abd", "xbc", "abcd", "abce", "abcdefg", "abcdefh",
+            "bbcdefg",
+        ];
+        for (i, x) in keys.iter().enumerate() {
+            for y in &keys[i + 1..] {
+                assert_ne!(s.hash_one(x), s.hash_one(y), "{x} and {y} collide");
+            }
+        }
         let mut m: FastMap<&str, usize> = FastMap::default();
         for (i, k) in ["a", "b", "c"].iter().enumerate() {
             m.insert(k, i);

@@ -22,7 +22,7 @@
 
 use super::ast::{self, ClickAction, Item, LinkStyleTargets, Statement, SubgraphHeader, Visit};
 use super::diagnostics::{Diagnostic, Span};
-use super::flow::{DiagramType, Direction, Edge, Flowchart, Id, LabelType, Node, Subgraph};
+use super::flow::{DiagramType, Direction, Edge, EdgeId, Flowchart, Id, LabelType, Node, Subgraph};
 use super::hash::{FastMap as HashMap, FastSet as HashSet};
 use super::parser::Sink;
 use super::shapes;
@@ -239,8 +239,8 @@ impl<'a> Db<'a> {
         let edges = &self.chart.edges;
         let auto = self.auto_edges.get_or_insert_with(|| {
             let mut m = HashMap::default();
-            for e in edges.iter().filter(|e| !e.user_defined_id) {
-                m.entry(e.id.clone()).or_insert(e.index);
+            for e in edges.iter().filter(|e| !e.user_defined_id()) {
+                m.entry(e.id().into_owned()).or_insert(e.index);
             }
             m
         });
@@ -351,7 +351,7 @@ impl<'a> Db<'a> {
                     text: &shape.label.text,
                     kind: shape.label.kind,
                 };
-                let props = shape.props.as_ref().map(|(k, v)| (k.text, v.text));
+                let props = shape.props.as_deref().map(|(k, v)| (k.text, v.text));
                 self.add_vertex(
                     Cow::Borrowed(id),
                     Some(text),
@@ -424,10 +424,10 @@ impl<'a> Db<'a> {
                 let edge = &mut self.chart.edges[i];
                 for (k, v) in doc {
                     match (k.as_str(), v) {
-                        ("animate", Value::Bool(b)) => edge.animate = Some(*b),
-                        ("animate", v) => edge.animate = Some(v.truthy()),
-                        ("animation", v) => edge.animation = Some(v.to_text()),
-                        ("curve", v) => edge.interpolate = Some(v.to_text()),
+                        ("animate", Value::Bool(b)) => edge.attrs.animate = Some(*b),
+                        ("animate", v) => edge.attrs.animate = Some(v.truthy()),
+                        ("animation", v) => edge.attrs.animation = Some(v.to_text()),
+                        ("curve", v) => edge.attrs.interpolate = Some(v.to_text()),
                         _ => {}
                     }
                 }
@@ -595,8 +595,12 @@ impl<'a> Db<'a> {
     }
 
     /// The vertex's shared id, or a new one for an endpoint that is not a
-    /// vertex.
+    /// vertex. A short id is copied from the mention, which is at hand,
+    /// rather than from the vertex, which may be anywhere in memory.
     fn shared_id(&self, id: &str, vertex: Option<u32>) -> Id {
+        if id.len() <= super::id::INLINE {
+            return Id::from(id);
+        }
         match vertex.and_then(|v| self.chart.nodes.get(v as usize)) {
             Some(node) => node.id.clone(),
             None => Id::from(id),
@@ -612,15 +616,16 @@ impl<'a> Db<'a> {
     ) {
         let mut edge = Edge {
             index: self.chart.edges.len(),
-            interpolate: self.default_interpolate.clone(),
             stroke: link.stroke,
             arrow_start: link.arrow_start,
             arrow_end: link.arrow_end,
-            edge_type: link.edge_type,
             length: u8::try_from(link.length.min(10)).unwrap_or(10),
             span: link.arrow.span,
             ..Edge::default()
         };
+        if let Some(curve) = &self.default_interpolate {
+            edge.attrs.interpolate = Some(curve.clone());
+        }
         if let Some((_, label)) = &link.label {
             edge.label = match &label.text {
                 Cow::Borrowed(text) => self
@@ -640,28 +645,26 @@ impl<'a> Db<'a> {
         *count += 1;
         match id {
             Some(id) if self.edge_index(id).is_none() => {
-                edge.id = id.to_string();
-                edge.user_defined_id = true;
-                self.user_edges.insert(edge.id.clone(), edge.index);
+                edge.id = EdgeId::User(Id::from(id));
+                self.user_edges.insert(id.to_string(), edge.index);
             }
             _ => {
                 let n = if existing == 0 { 0 } else { existing + 1 };
-                // `format!` costs several times this on big diagrams.
-                let mut id = String::with_capacity(from.len() + to.len() + 8);
-                id.push_str("L_");
-                id.push_str(&from);
-                id.push('_');
-                id.push_str(&to);
-                id.push('_');
-                push_decimal(&mut id, n);
-                edge.id = id;
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                edge.id = EdgeId::Auto(n);
                 if let Some(auto) = &mut self.auto_edges {
-                    auto.entry(edge.id.clone()).or_insert(edge.index);
+                    auto.entry(super::flow::auto_edge_id(&from, &to, n))
+                        .or_insert(edge.index);
                 }
             }
         }
         edge.from = from;
         edge.to = to;
+        debug_assert_eq!(
+            edge.edge_type(),
+            link.edge_type,
+            "the markers give the type"
+        );
         self.chart.edges.push(edge);
     }
 
@@ -703,7 +706,7 @@ impl<'a> Db<'a> {
                     };
                     if self.claimed.get(v).copied().unwrap_or(true)
                         || node.id == id
-                        || is_blank(&node.id)
+                        || is_blank_id(&node.id)
                     {
                         continue;
                     }
@@ -767,7 +770,7 @@ impl<'a> Db<'a> {
                 self.chart.nodes[i].classes.push(class.to_string());
             }
             if let Some(i) = self.edge_index(id) {
-                self.chart.edges[i].classes.push(class.to_string());
+                self.chart.edges[i].attrs.classes.push(class.to_string());
             }
             if let Some(&i) = self.subgraphs.get(id) {
                 self.chart.subgraphs[i].classes.push(class.to_string());
@@ -815,12 +818,13 @@ impl<'a> Db<'a> {
                 for index in list {
                     let edge = &mut self.chart.edges[index.value];
                     if let Some(curve) = &l.interpolate {
-                        edge.interpolate = Some(curve.text.clone());
+                        edge.attrs.interpolate = Some(curve.text.clone());
                     }
                     if !l.styles.is_empty() {
-                        edge.style = l.styles.clone();
-                        if !edge.style.iter().any(|s| s.starts_with("fill")) {
-                            edge.style.push("fill:none".into());
+                        let attrs = &mut *edge.attrs;
+                        attrs.style = l.styles.clone();
+                        if !attrs.style.iter().any(|s| s.starts_with("fill")) {
+                            attrs.style.push("fill:none".into());
                         }
                     }
                 }
@@ -871,6 +875,15 @@ fn is_blank(id: &str) -> bool {
     }
 }
 
+/// [`is_blank`] for an [`Id`], looking at its bytes first (its text
+/// costs a UTF-8 check).
+fn is_blank_id(id: &Id) -> bool {
+    match id.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => id.trim().is_empty(),
+    }
+}
+
 /// Whether `name.to_lowercase()` differs from `name`, without building it:
 /// a character that lowercases to something else changes the string
 /// (final-sigma handling only ever maps `Σ`, which changes either way).
@@ -888,24 +901,6 @@ fn is_blank_text(v: &Value) -> bool {
     match v {
         Value::Str(s) | Value::Nested(s) | Value::Num(_, s) => s.trim().is_empty(),
         Value::Bool(_) | Value::Null => false,
-    }
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        // `n % 10` is a single digit.
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
     }
 }
 
@@ -1083,7 +1078,7 @@ mod tests {
     #[test]
     fn auto_edge_ids_skip_one() {
         let c = chart("graph TD\nA-->B\nA-->B\nA-->B");
-        let ids: Vec<&str> = c.edges.iter().map(|e| e.id.as_str()).collect();
+        let ids: Vec<String> = c.edges.iter().map(|e| e.id().into_owned()).collect();
         assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_A_B_3"]);
     }
 
@@ -1135,7 +1130,7 @@ mod tests {
         let c = chart("graph TD\nA[(db)] <==> B@{ shape: doc }\nB -.-x C");
         let shapes: Vec<Option<&str>> = c.nodes.iter().map(|n| n.shape.as_deref()).collect();
         assert_eq!(shapes, [Some("cylinder"), Some("doc"), None]);
-        let types: Vec<&str> = c.edges.iter().map(|e| e.edge_type).collect();
+        let types: Vec<&str> = c.edges.iter().map(|e| e.edge_type()).collect();
         assert_eq!(types, ["double_arrow_point", "arrow_cross"]);
     }
 
@@ -1148,12 +1143,12 @@ mod tests {
     #[test]
     fn edge_id_with_amp_goes_to_last_start_first_end() {
         let c = chart("flowchart TD\nA & B e1@--> C & D");
-        let ids: Vec<(&str, &str, &str)> = c
+        let ids: Vec<(&str, &str, String)> = c
             .edges
             .iter()
-            .map(|e| (e.from.as_str(), e.to.as_str(), e.id.as_str()))
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.id().into_owned()))
             .collect();
-        assert_eq!(ids[2], ("B", "C", "e1"));
+        assert_eq!(ids[2], ("B", "C", "e1".to_string()));
         assert_eq!(ids[0].2, "L_A_C_0");
     }
 
@@ -1192,8 +1187,8 @@ mod tests {
     fn edge_metadata_does_not_create_a_node() {
         let c = chart("flowchart LR\nA e1@--> B\ne1@{ animate: true, curve: linear }");
         assert!(c.node("e1").is_none());
-        assert_eq!(c.edges[0].animate, Some(true));
-        assert_eq!(c.edges[0].interpolate.as_deref(), Some("linear"));
+        assert_eq!(c.edges[0].attrs.animate, Some(true));
+        assert_eq!(c.edges[0].attrs.interpolate.as_deref(), Some("linear"));
     }
 
     #[test]
@@ -1213,7 +1208,7 @@ mod tests {
         let err = parse_flowchart("graph TD\nA-->B\nlinkStyle 1 stroke:red").err();
         assert_eq!(err.map(|d| d.kind), Some(crate::mermaid::ErrorKind::Db));
         let c = chart("graph TD\nA-->B\nlinkStyle 0 stroke:red");
-        assert_eq!(c.edges[0].style, ["stroke:red", "fill:none"]);
+        assert_eq!(c.edges[0].attrs.style, ["stroke:red", "fill:none"]);
     }
 
     #[test]

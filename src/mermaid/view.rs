@@ -42,8 +42,8 @@ pub(crate) struct ShapeV<'a> {
     pub kind: BracketShape,
     /// The label between them.
     pub label: LabelV<'a>,
-    /// `[|key:value|…]`.
-    pub props: Option<(IdV<'a>, IdV<'a>)>,
+    /// `[|key:value|…]` (rare: boxed, so a node mention stays small to move).
+    pub props: Option<Box<(IdV<'a>, IdV<'a>)>>,
 }
 
 /// An `@{ … }` block.
@@ -163,7 +163,7 @@ impl<'a> NodeV<'a> {
                 span: s.span,
                 kind: s.kind,
                 label: s.label.to_ast(src),
-                props: s.props.as_ref().map(|(k, v)| ast::RectProps {
+                props: s.props.as_deref().map(|(k, v)| ast::RectProps {
                     key: ident(k),
                     value: ident(v),
                 }),
@@ -189,7 +189,7 @@ impl<'a> NodeV<'a> {
                 props: s
                     .props
                     .as_ref()
-                    .map(|p| (id_view(&p.key), id_view(&p.value))),
+                    .map(|p| Box::new((id_view(&p.key), id_view(&p.value)))),
             }),
             class: n.class.as_ref().map(id_view),
             meta: n.metadata.as_ref().map(|m| MetaV {

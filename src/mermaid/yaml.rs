@@ -85,13 +85,10 @@ pub(crate) type Mapping = Vec<(String, Value)>;
 pub(crate) fn parse_shape_data(body: &str) -> Result<Mapping, String> {
     let map = if body.contains('\n') {
         parse_block(body)?
+    } else if let Some(map) = simple_flow(body) {
+        map
     } else {
-        let mut p = Flow {
-            s: body.as_bytes(),
-            text: body,
-            i: 0,
-        };
-        p.mapping_body(false)?
+        flow_body(body)?
     };
     let mut seen: Vec<&str> = Vec::with_capacity(map.len());
     for (k, _) in &map {
@@ -101,6 +98,80 @@ pub(crate) fn parse_shape_data(body: &str) -> Result<Mapping, String> {
         seen.push(k);
     }
     Ok(map)
+}
+
+/// A one-line body read by the full flow-mapping reader.
+fn flow_body(body: &str) -> Result<Mapping, String> {
+    let mut p = Flow {
+        s: body.as_bytes(),
+        text: body,
+        i: 0,
+    };
+    p.mapping_body(false)
+}
+
+/// The common one-line body, `key: word` and `key: "text"` pairs (no
+/// escapes, comments, nesting or odd blanks), read in one pass; `None` for
+/// anything else, which the full reader then takes. Where it answers, it
+/// answers as that reader does (a test compares them); it exists because a
+/// large diagram has hundreds of `@{ shape: …, label: "…" }` blocks.
+fn simple_flow(body: &str) -> Option<Mapping> {
+    let b = body.as_bytes();
+    let spaces = |mut i: usize| {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    };
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        i = spaces(i);
+        let key_start = i;
+        if !b
+            .get(i)
+            .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+        {
+            return None;
+        }
+        while b.get(i).is_some_and(|&c| word(c)) {
+            i += 1;
+        }
+        let key = &body[key_start..i];
+        if b.get(i) != Some(&b':') || b.get(i + 1) != Some(&b' ') {
+            return None;
+        }
+        i = spaces(i + 1);
+        let value = match b.get(i) {
+            Some(b'"') => {
+                let from = i + 1;
+                let len = b[from..]
+                    .iter()
+                    .position(|&c| matches!(c, b'"' | b'\\' | b'\n' | b'\r'))?;
+                if b[from + len] != b'"' {
+                    return None;
+                }
+                i = from + len + 1;
+                Value::Str(body[from..from + len].to_string())
+            }
+            Some(&c) if word(c) => {
+                let from = i;
+                while b.get(i).is_some_and(|&c| word(c) || c == b'.' || c == b'-') {
+                    i += 1;
+                }
+                resolve_plain(&body[from..i])
+            }
+            _ => return None,
+        };
+        out.push((key.to_string(), value));
+        i = spaces(i);
+        match b.get(i) {
+            None => return Some(out),
+            Some(b',') => i += 1,
+            Some(_) => return None,
+        }
+    }
 }
 
 fn resolve_plain(text: &str) -> Value {
@@ -730,5 +801,52 @@ mod tests {
         assert!(parse_shape_data(" label: \"open ").is_err());
         assert!(parse_shape_data(" a: {b: c ").is_err());
         assert!(parse_shape_data("\n shape: circle\n    label: x: y\n").is_err());
+    }
+
+    #[test]
+    fn simple_bodies_read_as_the_full_reader_reads_them() {
+        const KEYS: [&str; 5] = ["shape", "label", "true", "w", "_x1"];
+        const VALUES: [&str; 14] = [
+            "cyl",
+            "\"Store 12\"",
+            "\"\"",
+            "\"a #b, c: d\"",
+            "\"é ü\"",
+            "12",
+            "1.5",
+            "-3",
+            "lean-r",
+            "true",
+            "null",
+            "x.y.",
+            "a b",
+            "\"a\\\"b\"",
+        ];
+        const SEPS: [&str; 5] = [", ", ",", " , ", ",  ", " ,"];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut pick = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut fast = 0;
+        for _ in 0..2000 {
+            let mut body = String::from(["", " ", "  "][pick(3)]);
+            for k in 0..1 + pick(3) {
+                if k > 0 {
+                    body.push_str(SEPS[pick(SEPS.len())]);
+                }
+                body.push_str(KEYS[pick(KEYS.len())]);
+                body.push_str([": ", ":  ", ":", " : "][pick(4)]);
+                body.push_str(VALUES[pick(VALUES.len())]);
+            }
+            body.push_str(["", " ", ","][pick(3)]);
+            if let Some(map) = simple_flow(&body) {
+                fast += 1;
+                assert_eq!(Ok(map), flow_body(&body), "on {body:?}");
+            }
+        }
+        assert!(fast > 200, "the quick reader took only {fast} bodies");
     }
 }

@@ -87,13 +87,13 @@ fn connection_of(e: &Edge, from: ComponentId, to: ComponentId) -> Connection {
         kind: ConnectionKind::Plain,
         event_type: None,
         attrs: EdgeAttrs {
-            mermaid_id: e.user_defined_id.then(|| e.id.clone()),
+            mermaid_id: e.user_defined_id().then(|| e.id().into_owned()),
             length: e.length,
-            style: e.style.clone(),
-            interpolate: e.interpolate.clone(),
-            classes: e.classes.clone(),
-            animate: e.animate,
-            animation: e.animation.clone(),
+            style: e.attrs.style.clone(),
+            interpolate: e.attrs.interpolate.clone(),
+            classes: e.attrs.classes.clone(),
+            animate: e.attrs.animate,
+            animation: e.attrs.animation.clone(),
         },
         span: Some(e.span),
     }
@@ -177,13 +177,11 @@ pub(crate) mod tests {
     fn edge(index: usize, from: &str, to: &str, label: &str, at: usize) -> Edge {
         Edge {
             index,
-            id: format!("L_{from}_{to}_0"),
             from: from.into(),
             to: to.into(),
             label: label.into(),
             stroke: Stroke::Normal,
             arrow_end: Arrow::Arrow,
-            edge_type: "arrow_point",
             length: 1,
             span: Span::new(at, at + 3),
             ..Edge::default()

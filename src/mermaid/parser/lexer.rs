@@ -222,10 +222,6 @@ impl DirIndex {
         idx
     }
 
-    fn is_empty(&self) -> bool {
-        self.all.is_empty()
-    }
-
     /// The direction token starting at `p`, if a `direction XX` follows on
     /// its line. Queries come with increasing `p`.
     fn query(&mut self, p: usize) -> Option<(Direction, usize)> {
@@ -630,11 +626,18 @@ impl<'a> Lexer<'a> {
         opener.map_or(Step::NoMatch, |o| self.open(o))
     }
 
-    /// Rule 60 (12.3.0): `[^\s"\[\](){}|]+@(?=[^{"])`.
+    /// Rule 60 (12.3.0): `[^\s"\[\](){}|]+@(?=[^{"])`. Asked before most
+    /// words, so the common "no edge id can start here" answers inline.
+    #[inline]
     fn link_id(&mut self, p: usize) -> Option<usize> {
-        if !self.has_at {
+        if !self.has_at || (self.next_at_dead && self.next_at.is_some_and(|a| a >= p)) {
             return None;
         }
+        self.link_id_search(p)
+    }
+
+    /// [`Lexer::link_id`] past its quick answers.
+    fn link_id_search(&mut self, p: usize) -> Option<usize> {
         // The next `@` at or after `p`: when it is followed by `{` or `"`
         // (or ends the text), the run through it ends right after it, so no
         // run from here to it holds an edge id.
@@ -928,12 +931,16 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Rules 55 … 59 at `p`: the direction and end of the token.
+    /// Rules 55 … 59 at `p`: the direction and end of the token. Asked at
+    /// most tokens, so the common "no `direction` line here" (the next
+    /// occurrence is on a later line) answers inline.
+    #[inline]
     fn direction_at(&mut self, p: usize) -> Option<(Direction, usize)> {
-        if self.dirs.is_empty() {
-            return None;
+        match self.dirs.all.get(self.dirs.cursor) {
+            None => None,
+            Some(&(d, line_start)) if d >= p && line_start > p => None,
+            Some(_) => self.dirs.query(p),
         }
-        self.dirs.query(p)
     }
 
     /// Rules 81 … 120 of the initial state.

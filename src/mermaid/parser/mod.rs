@@ -894,8 +894,7 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
     /// Nodes joined by `&`, appended to the chain buffer.
     fn group(&mut self) -> PResult<()> {
         let from = self.nodes.len();
-        let first = self.styled_vertex()?;
-        self.nodes.push(first);
+        self.styled_vertex()?;
         loop {
             match self.cur.t {
                 T::ShapeData => {
@@ -924,8 +923,7 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
             if !is_id_token(self.cur.t) {
                 return Err(self.unexpected("a node after `&`"));
             }
-            let node = self.styled_vertex()?;
-            self.nodes.push(node);
+            self.styled_vertex()?;
         }
         self.groups.push((from, self.nodes.len()));
         Ok(())
@@ -956,7 +954,9 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
         })
     }
 
-    fn styled_vertex(&mut self) -> PResult<NodeV<'a>> {
+    /// One node mention, appended to the chain buffer (built in place: a
+    /// mention is a few hundred bytes, and returning it costs copies).
+    fn styled_vertex(&mut self) -> PResult<()> {
         let id = self.id_view("a node id")?;
         let shape = match self.cur.t {
             T::Sqs
@@ -986,13 +986,14 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
         if let Some(c) = &class {
             span = span.join(c.span);
         }
-        Ok(NodeV {
+        self.nodes.push(NodeV {
             span,
             id,
             shape,
             class,
             meta: None,
-        })
+        });
+        Ok(())
     }
 
     fn shape(&mut self, id: &str) -> PResult<ShapeV<'a>> {
@@ -1022,7 +1023,7 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
                 let value =
                     self.expect(T::NodeString, "a property value in `[|key:value|text]`")?;
                 let pipe = self.expect(T::Pipe, "`|` after the property value")?;
-                props = Some((
+                props = Some(Box::new((
                     IdV {
                         span: self.tok_span(&key),
                         text: self.text_of(&key),
@@ -1031,7 +1032,7 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
                         span: self.tok_span(&value),
                         text: self.text_of(&value),
                     },
-                ));
+                )));
                 let label = self.label(&pipe, id)?;
                 let c = self.close(T::Sqe, &open, id)?;
                 (BracketShape::Rect, label, c)

@@ -395,7 +395,7 @@ fn link_style_forms() {
     let c = chart(
         "graph TD\nA-->B\nB-->C\nlinkStyle 0,1 stroke:red\nlinkStyle default interpolate basis stroke:#999",
     );
-    assert_eq!(c.edges[1].style, ["stroke:red", "fill:none"]);
+    assert_eq!(c.edges[1].attrs.style, ["stroke:red", "fill:none"]);
     assert_eq!(
         c.link_style_default.as_deref(),
         Some(&["stroke:#999".to_string()][..])
@@ -462,11 +462,11 @@ fn accessibility_comments_directives_frontmatter() {
 #[test]
 fn edge_ids_and_their_settings() {
     let c = chart("flowchart LR\nA e1@--> B\nA e1@--> C\ne1@{ animation: fast }\nclass e1 animate");
-    assert_eq!(c.edges[0].id, "e1");
-    assert!(c.edges[0].user_defined_id);
-    assert_eq!(c.edges[1].id, "L_A_C_0");
-    assert_eq!(c.edges[0].animation.as_deref(), Some("fast"));
-    assert_eq!(c.edges[0].classes, ["animate"]);
+    assert_eq!(c.edges[0].id(), "e1");
+    assert!(c.edges[0].user_defined_id());
+    assert_eq!(c.edges[1].id(), "L_A_C_0");
+    assert_eq!(c.edges[0].attrs.animation.as_deref(), Some("fast"));
+    assert_eq!(c.edges[0].attrs.classes, ["animate"]);
     assert_eq!(
         chart("graph TD\nA-->B[mail@host]").nodes[1].label,
         "mail@host"

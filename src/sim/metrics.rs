@@ -262,6 +262,7 @@ impl<T: Copy> Samples<T> {
         out
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, v: T) {
         self.tail.push(v);
         if self.tail.len() == SAMPLE_CHUNK {

@@ -262,6 +262,7 @@ impl<T: Copy> Samples<T> {
         out
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, v: T) {
         self.tail.push(v);
         if self.tail.len() == SAMPLE_CHUNK {
@@ -627,7 +628,10 @@ impl TimeSeries {
         conflicts: u64,
         worker_lags: &[u64],
     ) -> u64 {
-        let mut all = [Vec::new(), Vec::new()];
+        // Sized up front: grown value by value, the two lists were
+        // reallocated a few times every sample.
+        let total = |k: usize| self.latency.iter().map(|l| l[k].values.len()).sum();
+        let mut all = [Vec::with_capacity(total(0)), Vec::with_capacity(total(1))];
         let per_group: Vec<[[u64; 4]; 2]> = self
             .latency
             .iter_mut()

@@ -1790,27 +1790,33 @@ impl Engine {
                 }
             }
         }
-        let groups: Vec<GroupSample> = (0..self.groups.len())
-            .map(|g| GroupSample {
-                lag: self.group_lag(g),
-                dlq: self.groups[g].dead_letters.waiting(),
-                duplicates: self.groups[g].counters.duplicates_applied,
-                failures: self.groups[g].counters.failures,
-            })
-            .collect();
-        let conflicts = self.handler.as_ref().map_or(0, |h| h.counters.conflicts);
+        // Each worker's lag is read once: it is charted per partition and
+        // summed per group.
         let worker_lags: Vec<u64> = self
             .workers
             .iter()
-            .take(super::metrics::MAX_PARTITION_SERIES)
             .map(|w| self.high(w) - w.committed)
             .collect();
+        let groups: Vec<GroupSample> = self
+            .groups
+            .iter()
+            .map(|g| GroupSample {
+                lag: worker_lags
+                    .get(g.first_worker as usize..g.end_worker as usize)
+                    .map_or(0, |l| l.iter().sum()),
+                dlq: g.dead_letters.waiting(),
+                duplicates: g.counters.duplicates_applied,
+                failures: g.counters.failures,
+            })
+            .collect();
+        let conflicts = self.handler.as_ref().map_or(0, |h| h.counters.conflicts);
+        let charted = worker_lags.len().min(super::metrics::MAX_PARTITION_SERIES);
         let interval = self.series.sample(
             self.now,
             &self.metrics[..self.diagram_components],
             &groups,
             conflicts,
-            &worker_lags,
+            &worker_lags[..charted],
         );
         push(&mut self.queue, self.now.plus_us(interval), Action::Sample);
     }

@@ -337,7 +337,11 @@ pub(super) fn render_text(name: &str, s: &RunSummary) -> String {
             rebal
         );
     }
-    for g in s.groups.iter().filter(|g| g.delivery.skipped_by_retention > 0) {
+    for g in s
+        .groups
+        .iter()
+        .filter(|g| g.delivery.skipped_by_retention > 0)
+    {
         let _ = writeln!(
             out,
             "group {}: {} records skipped by retention (dropped from the bus before it read them)",

@@ -79,6 +79,30 @@ pub(crate) struct Group {
     pub reactions: Vec<Reaction>,
 }
 
+impl Group {
+    /// Takes one of instance `i`'s concurrency slots for `waiter` (a
+    /// worker, or the DLQ replay), or queues `waiter` once to be woken
+    /// when a slot frees; `waiting` remembers that it is queued.
+    pub(crate) fn take_slot(&mut self, i: usize, waiting: &mut bool, waiter: u32) -> bool {
+        if self.slots_busy.len() <= i {
+            self.slots_busy.resize(i + 1, 0);
+            self.slot_waiters
+                .resize(i + 1, std::collections::VecDeque::new());
+        }
+        if self.slots_busy[i] < self.params.concurrency {
+            self.slots_busy[i] += 1;
+            *waiting = false;
+            true
+        } else {
+            if !*waiting {
+                *waiting = true;
+                self.slot_waiters[i].push_back(waiter);
+            }
+            false
+        }
+    }
+}
+
 /// A group publishing one event of topic `out` per applied record of topic
 /// `on`, with probability `probability` (engine-internal).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

@@ -1377,23 +1377,7 @@ impl Engine {
     fn take_slot(&mut self, w: u32) -> bool {
         let worker = &mut self.workers[w as usize];
         let (g, i) = (worker.group as usize, worker.instance as usize);
-        let grp = &mut self.groups[g];
-        if grp.slots_busy.len() <= i {
-            grp.slots_busy.resize(i + 1, 0);
-            grp.slot_waiters
-                .resize(i + 1, std::collections::VecDeque::new());
-        }
-        if grp.slots_busy[i] < grp.params.concurrency {
-            grp.slots_busy[i] += 1;
-            worker.waiting_slot = false;
-            true
-        } else {
-            if !worker.waiting_slot {
-                worker.waiting_slot = true;
-                grp.slot_waiters[i].push_back(w);
-            }
-            false
-        }
+        self.groups[g].take_slot(i, &mut worker.waiting_slot, w)
     }
 
     /// Gives back a slot of instance `i` of group `g`.

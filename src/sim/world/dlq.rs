@@ -237,23 +237,7 @@ impl Engine {
             return false;
         };
         let i = r.instance as usize;
-        let grp = &mut self.groups[g];
-        if grp.slots_busy.len() <= i {
-            grp.slots_busy.resize(i + 1, 0);
-            grp.slot_waiters
-                .resize(i + 1, std::collections::VecDeque::new());
-        }
-        if grp.slots_busy[i] < grp.params.concurrency {
-            grp.slots_busy[i] += 1;
-            r.waiting_slot = false;
-            true
-        } else {
-            if !r.waiting_slot {
-                r.waiting_slot = true;
-                grp.slot_waiters[i].push_back(REPLAY_WAITER);
-            }
-            false
-        }
+        self.groups[g].take_slot(i, &mut r.waiting_slot, REPLAY_WAITER)
     }
 
     /// The letter group `g`'s replay consumer is at.

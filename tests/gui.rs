@@ -342,6 +342,38 @@ fn wait_for_frame(
 }
 
 #[test]
+fn the_step_slice_is_chosen_and_kept_for_the_session() {
+    let mut h = harness();
+    h.get_by_label("+100 ms").click();
+    wait_for_frame(&mut h, "the first step", |f| f.now_us == 100_000);
+    // Choose one second: the button says so and steps by it.
+    h.get_by_label("Step slice").click();
+    h.run_steps(2);
+    h.get_by_label("Step 1 s").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("+100 ms").is_none());
+    h.get_by_label("+1 s").click();
+    let f = wait_for_frame(&mut h, "a one-second step", |f| f.now_us > 100_000);
+    assert_eq!(f.now_us, 1_100_000, "a step advances exactly the slice");
+    // One minute, also kept across a Reset.
+    h.get_by_label("Step slice").click();
+    h.run_steps(2);
+    h.get_by_label("Step 1 min").click();
+    h.run_steps(2);
+    h.get_by_label("Reset").click();
+    wait_for_frame(&mut h, "the reset", |f| f.now_us == 0);
+    h.run_steps(2);
+    h.get_by_label("+1 min").click();
+    let f = common::wait_for_frame_within(
+        &mut h,
+        std::time::Duration::from_secs(60),
+        |_| "timed out waiting for a one-minute step".into(),
+        |f| f.now_us > 0,
+    );
+    assert_eq!(f.now_us, 60_000_000);
+}
+
+#[test]
 fn run_pause_step_and_speed_drive_the_live_simulation() {
     use eda_studio::live::{RunState, Speed};
     let mut h = harness();
@@ -405,20 +437,25 @@ fn run_pause_step_and_speed_drive_the_live_simulation() {
     // The badges show the frame's numbers.
     h.run_steps(1);
     let app = h.state();
-    let frame = app.run.frame.clone().unwrap_or_else(|| panic!("a frame"));
+    let frame = common::latest_frame(&h);
     assert!(!app.canvas.badges.is_empty(), "badges are drawn");
     let mut checked = 0;
     for c in &frame.components {
         let Some(badge) = app.canvas.badges.get(&c.key) else {
             continue;
         };
-        let rate = if c.rate_in_per_s < 10.0 {
-            format!("{:.1}/s", c.rate_in_per_s)
-        } else {
-            format!("{:.0}/s", c.rate_in_per_s)
+        let per_s = |r: f64| {
+            if r < 10.0 {
+                format!("{r:.1}/s")
+            } else {
+                format!("{r:.0}/s")
+            }
         };
+        let rate = per_s(c.rate_in_per_s);
         if c.events_in == 0 && c.events_out > 0 {
-            assert_eq!(badge, &format!("{} out", c.events_out), "{}", c.key);
+            // A producer shows the rate it sends at, not a running count.
+            let out = format!("{} out", per_s(c.rate_out_per_s));
+            assert!(badge.starts_with(&out), "{}: {badge} vs {out}", c.key);
         } else {
             assert!(badge.starts_with(&rate), "{}: {badge} vs {rate}", c.key);
         }
@@ -432,8 +469,6 @@ fn run_pause_step_and_speed_drive_the_live_simulation() {
 
 #[test]
 fn the_timeline_shows_a_past_moment_exactly_and_live_returns() {
-    use eda_studio::model::ArchGraph;
-    use eda_studio::sim::{Engine, Scenario, VirtualTime};
     let mut h = harness();
     for step in 1..=5u64 {
         h.get_by_label("+100 ms").click();
@@ -449,12 +484,7 @@ fn the_timeline_shows_a_past_moment_exactly_and_live_returns() {
         "{:?}",
         past.now_us
     );
-    let chart = eda_studio::mermaid::parse_flowchart(eda_studio::SEED_DIAGRAM)
-        .unwrap_or_else(|d| panic!("{d:?}"));
-    let g = ArchGraph::from_flowchart(&chart);
-    let mut engine =
-        Engine::new(&g, Scenario::default_for(&g), past.seed).unwrap_or_else(|e| panic!("{e}"));
-    engine.run_until(VirtualTime::from_us(past.now_us));
+    let engine = common::seed_engine_at(past.seed, past.now_us);
     assert_eq!(past.run_hash, format!("{:016x}", engine.run_hash()));
     for c in &past.components {
         let m = engine
@@ -464,12 +494,7 @@ fn the_timeline_shows_a_past_moment_exactly_and_live_returns() {
     }
     // The badges show the past moment too.
     h.run_steps(2);
-    let frame = h
-        .state()
-        .run
-        .frame
-        .clone()
-        .unwrap_or_else(|| panic!("a frame"));
+    let frame = common::latest_frame(&h);
     assert_eq!(frame.now_us, past.now_us);
 
     h.get_by_label("Live").click();

@@ -24,12 +24,7 @@ fn wait_for_frame(
     what: &str,
     pred: impl Fn(&Frame) -> bool,
 ) -> Arc<Frame> {
-    common::wait_for_frame_within(
-        h,
-        Duration::from_secs(20),
-        |_| format!("timed out waiting for {what}"),
-        pred,
-    )
+    common::wait_for_frame_up_to(h, Duration::from_secs(20), what, pred)
 }
 
 fn last_lag(f: &Frame) -> f64 {

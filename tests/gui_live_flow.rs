@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{harness, step_100ms, wait_for_frame};
+use common::{harness, latest_frame, step_100ms, wait_for_frame};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::live::Frame;
 use egui_kittest::Harness;
@@ -17,12 +17,7 @@ fn stepping_the_seed_moves_dots_on_its_edges_and_the_bus_tab_lists_partitions() 
     let mut h = harness();
     step_100ms(&mut h, 12);
     h.run_steps(2);
-    let frame = h
-        .state()
-        .run
-        .frame
-        .clone()
-        .unwrap_or_else(|| panic!("a frame"));
+    let frame = latest_frame(&h);
     let flow = &frame.flow;
 
     // Dots, on the diagram's own edges, coloured by a type in the legend.
@@ -213,4 +208,94 @@ fn the_bus_node_expands_into_its_partition_grid_on_the_canvas_and_travels_in_tim
     h.get_by_label("Partitions of EB").click();
     h.run_steps(3);
     assert!(bus_grid(&h).is_empty());
+}
+
+/// The lag a badge says ("… · lag 123 …").
+fn badge_lag(h: &egui_kittest::Harness<'_, eda_studio::gui::app::EdaApp>, key: &str) -> u64 {
+    let text = h
+        .state()
+        .canvas
+        .badges
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| panic!("no badge for {key}: {:?}", h.state().canvas.badges));
+    text.split(" · ")
+        .find_map(|part| part.strip_prefix("lag ")?.parse().ok())
+        .unwrap_or_else(|| panic!("no lag in {text:?}"))
+}
+
+#[test]
+fn a_consumer_added_mid_run_is_a_ghost_on_the_canvas_whose_badge_lag_falls() {
+    use common::{select_node, send, step};
+    let mut h = harness();
+    step(&mut h, 60_000_000);
+    // A producer's badge is a rate, like the others'.
+    let producer = h
+        .state()
+        .canvas
+        .badges
+        .get("Producer1")
+        .cloned()
+        .unwrap_or_default();
+    let rate: f64 = producer
+        .strip_suffix("/s out")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("a rate out: {producer:?}"));
+    assert!((50.0..200.0).contains(&rate), "{producer}");
+    assert!(h.state().canvas.overlay.ghosts.is_empty(), "no ghost yet");
+
+    select_node(&mut h, "Consumer1");
+    h.run_steps(3);
+    h.get_by_label("Add a consumer from offset 0").click();
+    let added = common::wait_for_frame_up_to(
+        &mut h,
+        std::time::Duration::from_secs(20),
+        "the new consumer",
+        |f| f.groups.iter().any(|g| g.group == "Consumer1.new"),
+    );
+    let added_us = added.now_us;
+    h.run_steps(3);
+    let ghost = h
+        .state()
+        .canvas
+        .overlay
+        .ghosts
+        .get("Consumer1.new")
+        .copied()
+        .unwrap_or_else(|| panic!("a ghost node: {:?}", h.state().canvas.overlay));
+    let canvas = h.state().canvas.rect;
+    assert!(
+        canvas.intersects(ghost),
+        "on the canvas: {ghost:?} {canvas:?}"
+    );
+    let behind = badge_lag(&h, "Consumer1.new");
+    assert!(behind > 3_000, "a minute behind: lag {behind}");
+
+    // A virtual minute later its badge says it has caught up.
+    step(&mut h, 60_000_000);
+    let now = badge_lag(&h, "Consumer1.new");
+    assert!(now < 50, "caught up: lag {now} (was {behind})");
+
+    // A moment before it was added has no ghost.
+    send(&mut h, eda_studio::live::Command::Seek(added_us / 2));
+    wait_for_frame(&mut h, "the past", |f| {
+        f.viewing_past && f.now_us <= added_us / 2
+    });
+    h.run_steps(3);
+    assert!(
+        h.state().canvas.overlay.ghosts.is_empty(),
+        "no ghost before it was added: {:?}",
+        h.state().canvas.overlay.ghosts
+    );
+    assert!(!h.state().canvas.badges.contains_key("Consumer1.new"));
+    send(&mut h, eda_studio::live::Command::Live);
+    wait_for_frame(&mut h, "live again", |f| !f.viewing_past);
+    h.run_steps(3);
+    assert!(
+        h.state()
+            .canvas
+            .overlay
+            .ghosts
+            .contains_key("Consumer1.new")
+    );
 }

@@ -106,6 +106,16 @@ fn replay_dlq_button_empties_a_groups_dead_letter_queue() {
         h.query_all_by_label_contains("p99").next().is_some(),
         "latency percentiles are shown"
     );
+    // The badge alerts while letters wait.
+    let badge = h
+        .state()
+        .canvas
+        .badges
+        .get("Consumer1")
+        .cloned()
+        .unwrap_or_default();
+    assert!(badge.contains(&format!("DLQ {waiting}")), "{badge}");
+    assert!(h.state().canvas.overlay.alerts.contains("Consumer1"));
     h.get_by_label("Replay DLQ").click();
     // The replay is the group's work over virtual time: at the moment it
     // is asked for, the letters are still waiting (and being replayed).
@@ -137,6 +147,21 @@ fn replay_dlq_button_empties_a_groups_dead_letter_queue() {
     assert!(
         h.query_by_label("Replay DLQ").is_none(),
         "nothing left to replay"
+    );
+    // Emptied, and with the failures out of the sparkline's window, the
+    // badge is quiet: it says how things are now, not what happened once.
+    common::step(&mut h, 8_000_000);
+    let badge = h
+        .state()
+        .canvas
+        .badges
+        .get("Consumer1")
+        .cloned()
+        .unwrap_or_default();
+    assert!(!badge.contains("DLQ") && !badge.contains("fail"), "{badge}");
+    assert!(
+        !h.state().canvas.overlay.alerts.contains("Consumer1"),
+        "{badge} alerts"
     );
 }
 
@@ -220,4 +245,121 @@ fn a_duplicates_violation_is_listed_with_its_events_and_selects_the_group() {
         .filter_map(|id| h.state().doc.graph.component(*id).map(|c| c.key.clone()))
         .collect();
     assert_eq!(selected, ["Consumer1"], "the group involved is selected");
+}
+
+/// Clicks the dock tab `name` until it shows (a click that lands while
+/// the dock is still growing into place misses it).
+fn open_tab(
+    h: &mut egui_kittest::Harness<'_, eda_studio::gui::app::EdaApp>,
+    name: &str,
+    shows: &str,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.query_all_by_label_contains(shows).next().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the {name} tab never showed {shows}"
+        );
+        if let Some(tab) = h.query_all_by_label(name).last() {
+            tab.click();
+        }
+        h.run_steps(2);
+    }
+}
+
+#[test]
+fn duplicates_set_up_in_the_scenario_tab_show_in_the_invariants_tab_after_a_crash() {
+    use common::{right_click_on, step};
+    use egui::accesskit::{Role, Toggled};
+    use egui_kittest::kittest::NodeT as _;
+    let mut h = harness();
+    step(&mut h, 200_000);
+    // Consumer1 not idempotent (the default) and committing every 50
+    // records, set up in the Scenario tab and applied.
+    open_tab(&mut h, "Scenario", "Consumer1 commit every");
+    let idempotent = h.get_by_label("Consumer1 idempotent");
+    if idempotent.accesskit_node().toggled() == Some(Toggled::True) {
+        idempotent.click();
+        h.run_steps(2);
+    }
+    assert_ne!(
+        h.get_by_label("Consumer1 idempotent")
+            .accesskit_node()
+            .toggled(),
+        Some(Toggled::True),
+        "idempotency off"
+    );
+    h.get_by_role_and_label(Role::SpinButton, "Consumer1 commit every")
+        .click();
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.event(egui::Event::Text("50".into()));
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    h.get_by_label("Apply").click();
+    h.run_steps(3);
+    let text = h.state().doc.to_text();
+    assert!(
+        text.contains("%% eda:scenario Consumer1.commit-every = 50"),
+        "saved into the diagram: {text}"
+    );
+    wait_for_frame(&mut h, "the reload", |f| f.now_us == 0);
+    step(&mut h, 2_000_000);
+    assert!(
+        !latest_violated(&h),
+        "no duplicates before the crash: {:?}",
+        common::latest_frame(&h).invariants
+    );
+
+    // Consumer1 slowed (the command the fault menu's "Slow down" sends)
+    // so it falls behind: a consumer that keeps up commits each time it
+    // catches up, so a crash would find nothing uncommitted.
+    send(
+        &mut h,
+        LiveCommand::Fault(Fault::Slow {
+            component: "Consumer1".into(),
+            factor: 50.0,
+        }),
+    );
+    step(&mut h, 1_000_000);
+    // Crash Consumer1 from its right-click menu, then restart it: the
+    // records it processed since its last commit come again.
+    right_click_on(&mut h, "Consumer1");
+    h.get_by_label("Crash instance 0").click();
+    h.run_steps(2);
+    step(&mut h, 500_000);
+    right_click_on(&mut h, "Consumer1");
+    h.get_by_label("Restart instance 0").click();
+    h.run_steps(2);
+    step(&mut h, 1_500_000);
+    let frame = wait_for_frame(&mut h, "the duplicates", |f| {
+        f.invariants.effects_applied_once.is_violated()
+    });
+    let example = frame
+        .invariants
+        .examples_of(Invariant::EffectsAppliedOnce)
+        .next()
+        .cloned()
+        .unwrap_or_else(|| panic!("an example: {:?}", frame.invariants));
+    assert_eq!(example.events[0].group, "Consumer1");
+
+    // The Invariants tab lists it, highlighted, with the events involved.
+    h.key_press(egui::Key::Escape);
+    open_tab(&mut h, "Invariants", &example.what);
+    h.get_by_role_and_label(Role::Button, &example.what);
+    let e = &example.events[0];
+    let place = format!("{}/{}@{}", e.topic, e.partition, e.offset);
+    assert!(
+        h.query_all_by_label_contains(&place).next().is_some(),
+        "{place} is listed"
+    );
+}
+
+fn latest_violated(h: &egui_kittest::Harness<'_, eda_studio::gui::app::EdaApp>) -> bool {
+    common::latest_frame(h)
+        .invariants
+        .effects_applied_once
+        .is_violated()
 }

@@ -1,15 +1,18 @@
 //! The event log tab driven through the UI with egui_kittest, headless:
 //! run the seed diagram a little, see its events in the log, filter them
 //! by type, select an event and see its deliveries — a poisoned one's
-//! failed attempts and dead-lettering among them.
+//! failed attempts and dead-lettering among them, and its DLQ replay
+//! attempts once the group's DLQ is replayed (none when scrubbed back to
+//! before the replay).
 
 mod common;
 
-use common::harness;
+use common::{harness, select_node, send, step};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::gui::command::Command;
-use eda_studio::live::{Frame, TraceState};
-use eda_studio::sim::AttemptOutcome;
+use eda_studio::gui::panels::dock::DockTab;
+use eda_studio::live::{Command as LiveCommand, Frame, TraceState};
+use eda_studio::sim::{AttemptOutcome, Fault, ReplayOutcome};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -162,4 +165,74 @@ fn the_log_lists_events_filters_them_and_shows_a_poisoned_events_deliveries() {
     );
     h.run_steps(2);
     assert!(h.query_all_by_label("processed").count() >= trace.subscribers.len());
+}
+
+#[test]
+fn a_dead_lettered_events_dlq_replay_is_listed_with_its_deliveries() {
+    let mut h = harness();
+    let text = format!(
+        "{}%% eda:scenario fault poison-next UserRegistered at 100ms\n",
+        eda_studio::SEED_DIAGRAM
+    );
+    h.state_mut().send(Command::OpenText("seed".into(), text));
+    h.run_steps(2);
+    step(&mut h, 1_000_000);
+
+    // The dead letter, as Consumer2's inspector lists it.
+    select_node(&mut h, "Consumer2");
+    let f = wait_for(&mut h, "Consumer2's dead letter", |f| {
+        f.detail
+            .as_ref()
+            .and_then(|d| d.table("Dead-letter queue"))
+            .is_some_and(|t| !t.rows.is_empty())
+    });
+    let detail = f.detail.as_ref().unwrap_or_else(|| panic!("detail"));
+    let dlq = detail
+        .table("Dead-letter queue")
+        .unwrap_or_else(|| panic!("a DLQ table"));
+    let col = dlq.column("event").unwrap_or_else(|| panic!("event"));
+    let id: u64 = dlq.rows[0][col].parse().unwrap_or_else(|e| panic!("{e}"));
+    let asked_us = f.now_us;
+    send(
+        &mut h,
+        LiveCommand::Fault(Fault::ReplayDlq {
+            group: "Consumer2".into(),
+        }),
+    );
+    step(&mut h, 500_000);
+
+    // The event's detail: its deliveries, then the replay's attempt.
+    h.state_mut().dock.tab = DockTab::Log;
+    h.state_mut().dock.log.selected = Some(id);
+    let f = wait_for(&mut h, "the trace with the replay", |f| {
+        f.log.trace.as_ref().is_some_and(|t| {
+            t.event_id == id && t.state == TraceState::Complete && !t.replays.is_empty()
+        })
+    });
+    let trace = f.log.trace.clone().unwrap_or_else(|| panic!("a trace"));
+    assert!(trace.dead_lettered_by.contains(&"Consumer2".to_string()));
+    let [replay] = trace.replays.as_slice() else {
+        panic!("one replay attempt: {:?}", trace.replays)
+    };
+    assert_eq!(replay.group, "Consumer2");
+    assert_eq!(replay.attempt.outcome, ReplayOutcome::Applied);
+    assert!(replay.attempt.start.as_us() >= asked_us);
+    h.run_steps(3);
+    h.get_by_label("DLQ replay attempts");
+    h.get_by_label("replayed: applied");
+    assert!(h.query_all_by_label("dead-lettered").count() >= 1);
+
+    // Scrubbed back to before the replay: dead-lettered, not replayed yet.
+    send(&mut h, LiveCommand::Seek(asked_us - 1));
+    let f = wait_for(&mut h, "the moment before the replay", |f| {
+        f.viewing_past
+            && f.now_us == asked_us - 1
+            && f.log.trace.as_ref().is_some_and(|t| t.event_id == id)
+    });
+    let trace = f.log.trace.clone().unwrap_or_else(|| panic!("a trace"));
+    assert!(trace.replays.is_empty(), "{:?}", trace.replays);
+    assert!(trace.dead_lettered_by.contains(&"Consumer2".to_string()));
+    h.run_steps(3);
+    assert!(h.query_by_label("DLQ replay attempts").is_none());
+    assert!(h.query_all_by_label("dead-lettered").count() >= 1);
 }

@@ -2,12 +2,17 @@
 //! offset 0", driven through the designer's UI with egui_kittest: minutes
 //! into a live run of the seed diagram the Replay section adds a consumer,
 //! which starts at offset 0 (the live run's retention kept the whole run)
-//! and whose lag then falls to about 0; the bus tab says what it retains.
+//! and whose lag then falls to about 0; the bus tab says what it retains
+//! and that it is the live default. A diagram that writes `retention =
+//! until-consumed` runs with it, and the scenario and bus tabs say so.
 
 mod common;
 
 use common::{harness, select_node, step, wait_for_frame_within};
-use eda_studio::sim::Retention;
+use eda_studio::gui::command::Command;
+use eda_studio::gui::panels::bus_view::retention_text;
+use eda_studio::gui::panels::dock::DockTab;
+use eda_studio::sim::{Retention, RetentionSource};
 use egui_kittest::kittest::Queryable as _;
 use std::time::Duration;
 
@@ -64,5 +69,50 @@ fn a_consumer_added_minutes_into_a_run_starts_at_offset_0_and_catches_up() {
         .unwrap_or_else(|| panic!("the Bus tab"));
     tab.click();
     h.run_steps(3);
-    h.get_by_label_contains(&format!("Retention keep-latest {records}"));
+    h.get_by_label(&format!(
+        "{} (live default)",
+        retention_text(Retention::KeepLatest { records })
+    ));
+}
+
+#[test]
+fn a_diagram_that_writes_until_consumed_runs_with_it_and_says_so() {
+    let mut h = harness();
+    let line = "%% eda:scenario retention = until-consumed";
+    let text = format!("{}{line}\n", eda_studio::SEED_DIAGRAM);
+    h.state_mut()
+        .send(Command::OpenText("explicit".into(), text));
+    h.run_steps(2);
+    let f = step(&mut h, 3_000_000);
+    assert_eq!(
+        (f.retention, f.retention_source),
+        (Retention::UntilConsumed, RetentionSource::Diagram)
+    );
+    // Until-consumed at work: what every group committed is gone.
+    let dropped: u64 = f
+        .flow
+        .topics
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .map(|p| p.low)
+        .sum();
+    assert!(
+        dropped > 0,
+        "committed records dropped: {:?}",
+        f.flow.topics
+    );
+
+    h.state_mut().dock.tab = DockTab::Scenario;
+    h.run_steps(3);
+    h.get_by_label("until-consumed (from the diagram)");
+    h.state_mut().dock.tab = DockTab::Bus;
+    h.run_steps(3);
+    h.get_by_label(&format!(
+        "{} (from the diagram)",
+        retention_text(Retention::UntilConsumed)
+    ));
+    assert!(
+        h.state().doc.to_text().contains(line),
+        "the document keeps its line"
+    );
 }

@@ -6,11 +6,13 @@
 
 mod common;
 
-use common::{click_at, harness, select_node, send};
+use common::{
+    assert_lowest_stock_shown, click_at, harness, latest_frame, seed_engine_at, select_node, send,
+    wait_for_frame_up_to,
+};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::live::{Command as LiveCommand, Frame, RunState};
-use eda_studio::model::ArchGraph;
-use eda_studio::sim::{Engine, Fault, SinkState, VirtualTime, load_scenario};
+use eda_studio::sim::Fault;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -31,12 +33,7 @@ fn wait_for_frame(
     what: &str,
     pred: impl Fn(&Frame) -> bool,
 ) -> Arc<Frame> {
-    common::wait_for_frame_within(
-        h,
-        Duration::from_secs(20),
-        |_| format!("timed out waiting for {what}"),
-        pred,
-    )
+    wait_for_frame_up_to(h, Duration::from_secs(20), what, pred)
 }
 
 /// File ▸ `item`, then the typed-path prompt (no native dialog in tests)
@@ -95,35 +92,8 @@ fn scrubbing_shows_the_inventory_as_the_engine_had_it_then() {
     h.run_steps(2);
 
     // The same run, headless, to that moment.
-    let text = eda_studio::SEED_DIAGRAM;
-    let chart = eda_studio::mermaid::parse_flowchart(text).unwrap_or_else(|d| panic!("{d:?}"));
-    let g = ArchGraph::from_flowchart(&chart);
-    let scenario = load_scenario(text, &g).unwrap_or_else(|d| panic!("{d:?}"));
-    let mut engine = Engine::new(&g, scenario, past.seed).unwrap_or_else(|e| panic!("{e}"));
-    engine.run_until(VirtualTime::from_us(past.now_us));
-    let Some(SinkState::Inventory(inv)) = engine.sink_state("InvDB") else {
-        panic!("InvDB is an inventory")
-    };
-    let (sku, stock) = *inv.lowest(1).first().unwrap_or_else(|| panic!("a sku"));
-
-    let detail = past.detail.as_ref().unwrap_or_else(|| panic!("detail"));
-    let table = detail
-        .table("Stock per sku (lowest first)")
-        .unwrap_or_else(|| panic!("a stock table"));
-    let row = &table.rows[0];
-    let col = |name: &str| table.column(name).unwrap_or_else(|| panic!("{name}"));
-    assert_eq!(row[col("sku")], sku.to_string());
-    assert_eq!(
-        row[col("stock")],
-        stock.to_string(),
-        "stock at {} µs",
-        past.now_us
-    );
-    // ... and the inspector draws that cell.
-    assert!(
-        h.get_all_by_label(&stock.to_string()).next().is_some(),
-        "the inspector shows stock {stock}"
-    );
+    let engine = seed_engine_at(past.seed, past.now_us);
+    assert_lowest_stock_shown(&h, &past, &engine);
 }
 
 #[test]
@@ -298,12 +268,7 @@ fn a_long_rebuild_shows_its_progress_then_the_diff() {
     let (mut partway, mut bar_shown, mut total) = (false, false, 0);
     let done = loop {
         h.run_steps(1);
-        let f = h
-            .state()
-            .run
-            .frame
-            .clone()
-            .unwrap_or_else(|| panic!("a frame"));
+        let f = latest_frame(&h);
         if let Some(p) = &f.replay.rebuilding {
             total = p.total;
             if p.done > 0 && p.done < p.total {

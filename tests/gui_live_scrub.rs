@@ -6,11 +6,13 @@
 
 mod common;
 
-use common::{click_at, harness, select_node, send, wait_for_frame_within};
+use common::{
+    assert_lowest_stock_shown, click_at, harness, seed_engine_at, select_node, send,
+    wait_for_frame_up_to,
+};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::live::{Command as LiveCommand, Frame, PastOptions};
-use eda_studio::model::ArchGraph;
-use eda_studio::sim::{ArchiveOptions, Engine, SinkState, VirtualTime, load_scenario};
+use eda_studio::sim::ArchiveOptions;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -22,12 +24,7 @@ fn wait_for_frame(
     what: &str,
     pred: impl Fn(&Frame) -> bool,
 ) -> Arc<Frame> {
-    wait_for_frame_within(
-        h,
-        Duration::from_secs(60),
-        |_| format!("timed out waiting for {what}"),
-        pred,
-    )
+    wait_for_frame_up_to(h, Duration::from_secs(60), what, pred)
 }
 
 /// Where the scrubber puts `fraction` of the run (0 = its start).
@@ -88,38 +85,14 @@ fn scrubbing_into_the_archive_shows_the_inventory_as_the_engine_had_it_then() {
     h.run_steps(2);
 
     // The same run, headless, to that moment.
-    let text = eda_studio::SEED_DIAGRAM;
-    let chart = eda_studio::mermaid::parse_flowchart(text).unwrap_or_else(|d| panic!("{d:?}"));
-    let g = ArchGraph::from_flowchart(&chart);
-    let scenario = load_scenario(text, &g).unwrap_or_else(|d| panic!("{d:?}"));
-    let mut engine = Engine::new(&g, scenario, past.seed).unwrap_or_else(|e| panic!("{e}"));
-    engine.run_until(VirtualTime::from_us(past.now_us));
+    let engine = seed_engine_at(past.seed, past.now_us);
     for c in &past.components {
         let m = engine
             .component_metrics(&c.key)
             .unwrap_or_else(|| panic!("{}", c.key));
         assert_eq!(c.events_in, m.events_in, "{} at {} µs", c.key, past.now_us);
     }
-    let Some(SinkState::Inventory(inv)) = engine.sink_state("InvDB") else {
-        panic!("InvDB is an inventory")
-    };
-    let (sku, stock) = *inv.lowest(1).first().unwrap_or_else(|| panic!("a sku"));
-    let detail = past.detail.as_ref().unwrap_or_else(|| panic!("detail"));
-    let table = detail
-        .table("Stock per sku (lowest first)")
-        .unwrap_or_else(|| panic!("a stock table"));
-    let col = |name: &str| table.column(name).unwrap_or_else(|| panic!("{name}"));
-    assert_eq!(table.rows[0][col("sku")], sku.to_string());
-    assert_eq!(
-        table.rows[0][col("stock")],
-        stock.to_string(),
-        "stock at {} µs",
-        past.now_us
-    );
-    assert!(
-        h.get_all_by_label(&stock.to_string()).next().is_some(),
-        "the inspector shows stock {stock}"
-    );
+    assert_lowest_stock_shown(&h, &past, &engine);
 
     h.get_by_role_and_label(Role::Button, "Live").click();
     let live = wait_for_frame(&mut h, "back to live", |f| !f.viewing_past);

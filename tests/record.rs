@@ -238,6 +238,12 @@ fn wrong_files_get_clear_errors() {
         .and_then(|r| r.replay(false, HistoryOptions::default()))
         .expect_err("refused");
     assert!(matches!(e, RecordError::Corrupt { .. }), "mangled: {e:?}");
+    // So does Open Run's watched check, which goes table by table and
+    // reads the images piece by piece.
+    let e = Recording::open(&mangled)
+        .and_then(|mut r| r.verify_watched(|_| true))
+        .expect_err("refused");
+    assert!(matches!(e, RecordError::Corrupt { .. }), "mangled: {e:?}");
 
     // The CLI says so too, with the file name, and exits 2.
     for (path, words) in [
@@ -373,6 +379,14 @@ fn damage_in_a_page_that_replay_at_reads_is_a_clear_error() {
         err.contains("damaged") && err.contains("--from-zero"),
         "{err}"
     );
+    // Open Run's check reads every image's bytes: it finds the flip.
+    let e = Recording::open(&flipped)
+        .and_then(|mut r| r.verify_watched(|_| true))
+        .expect_err("the image is damaged");
+    assert!(
+        matches!(e, RecordError::Corrupt { .. }) && e.to_string().contains("1000000 us"),
+        "{e:?}"
+    );
 
     // The b-tree page that holds the row of the image at 2 s: SQLite
     // refuses it when the replay reads it.
@@ -388,6 +402,10 @@ fn damage_in_a_page_that_replay_at_reads_is_a_clear_error() {
     let e = Recording::open(&broken)
         .expect("opening reads no image")
         .state_at(eda_studio::sim::VirtualTime::from_us(2_500_000))
+        .expect_err("its page is damaged");
+    assert!(matches!(e, RecordError::Corrupt { .. }), "{e:?}");
+    let e = Recording::open(&broken)
+        .and_then(|mut r| r.verify_watched(|_| true))
         .expect_err("its page is damaged");
     assert!(matches!(e, RecordError::Corrupt { .. }), "{e:?}");
     let (code, err) = replay_at(&broken, "2500ms");

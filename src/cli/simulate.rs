@@ -44,10 +44,11 @@ const DRAIN_LIMIT_US: u64 = 3_600_000_000;
 
 /// Without `--image-every`, a recording stores an engine image whenever
 /// this many events were produced since the last one (looked at every
-/// 1/1024 of the run): a replay then re-executes at most about this many
-/// events' deliveries from the nearest image (tens of milliseconds),
-/// and an image (about 0.8 MB on the seed diagram) costs some 25 bytes
-/// per event.
+/// 1/1024 of the run) and the events recorded since outweigh the last
+/// image ([`Recorder::image_due`]): a replay then re-executes about this
+/// many events' deliveries from the nearest image (tens of milliseconds)
+/// where images are small, and images never take much more than two
+/// thirds of the file where they are large (a busy run's backlog).
 const IMAGE_EVERY_EVENTS: u64 = 32 * 1024;
 
 /// Looks at whether an image is due this often, as a fraction of the run.
@@ -119,7 +120,6 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
         None => ((duration_us / IMAGE_CHECKS_PER_RUN).max(1), true),
     };
     let mut next_image = 0;
-    let mut imaged_events = 0;
     let source = match file {
         Some(path) => Source::read(path)?,
         None => Source::seed(),
@@ -175,10 +175,9 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
             // runs the same actions however the time is sliced.
             while next_image <= t {
                 engine.run_until(VirtualTime::from_us(next_image));
-                let due = engine.events_produced() - imaged_events >= IMAGE_EVERY_EVENTS;
+                let due = r.image_due(&engine, IMAGE_EVERY_EVENTS);
                 if next_image == 0 || !by_events || due {
                     r.image(&mut engine)?;
-                    imaged_events = engine.events_produced();
                 }
                 next_image = next_image.saturating_add(image_step_us);
             }

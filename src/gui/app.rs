@@ -1149,6 +1149,9 @@ impl eframe::App for EdaApp {
         egui::Panel::right("inspector")
             .default_size(260.0)
             .show(ui, |ui| {
+                // Keep the width the panel was given (or dragged to): a
+                // selection with short contents must not shrink it.
+                ui.set_min_width(ui.available_width());
                 self.inspector.live = self.run.frame.clone();
                 inspector_ui(
                     ui,
@@ -1180,6 +1183,10 @@ impl eframe::App for EdaApp {
                 .resizable(true)
                 .default_size(260.0)
                 .show(ui, |ui| {
+                    // Keep the height the dock was given (or dragged to):
+                    // a tab with short contents must not shrink it and
+                    // move the canvas.
+                    ui.set_min_height(ui.available_height());
                     let cx = DockContext {
                         doc: &self.doc,
                         frame: self.run.frame.as_ref(),

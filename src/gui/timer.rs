@@ -12,6 +12,10 @@ const WINDOW: usize = 1024;
 pub struct FrameTimer {
     ui: Vec<f32>,
     cpu: Vec<f32>,
+    /// Wall-clock time from the end of one frame's UI code to the end of
+    /// the next: what a user sees as the frame time (scheduling included).
+    interval: Vec<f32>,
+    last_end: Option<Instant>,
     frames: usize,
     first_frame: Option<Duration>,
 }
@@ -21,6 +25,10 @@ impl FrameTimer {
     /// previous frame (seconds), if known.
     pub fn record(&mut self, ui: Duration, cpu: Option<f32>) {
         self.frames += 1;
+        let now = Instant::now();
+        if let Some(last) = self.last_end.replace(now) {
+            push(&mut self.interval, (now - last).as_secs_f32() * 1000.0);
+        }
         push(&mut self.ui, ui.as_secs_f32() * 1000.0);
         if let Some(cpu) = cpu.filter(|c| c.is_finite()) {
             push(&mut self.cpu, cpu * 1000.0);
@@ -42,25 +50,28 @@ impl FrameTimer {
     /// Median whole-frame CPU time of recent frames, in ms.
     pub fn median_ms(&self) -> Option<f32> {
         stats(&self.cpu)
-            .map(|s| s.1)
-            .or_else(|| stats(&self.ui).map(|s| s.1))
+            .map(|s| s.median)
+            .or_else(|| stats(&self.ui).map(|s| s.median))
     }
 
-    /// The bench report: min / median / p95 of both measures.
+    /// The bench report: min / median / p95 / max of each measure.
     pub fn report(&self, started: Option<Instant>) -> String {
         let line = |name: &str, v: &[f32]| match stats(v) {
-            Some((min, med, p95)) => {
-                format!(
-                    "{name}: min {min:.2} ms, median {med:.2} ms, p95 {p95:.2} ms ({} frames)",
-                    v.len()
-                )
-            }
+            Some(s) => format!(
+                "{name}: min {:.2} ms, median {:.2} ms, p95 {:.2} ms, max {:.2} ms ({} frames)",
+                s.min,
+                s.median,
+                s.p95,
+                s.max,
+                v.len()
+            ),
             None => format!("{name}: no samples"),
         };
         let mut out = format!(
-            "{}\n{}",
+            "{}\n{}\n{}",
             line("frame cpu (eframe)", &self.cpu),
-            line("ui code", &self.ui)
+            line("ui code", &self.ui),
+            line("frame interval (wall)", &self.interval)
         );
         if let Some(first) = self.first_frame {
             out.push_str(&format!(
@@ -84,15 +95,29 @@ fn push(v: &mut Vec<f32>, x: f32) {
     v.push(x);
 }
 
-/// (min, median, p95) of `v`.
-fn stats(v: &[f32]) -> Option<(f32, f32, f32)> {
+/// Order statistics of frame times, ms.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stats {
+    min: f32,
+    median: f32,
+    p95: f32,
+    max: f32,
+}
+
+/// The order statistics of `v`, if it has any value.
+fn stats(v: &[f32]) -> Option<Stats> {
     if v.is_empty() {
         return None;
     }
     let mut s = v.to_vec();
     s.sort_by(f32::total_cmp);
     let at = |q: f32| s[((s.len() - 1) as f32 * q).round() as usize];
-    Some((s[0], at(0.5), at(0.95)))
+    Some(Stats {
+        min: s[0],
+        median: at(0.5),
+        p95: at(0.95),
+        max: s[s.len() - 1],
+    })
 }
 
 #[cfg(test)]
@@ -105,9 +130,19 @@ mod tests {
         for ms in 1..=100u64 {
             t.record(Duration::from_millis(ms), Some(ms as f32 / 1000.0));
         }
-        let (min, med, p95) = stats(&t.cpu).unwrap_or_default();
-        assert!(min <= med && med <= p95, "{min} {med} {p95}");
-        assert!((p95 - 95.0).abs() < 1.5, "{p95}");
+        let s = stats(&t.cpu).unwrap_or_default();
+        assert!(
+            s.min <= s.median && s.median <= s.p95 && s.p95 <= s.max,
+            "{s:?}"
+        );
+        assert!((s.p95 - 95.0).abs() < 1.5, "{}", s.p95);
+        assert_eq!(s.max, 100.0);
         assert_eq!(t.frames(), 100);
+        assert_eq!(t.interval.len(), 99, "one interval between each two frames");
+        assert!(
+            t.report(None).contains("max 100.00 ms"),
+            "{}",
+            t.report(None)
+        );
     }
 }

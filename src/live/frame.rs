@@ -54,6 +54,18 @@ pub struct ComponentFrame {
     pub spark_rate: Vec<f64>,
     /// Lag at each sample, oldest first (groups only).
     pub spark_lag: Vec<u64>,
+    /// Events out per virtual second over the last sample interval.
+    pub rate_out_per_s: f64,
+    /// Events out per second in each sample interval, oldest first (a
+    /// source's sparkline).
+    pub spark_out: Vec<f64>,
+    /// Records waiting in the group's DLQ now: dead-lettered and not
+    /// replayed (groups only).
+    pub dlq_waiting: Option<u64>,
+    /// Failed delivery attempts over the sparklines' window (the last
+    /// [`SPARK_SAMPLES`] sample intervals; groups only): what "failing
+    /// now" means, where `delivery` holds the run's totals.
+    pub recent_failures: u64,
 }
 
 /// The picture of a run at one moment.
@@ -111,6 +123,8 @@ pub struct Frame {
     /// How long the bus keeps records (a live run keeps the latest of
     /// each partition unless the diagram says otherwise).
     pub retention: crate::sim::Retention,
+    /// Where `retention` came from: the diagram, or the live default.
+    pub retention_source: crate::sim::RetentionSource,
     /// How far back the run can be shown, and the seek under way (filled
     /// by the driver).
     pub timeline: super::timeline::TimelineFrame,
@@ -129,12 +143,25 @@ impl Frame {
             .iter()
             .map(|m| {
                 let group = groups.iter().find(|g| g.group == m.key);
-                let spark_rate = series
-                    .series
-                    .iter()
-                    .find(|s| s.component == m.key && s.metric == "events_in")
-                    .map(|s| rates(times, &s.values.tail_from(from)))
+                let cumulative = |metric: &str| {
+                    series
+                        .series
+                        .iter()
+                        .find(|s| s.component == m.key && s.metric == metric)
+                        .map(|s| s.values.tail_from(from))
+                };
+                let spark_rate = cumulative("events_in")
+                    .map(|v| rates(times, &v))
                     .unwrap_or_default();
+                let spark_out = cumulative("events_out")
+                    .map(|v| rates(times, &v))
+                    .unwrap_or_default();
+                let recent_failures = cumulative("failures")
+                    .map(|v| match (v.first(), v.last()) {
+                        (Some(a), Some(b)) => b.saturating_sub(*a),
+                        _ => 0,
+                    })
+                    .unwrap_or(0);
                 let spark_lag = series
                     .series
                     .iter()
@@ -157,6 +184,11 @@ impl Frame {
                     processing_us: group.map(|_| m.processing_us.summary()),
                     spark_rate,
                     spark_lag,
+                    rate_out_per_s: spark_out.last().copied().unwrap_or(0.0),
+                    spark_out,
+                    dlq_waiting: group
+                        .map(|_| engine.dead_letters(&m.key).map_or(0, |d| d.waiting())),
+                    recent_failures,
                 }
             })
             .collect();
@@ -185,6 +217,7 @@ impl Frame {
             log: super::log::LogView::default(),
             replay: super::replay::ReplayFrame::default(),
             retention: engine.scenario().retention,
+            retention_source: engine.scenario().retention_source,
             timeline: super::timeline::TimelineFrame::default(),
         }
     }

@@ -23,13 +23,17 @@
 //! # Traces
 //! [`crate::sim::Tracer`] re-runs a slice of the recorded run with the
 //! engine's delivery tap on; this module gives it a wall-clock budget per
-//! frame, keeps the result, and cuts it to the frame's moment.
+//! frame, keeps the result, and cuts it to the frame's moment. A DLQ
+//! replay's attempts at the event come later than the trace follows (a
+//! replay may be asked for minutes after the dead-lettering), so they are
+//! not traced: they are read from the engine of the frame's moment
+//! ([`Engine::dlq_replay_attempts`]), which holds them as they were then.
 //!
 //! Must not depend on egui.
 
 use crate::sim::{
-    DeliveryAttempt, Engine, EventTrace, History, Offset, PartitionLog, Payload, Retention,
-    TopicRoute, TraceStatus, TracedEvent, Tracer, VirtualTime,
+    DeliveryAttempt, Engine, EventTrace, GroupReplayAttempt, History, Offset, PartitionLog,
+    Payload, Retention, TopicRoute, TraceStatus, TracedEvent, Tracer, VirtualTime,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -163,6 +167,9 @@ pub struct EventTraceView {
     /// Delivery attempts started by the moment, in the order they ended
     /// (one with `end` after the moment is in progress).
     pub attempts: Vec<DeliveryAttempt>,
+    /// Attempts of DLQ replays at it by the moment, each group's in order
+    /// (one in service at the moment is [`crate::sim::ReplayOutcome::InService`]).
+    pub replays: Vec<GroupReplayAttempt>,
     /// Its causes, nearest first (reactions).
     pub chain: Vec<TracedEvent>,
     /// The events it caused, published by the moment.
@@ -476,10 +483,13 @@ impl LogState {
     /// `engine`'s moment.
     pub(super) fn view(&mut self, engine: &Engine) -> LogView {
         let page = self.query.as_ref().map(|q| self.index.page(engine, q));
-        let trace = self
-            .trace
-            .as_ref()
-            .map(|slot| trace_view(slot, engine.now()));
+        let trace = self.trace.as_ref().map(|slot| {
+            let mut view = trace_view(slot, engine.now());
+            if view.event.is_some() {
+                view.replays = engine.dlq_replay_attempts(slot.event_id);
+            }
+            view
+        });
         LogView { page, trace }
     }
 }
@@ -699,6 +709,7 @@ fn trace_view(slot: &TraceSlot, now: VirtualTime) -> EventTraceView {
         subscribers: Vec::new(),
         pending: Vec::new(),
         attempts: Vec::new(),
+        replays: Vec::new(),
         chain: Vec::new(),
         caused: Vec::new(),
         edges: Vec::new(),

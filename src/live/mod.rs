@@ -33,8 +33,8 @@ pub use log::{
     TraceState, payload_fields, payload_line,
 };
 pub use replay::{
-    CHECK_OPS_PER_PAGE, CheckProgress, DiffRow, MAX_DIFF_ROWS, OpenTask, Opened, RebuildOutcome,
-    RebuildProgress, ReplayFrame, Saved, SinkDiff, open as open_recording,
+    CheckProgress, DiffRow, MAX_DIFF_ROWS, OpenTask, Opened, RebuildOutcome, RebuildProgress,
+    ReplayFrame, Saved, SinkDiff, live_scenario, open as open_recording,
 };
 pub use timeline::{PastOptions, Seeking, TimelineFrame};
 
@@ -234,6 +234,7 @@ impl LiveHandle {
             history,
             past,
             seek: timeline::SeekState::default(),
+            archiver: timeline::Archiver::default(),
             viewing: None,
             state: RunState::Paused,
             speed: Speed::Factor(1.0),
@@ -357,6 +358,8 @@ struct Driver {
     past: PastOptions,
     /// A seek to a far moment under way.
     seek: timeline::SeekState,
+    /// Encodes the archive's images off this thread.
+    archiver: timeline::Archiver,
     /// The past moment being shown, if not the latest.
     viewing: Option<u64>,
     state: RunState,
@@ -455,6 +458,9 @@ impl Driver {
                 if self.state != RunState::Running {
                     let target = self.history.head().now().as_us().saturating_add(us);
                     self.history.run_until(VirtualTime::from_us(target));
+                    // Paused: nothing runs meanwhile, so the images this
+                    // step archived may as well be ready with its frame.
+                    self.archiver.flush(&mut self.history);
                 }
             }
             Command::SetSpeed(speed) => {
@@ -482,6 +488,10 @@ impl Driver {
                     self.state = RunState::Paused;
                 }
                 // Before the earliest moment kept, that moment is shown.
+                if us < self.history.window_start().as_us() {
+                    // From the nearest image: wait for those under way.
+                    self.archiver.flush(&mut self.history);
+                }
                 let earliest = self.history.earliest().as_us();
                 let head = self.history.head().now().as_us();
                 self.viewing = Some(us.clamp(earliest.min(head), head));
@@ -528,6 +538,7 @@ impl Driver {
         match Engine::new(&self.graph, self.scenario.clone(), seed) {
             Ok(engine) => {
                 self.history = self.past.history(engine);
+                self.archiver.reset();
                 self.seek.cancel();
                 self.viewing = None;
                 self.state = RunState::Paused;
@@ -598,6 +609,7 @@ impl Driver {
     }
 
     fn publish(&mut self) {
+        self.archiver.pump(&mut self.history);
         if let Some(t) = self.viewing
             && !self.seek.prepare(&mut self.history, t)
         {
@@ -617,6 +629,8 @@ impl Driver {
         let mut frame = Frame::capture(engine, self.state, self.speed, self.seq);
         frame.head_us = head_us;
         frame.viewing_past = self.viewing.is_some();
+        // An engine restored from an archived image does not carry it.
+        frame.retention_source = self.scenario.retention_source;
         frame.deliveries_per_wall_s = self.measured.per_s;
         frame.error = self.error.clone();
         frame.selected = self.selected.clone();
@@ -630,6 +644,10 @@ impl Driver {
             .flow
             .frame(&self.history, self.viewing, &self.graph, self.speed);
         frame.timeline = self.seek.frame(&self.history);
+        frame.timeline.log_missing_until_us = self
+            .viewing
+            .and(self.history.log_missing_until())
+            .map(VirtualTime::as_us);
         frame.charts = Some(ChartsFrame::capture(
             &mut self.history,
             self.viewing,
@@ -639,16 +657,43 @@ impl Driver {
         (self.repaint)();
     }
 
-    /// While a seek far back is under way: the last frame again, with the
-    /// seek's progress (and the run's state, which a command may change).
+    /// While a seek far back is under way: the moment it has re-run to so
+    /// far (from the archived image before the one asked for), so the
+    /// picture moves at once; the dots and charts stay those of the last
+    /// frame until the seek ends. With the seek's progress (and the run's
+    /// state, which a command may change).
     fn publish_seek_progress(&mut self) {
         self.seq += 1;
-        let mut frame = Frame::clone(&self.frames.borrow());
+        let mut frame = match self.history.seek_in_progress() {
+            Some(engine) => {
+                let last = self.frames.borrow();
+                let mut f = Frame::capture(engine, self.state, self.speed, self.seq);
+                f.head_us = last.head_us;
+                f.viewing_past = true;
+                f.deliveries_per_wall_s = last.deliveries_per_wall_s;
+                f.selected = self.selected.clone();
+                f.log = self.log.view(engine);
+                f.replay = last.replay.clone();
+                f.detail = self
+                    .selected
+                    .as_deref()
+                    .and_then(|key| detail::capture(engine, key));
+                f.flow = last.flow.clone();
+                f.charts = last.charts.clone();
+                f
+            }
+            None => Frame::clone(&self.frames.borrow()),
+        };
         frame.seq = self.seq;
         frame.state = self.state;
         frame.speed = self.speed;
         frame.error = self.error.clone();
         frame.timeline = self.seek.frame(&self.history);
+        frame.timeline.log_missing_until_us = self
+            .history
+            .seek_in_progress()
+            .and(self.history.log_missing_until())
+            .map(VirtualTime::as_us);
         self.frames.send_replace(Arc::new(frame));
         (self.repaint)();
     }

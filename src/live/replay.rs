@@ -33,13 +33,13 @@ use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
 use crate::record::{RecordError, Recording, RunInfo, record_history};
 use crate::sim::{
-    Engine, History, HistoryOptions, ProjectionRebuild, Retention, SCENARIO_TAG, Scenario,
-    SinkState, load_scenario,
+    Engine, History, HistoryOptions, ProjectionRebuild, Retention, RetentionSource, SCENARIO_TAG,
+    Scenario, SinkState, load_scenario,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What the UI learns about Save Run (in every frame after it finished).
@@ -288,9 +288,13 @@ pub fn save(
 /// The scenario a live run of `graph` uses: `scenario` with the live
 /// default retention ([`Retention::for_live_run`]) when it leaves the
 /// retention at the headless default, so a consumer added mid-run reads
-/// from offset 0 while memory stays bounded at any speed.
+/// from offset 0 while memory stays bounded at any speed. A retention the
+/// diagram writes — even `until-consumed` — is kept
+/// ([`RetentionSource::Diagram`]).
 pub fn live_scenario(graph: &ArchGraph, mut scenario: Scenario) -> Scenario {
-    if scenario.retention != Retention::UntilConsumed {
+    if scenario.retention != Retention::UntilConsumed
+        || scenario.retention_source != RetentionSource::Default
+    {
         return scenario;
     }
     // The topics come from the engine's wiring: count them on a probe.
@@ -302,6 +306,7 @@ pub fn live_scenario(graph: &ArchGraph, mut scenario: Scenario) -> Scenario {
             .map(|t| t.partitions().len() as u64)
             .sum();
         scenario.retention = scenario.retention.for_live_run(partitions);
+        scenario.retention_source = RetentionSource::LiveDefault;
     }
     scenario
 }
@@ -371,16 +376,17 @@ pub fn open_with_progress(
     path: &Path,
     progress: impl FnMut(u64, u64) -> bool,
 ) -> Result<Opened, RecordError> {
-    open_watched(path, |_| true, progress)
+    open_watched(path, |_, _| true, progress)
 }
 
 /// As [`open_with_progress`], with the whole-file check (seconds on a
-/// large file, before the replay starts) watched too: `check(pages)` is
-/// called every [`crate::record::CHECK_TICK_OPS`] steps of it, with the
-/// file's page count, and returns `false` to cancel.
+/// large file, before the replay starts) watched too: `check(pages,
+/// fraction)` is called every few milliseconds of it with the file's page
+/// count and the part checked (0 to 1, never decreasing), and returns
+/// `false` to cancel.
 pub fn open_watched(
     path: &Path,
-    mut check: impl FnMut(u64) -> bool + Send + 'static,
+    mut check: impl FnMut(u64, f32) -> bool + Send + 'static,
     progress: impl FnMut(u64, u64) -> bool,
 ) -> Result<Opened, RecordError> {
     let mut rec = Recording::open(path)?;
@@ -388,13 +394,7 @@ pub fn open_watched(
     // As a live run's engine: the edges' dots need the activity trace.
     engine.set_activity(true);
     let pages = rec.page_count()?;
-    if !check(pages) {
-        return Err(RecordError::Replay {
-            path: path.to_path_buf(),
-            reason: "cancelled".into(),
-        });
-    }
-    rec.verify_watched(move || check(pages))?;
+    rec.verify_watched(move |fraction| check(pages, fraction))?;
     let (history, verified) = rec.replay_checked(engine, HistoryOptions::default(), progress)?;
     let run = rec.run();
     let fail = |reason: String| RecordError::Replay {
@@ -439,8 +439,10 @@ struct OpenShared {
     cancel: AtomicBool,
     /// Whether the file's pages are being checked (before the replay).
     checking: AtomicBool,
-    /// Ticks of the check so far, and the file's pages.
+    /// Ticks of the check so far, the part checked (an `f32`'s bits)
+    /// and the file's pages.
     check_ticks: AtomicU64,
+    check_fraction: AtomicU32,
     pages: AtomicU64,
 }
 
@@ -450,17 +452,12 @@ struct OpenShared {
 pub struct CheckProgress {
     /// Pages in the file.
     pub pages: u64,
-    /// The check's steps so far, in units of [`crate::record::CHECK_TICK_OPS`].
+    /// Times the check reported its progress so far.
     pub ticks: u64,
-    /// An estimate of the part done (0..1), from the steps SQLite takes
-    /// per page ([`CHECK_OPS_PER_PAGE`]); it stays below 1.
+    /// The part checked (0 to 1, never decreasing; the file's tables by
+    /// their steps, its engine images by their bytes).
     pub fraction: f32,
 }
-
-/// SQLite steps `PRAGMA quick_check` takes per (64 KiB) page of a
-/// recording, about (measured on a 15 s seed-diagram recording: ~7,800);
-/// only for the progress bar, which never shows the check done before it is.
-pub const CHECK_OPS_PER_PAGE: u64 = 8_000;
 
 impl OpenTask {
     /// Starts opening the recording at `path`; `wake` is called as the
@@ -488,8 +485,11 @@ impl OpenTask {
                     }
                 };
                 let (check_shared, check_wake) = (shared.clone(), wake.clone());
-                let check = move |pages: u64| {
+                let check = move |pages: u64, fraction: f32| {
                     check_shared.pages.store(pages, Ordering::Relaxed);
+                    check_shared
+                        .check_fraction
+                        .store(fraction.to_bits(), Ordering::Relaxed);
                     check_shared.check_ticks.fetch_add(1, Ordering::Relaxed);
                     check_shared.checking.store(true, Ordering::Relaxed);
                     ping(&check_wake);
@@ -532,14 +532,10 @@ impl OpenTask {
         if !self.shared.checking.load(Ordering::Relaxed) {
             return None;
         }
-        let pages = self.shared.pages.load(Ordering::Relaxed);
-        let ticks = self.shared.check_ticks.load(Ordering::Relaxed);
-        let ops = ticks.saturating_mul(crate::record::CHECK_TICK_OPS as u64);
-        let expected = pages.saturating_mul(CHECK_OPS_PER_PAGE).max(1);
         Some(CheckProgress {
-            pages,
-            ticks,
-            fraction: (ops as f64 / expected as f64).min(0.99) as f32,
+            pages: self.shared.pages.load(Ordering::Relaxed),
+            ticks: self.shared.check_ticks.load(Ordering::Relaxed),
+            fraction: f32::from_bits(self.shared.check_fraction.load(Ordering::Relaxed)),
         })
     }
 
@@ -1043,6 +1039,60 @@ mod tests {
     }
 
     #[test]
+    fn a_live_run_keeps_a_retention_the_diagram_writes_even_until_consumed() {
+        let live = |lines: &str| {
+            let text = format!("{}{lines}", crate::SEED_DIAGRAM);
+            let graph = ArchGraph::from_flowchart(&parse_flowchart(&text).unwrap());
+            let scenario = load_scenario(&text, &graph).unwrap();
+            live_scenario(&graph, scenario)
+        };
+        // Left unsaid: the live default, 12 partitions sharing 1.57M records.
+        let s = live("");
+        assert_eq!(s.retention_source, RetentionSource::LiveDefault);
+        assert_eq!(s.retention, Retention::KeepLatest { records: 131_072 });
+        // Written, even as the headless default: kept as written.
+        let s = live("%% eda:scenario retention = until-consumed\n");
+        assert_eq!(
+            (s.retention, s.retention_source),
+            (Retention::UntilConsumed, RetentionSource::Diagram)
+        );
+        let s = live("%% eda:scenario retention = keep-latest 500\n");
+        assert_eq!(
+            (s.retention, s.retention_source),
+            (
+                Retention::KeepLatest { records: 500 },
+                RetentionSource::Diagram
+            )
+        );
+        // Set in code to something else: left alone, its source unchanged.
+        let (graph, mut scenario) = seed_run();
+        scenario.retention = Retention::KeepAll;
+        let s = live_scenario(&graph, scenario);
+        assert_eq!(
+            (s.retention, s.retention_source),
+            (Retention::KeepAll, RetentionSource::Default)
+        );
+    }
+
+    /// A saved run of a diagram that writes `until-consumed` keeps it: the
+    /// recording's diagram is the file's, and opened it runs until-consumed.
+    #[test]
+    fn a_saved_run_with_an_explicit_until_consumed_opens_with_it() {
+        let text = format!(
+            "{}%% eda:scenario retention = until-consumed\n",
+            crate::SEED_DIAGRAM
+        );
+        let graph = ArchGraph::from_flowchart(&parse_flowchart(&text).unwrap());
+        let scenario = live_scenario(&graph, load_scenario(&text, &graph).unwrap());
+        assert_eq!(scenario.retention, Retention::UntilConsumed);
+        assert_eq!(
+            diagram_with_retention(&text, &graph, &scenario).unwrap(),
+            text,
+            "nothing appended"
+        );
+    }
+
+    #[test]
     fn a_saved_live_run_carries_its_retention_and_opens_with_the_same_hash() {
         let (graph, scenario) = seed_run();
         let scenario = live_scenario(&graph, scenario);
@@ -1069,6 +1119,86 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// The page check's progress on a large recording: not part of the
+    /// suite (it needs a file of hundreds of MB). Make one with
+    /// `eda-studio simulate --record FILE --duration …` and run
+    /// `EDA_LARGE_RECORDING=FILE cargo test --release --lib -- --ignored
+    /// page_check_of_a_large`. The bar must rise steadily to near 1 when the
+    /// check ends, and Cancel must stop the check at once, also on a
+    /// recording that is mostly engine images (a busy run): SQLite's
+    /// check calls the progress handler once per b-tree page and never
+    /// while it walks a blob's overflow pages, so `record::check` reads
+    /// the images itself.
+    #[test]
+    #[ignore = "needs a large recording: EDA_LARGE_RECORDING=FILE"]
+    fn the_page_check_of_a_large_recording_rises_steadily_and_cancels() {
+        let Some(path) = std::env::var_os("EDA_LARGE_RECORDING") else {
+            panic!("set EDA_LARGE_RECORDING to a recording's path")
+        };
+        let path = PathBuf::from(path);
+        let size = std::fs::metadata(&path).unwrap().len();
+        let task = OpenTask::start(&path, || {});
+        let started = Instant::now();
+        let mut samples: Vec<(Duration, f32)> = Vec::new();
+        let (mut pages, mut ticks) = (0, 0);
+        loop {
+            match task.checking() {
+                Some(c) => {
+                    (pages, ticks) = (c.pages, c.ticks);
+                    samples.push((started.elapsed(), c.fraction));
+                }
+                None if !samples.is_empty() => break,
+                None => {}
+            }
+            assert!(task.poll().is_none(), "the open ended during the check");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let took = started.elapsed();
+        task.cancel();
+        let last = samples.last().map_or(0.0, |s| s.1);
+        let jump = samples
+            .windows(2)
+            .map(|w| w[1].1 - w[0].1)
+            .fold(0.0f32, f32::max);
+        let at = |share: f32| {
+            let t = took.mul_f32(share);
+            samples.iter().find(|s| s.0 >= t).map_or(f32::NAN, |s| s.1)
+        };
+        let tenths: Vec<String> = (1..=10)
+            .map(|k| format!("{:.3}", at(k as f32 / 10.0)))
+            .collect();
+        eprintln!(
+            "{size} bytes, {pages} pages, check {took:?}, {ticks} ticks; {} samples, \
+             by tenths of the time {}, last {last:.3}, largest step {jump:.3}",
+            samples.len(),
+            tenths.join(" "),
+        );
+
+        // Cancelled half-way through the check: the task ends promptly.
+        let task = OpenTask::start(&path, || {});
+        while task.checking().is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(took / 2);
+        assert!(task.checking().is_some(), "still checking half-way");
+        let asked = Instant::now();
+        task.cancel();
+        let outcome = loop {
+            if let Some(o) = task.poll() {
+                break o;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let stopped = asked.elapsed();
+        eprintln!("cancel took {stopped:?}");
+        let err = outcome.err().unwrap_or_default();
+        assert!(err.contains("cancelled"), "{err}");
+        assert!(samples.windows(2).all(|w| w[1].1 >= w[0].1), "monotone");
+        assert!(last > 0.8, "near the end when the check ends: {last}");
+        assert!(jump < 0.1, "no leap: {jump}");
+        assert!(stopped < Duration::from_millis(500), "{stopped:?}");
+    }
+
     #[test]
     fn opening_shows_the_page_check_and_can_cancel_it() {
         let (graph, scenario) = seed_run();
@@ -1079,30 +1209,28 @@ mod tests {
         let pages = Recording::open(&path).unwrap().page_count().unwrap();
         assert!(pages > 10, "{pages}");
 
-        // The check ticks before the replay reports anything.
-        let ticks = Arc::new(AtomicU64::new(0));
-        let seen = ticks.clone();
-        let mut ticks_at_first_progress = None;
+        // The check reports before the replay does, rising to 1.
+        let shown = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = shown.clone();
+        let mut shown_at_first_progress = None;
         let opened = open_watched(
             &path,
-            move |p| {
+            move |p, fraction| {
                 assert_eq!(p, pages);
-                seen.fetch_add(1, Ordering::Relaxed);
+                seen.lock().unwrap().push(fraction);
                 true
             },
             |_, _| {
-                ticks_at_first_progress.get_or_insert(ticks.load(Ordering::Relaxed));
+                shown_at_first_progress.get_or_insert(shown.lock().unwrap().clone());
                 true
             },
         )
         .unwrap();
-        let checked = ticks_at_first_progress.unwrap();
-        assert!(checked >= 2, "the check ticked {checked} times");
-        let ops_per_page = checked * crate::record::CHECK_TICK_OPS as u64 / pages;
-        assert!(
-            (CHECK_OPS_PER_PAGE / 4..=CHECK_OPS_PER_PAGE * 4).contains(&ops_per_page),
-            "{ops_per_page} steps per page: CHECK_OPS_PER_PAGE needs a new figure"
-        );
+        let shown = shown_at_first_progress.unwrap();
+        assert!(shown.len() >= 4, "the check reported {} times", shown.len());
+        assert!(shown.windows(2).all(|w| w[0] <= w[1]), "{shown:?}");
+        assert_eq!(shown.last(), Some(&1.0));
+        assert!(shown.iter().any(|f| *f > 0.0 && *f < 1.0), "{shown:?}");
         assert_eq!(opened.history.head().now(), h.head().now());
 
         // Cancelled during the check: the replay never starts.
@@ -1110,7 +1238,7 @@ mod tests {
         let mut replayed = false;
         let err = open_watched(
             &path,
-            move |_| {
+            move |_, _| {
                 n += 1;
                 n < 2
             },
@@ -1129,7 +1257,7 @@ mod tests {
         let outcome = loop {
             if let Some(c) = task.checking() {
                 assert_eq!(c.pages, pages);
-                assert!((0.0..1.0).contains(&c.fraction), "{c:?}");
+                assert!((0.0..=1.0).contains(&c.fraction), "{c:?}");
             }
             if let Some(outcome) = task.poll() {
                 break outcome;

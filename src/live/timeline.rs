@@ -5,12 +5,19 @@
 //! and seeks far back done a slice per tick so the driver keeps
 //! answering while one runs ([`SeekState`]).
 //!
+//! The archive's images are encoded and deflated on a worker thread
+//! ([`Archiver`]), not on the driver's: an image takes tens of
+//! milliseconds to make, which would stall the run and the frames. The
+//! image is of a copy of the engine, so this changes only when it becomes
+//! usable; a seek into the archive first waits for the images under way.
+//!
 //! Must not depend on egui.
 
 use crate::sim::{
-    ArchiveOptions, Engine, History, HistoryOptions, LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS,
-    SeekProgress, VirtualTime,
+    ArchiveImage, ArchiveJob, ArchiveOptions, Engine, History, HistoryOptions,
+    LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS, SeekProgress, VirtualTime,
 };
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Engine steps a seek runs between looks at the clock (about 5 ms on
@@ -65,8 +72,91 @@ impl PastOptions {
             self.snapshot_every_us,
         );
         match self.archive {
-            Some(options) => history.with_archive(options),
+            Some(options) => {
+                let mut history = history.with_archive(options);
+                history.defer_archiving(true);
+                history
+            }
             None => history,
+        }
+    }
+}
+
+/// Encodes a history's archive images on a worker thread (see the module
+/// doc). Images of an older history (before a reset) are dropped.
+#[derive(Debug, Default)]
+pub(super) struct Archiver {
+    /// Jobs to the worker, tagged with the history's generation.
+    jobs: Option<mpsc::Sender<(u64, ArchiveJob)>>,
+    done: Option<mpsc::Receiver<(u64, ArchiveImage)>>,
+    /// Bumped when the history is replaced.
+    generation: u64,
+    /// Jobs sent and not yet back.
+    in_flight: usize,
+}
+
+impl Archiver {
+    /// Sends `history`'s waiting snapshots to the worker and keeps the
+    /// images that came back. Never waits.
+    pub(super) fn pump(&mut self, history: &mut History) {
+        for job in history.take_archive_jobs() {
+            self.send(history, job);
+        }
+        while let Some(Ok((generation, image))) = self.done.as_ref().map(mpsc::Receiver::try_recv) {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            if generation == self.generation {
+                history.add_archive_image(image);
+            }
+        }
+    }
+
+    /// As [`Archiver::pump`], then waits for the images under way (a seek
+    /// into the archive wants the nearest one).
+    pub(super) fn flush(&mut self, history: &mut History) {
+        self.pump(history);
+        while self.in_flight > 0 {
+            let Some(Ok((generation, image))) = self.done.as_ref().map(mpsc::Receiver::recv) else {
+                // The worker is gone: nothing more will come back.
+                self.in_flight = 0;
+                break;
+            };
+            self.in_flight -= 1;
+            if generation == self.generation {
+                history.add_archive_image(image);
+            }
+        }
+    }
+
+    /// The history was replaced: what is under way belongs to the old one.
+    pub(super) fn reset(&mut self) {
+        self.generation += 1;
+    }
+
+    fn send(&mut self, history: &mut History, job: ArchiveJob) {
+        if self.jobs.is_none() {
+            let (jobs, rx) = mpsc::channel::<(u64, ArchiveJob)>();
+            let (tx, done) = mpsc::channel();
+            let spawned = std::thread::Builder::new()
+                .name("eda-archive".into())
+                .spawn(move || {
+                    for (generation, job) in rx {
+                        if tx.send((generation, job.encode())).is_err() {
+                            return;
+                        }
+                    }
+                });
+            if spawned.is_ok() {
+                self.jobs = Some(jobs);
+                self.done = Some(done);
+            }
+        }
+        match &self.jobs {
+            Some(jobs) => match jobs.send((self.generation, job)) {
+                Ok(()) => self.in_flight += 1,
+                // The worker died: encode here rather than lose the image.
+                Err(mpsc::SendError((_, job))) => history.add_archive_image(job.encode()),
+            },
+            None => history.add_archive_image(job.encode()),
         }
     }
 }
@@ -84,6 +174,12 @@ pub struct TimelineFrame {
     pub archived_images: u32,
     /// Bytes they take.
     pub archive_bytes: u64,
+    /// Of those, the images that leave out the records every group had
+    /// committed (see `sim::history` `archive`).
+    pub slim_images: u32,
+    /// When the moment shown was re-run from such an image: its event
+    /// log lacks records published up to this time (µs).
+    pub log_missing_until_us: Option<u64>,
     /// Virtual time between archived images (µs): about the most a seek
     /// before the window re-runs.
     pub archive_spacing_us: u64,
@@ -170,6 +266,8 @@ impl SeekState {
             archived_images: u32::try_from(history.archive_len()).unwrap_or(u32::MAX),
             archive_bytes: history.archive_bytes() as u64,
             archive_spacing_us: history.archive_spacing_us(),
+            slim_images: u32::try_from(history.archive_stats().0).unwrap_or(u32::MAX),
+            log_missing_until_us: None,
             seeking: self.seeking,
         }
     }

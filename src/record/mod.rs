@@ -49,7 +49,8 @@
 //!                                         -- at each snapshot: events_in, events_out,
 //!                                         -- lag and dlq per component
 //! images(id, time_us, events, run_hash, image)
-//!                                         -- about every 32k events: the whole engine
+//!                                         -- about every 32k events (fewer where images
+//!                                         -- are large: Recorder::image_due): the whole engine
 //!                                         -- (Engine::to_image; EDAIMG01 header with
 //!                                         -- length and checksum, MessagePack body);
 //!                                         -- index images_by_time(time_us)
@@ -63,8 +64,11 @@
 //!                                         -- payload as JSON ({"schema":"order",..})
 //! ```
 //!
-//! An event row takes about 40 bytes (SQLite stores each integer in the
-//! bytes it needs); the images add about 25 bytes per event.
+//! An event row takes about 42 bytes (SQLite stores each integer in the
+//! bytes it needs); the images add about 48 bytes per event on the
+//! 10M-event `tests/benches/seed-speed.mmd` run, and never much more
+//! than twice the events' bytes on a busy run whose images carry a
+//! large backlog ([`IMAGE_TO_EVENT_BYTES`]).
 //!
 //! For example: `sqlite3 run.sqlite "select topic, count(*) from event_log
 //! group by topic"`, `select sku, sum(quantity) from events where
@@ -79,6 +83,12 @@
 //! are checked as they are read: SQLite refuses a damaged page, and an
 //! image carries its own length and checksum. [`Recording::verify`] checks
 //! every page; a replay from the start ([`Recording::replay`]) runs it.
+//! File ▸ Open Run runs [`Recording::verify_watched`] instead (`check.rs`):
+//! the tables but `images` by `quick_check`, then every image's bytes
+//! against its checksum, with its progress shown and Cancel prompt on a
+//! file of gigabytes; it does not check the free-page list or that every
+//! page is used once (see `check.rs`), and checks the images' contents,
+//! which `quick_check` does not.
 
 //! # Replay
 //! The engine is deterministic, so the diagram, scenario and seed are the
@@ -95,6 +105,7 @@
 //! instead ([`Recording::reexecute_to`]): an image does not carry the step
 //! count that places a control.
 
+mod check;
 mod columns;
 mod controls;
 mod read;
@@ -102,8 +113,9 @@ mod write;
 
 pub use controls::record_history;
 
-pub use read::{CHECK_TICK_OPS, Recording, RunRow, SnapshotRow, Status, Verified};
-pub use write::{RecordStats, Recorder, RunInfo};
+pub use check::CHECK_TICK_OPS;
+pub use read::{Recording, RunRow, SnapshotRow, Status, Verified};
+pub use write::{EVENT_ROW_BYTES, IMAGE_TO_EVENT_BYTES, RecordStats, Recorder, RunInfo};
 
 use std::path::PathBuf;
 

@@ -333,38 +333,17 @@ impl Recording {
             .map_err(|e| sqlite_error(&self.path, "reading the page count", e))
     }
 
-    /// As [`Recording::verify`], calling `tick()` every
-    /// [`CHECK_TICK_OPS`] steps of SQLite's check (a large file takes
-    /// seconds): `tick` returns `false` to stop the check, which then
-    /// fails with a replay error saying it was cancelled.
+    /// Checks the file as [`Recording::verify`] does, in parts whose
+    /// progress can be shown and stopped however large the file (see
+    /// `check.rs` for what it covers): `tick(fraction)` is called every
+    /// few milliseconds with the part done, from 0 to 1, never
+    /// decreasing, and returns `false` to stop the check, which then fails
+    /// with a replay error saying it was cancelled.
     pub fn verify_watched(
         &mut self,
-        mut tick: impl FnMut() -> bool + Send + 'static,
+        tick: impl FnMut(f32) -> bool + Send + 'static,
     ) -> Result<(), RecordError> {
-        let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stopped.clone();
-        let watch = move || {
-            let stop = !tick();
-            if stop {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            stop
-        };
-        let err = |e| sqlite_error(&self.path, "watching the check", e);
-        self.conn
-            .progress_handler(CHECK_TICK_OPS, Some(watch))
-            .map_err(err)?;
-        let checked = quick_check(&self.conn, &self.path, None);
-        self.conn
-            .progress_handler(0, None::<fn() -> bool>)
-            .map_err(|e| sqlite_error(&self.path, "watching the check", e))?;
-        if stopped.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(RecordError::Replay {
-                path: self.path.clone(),
-                reason: "cancelled".into(),
-            });
-        }
-        checked
+        super::check::check_watched(&mut self.conn, &self.path, tick)
     }
 
     /// The times of the stored engine images, ascending (none in a file
@@ -623,14 +602,11 @@ impl Recording {
     }
 }
 
-/// SQLite virtual-machine steps between two calls of a watched check's tick.
-pub const CHECK_TICK_OPS: i32 = 20_000;
-
 /// The tables every use of a recording reads, checked whole at open.
 const SMALL_TABLES: [&str; 5] = ["runs", "topics", "schemas", "snapshots", "controls"];
 
 /// The names of the file's tables.
-fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+pub(super) fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
@@ -638,7 +614,11 @@ fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 
 /// `PRAGMA quick_check` of one table (with its indexes) or of the whole
 /// file: anything but "ok" is [`RecordError::Corrupt`].
-fn quick_check(conn: &Connection, path: &Path, table: Option<&str>) -> Result<(), RecordError> {
+pub(super) fn quick_check(
+    conn: &Connection,
+    path: &Path,
+    table: Option<&str>,
+) -> Result<(), RecordError> {
     let sql = match table {
         Some(t) => format!("PRAGMA quick_check(\"{t}\")"),
         None => "PRAGMA quick_check(1)".to_string(),

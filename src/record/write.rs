@@ -12,6 +12,8 @@ use crate::sim::{ControlRecord, Engine, Published, RunSummary};
 use rusqlite::{Connection, OpenFlags, params};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -30,6 +32,22 @@ const PAGE_SIZE: u32 = 65_536;
 
 /// The writer's page cache, in KiB.
 const CACHE_KIB: u32 = 32 * 1024;
+
+/// Bytes an event row takes in the file, about (10M events of
+/// `tests/benches/seed-speed.mmd`: 41.6 bytes each with their share of
+/// snapshots); how [`Recorder::image_due`] weighs events against images.
+pub const EVENT_ROW_BYTES: u64 = 42;
+
+/// [`Recorder::image_due`] keeps the images' bytes within this many
+/// times the events' bytes: images then take at most about two thirds
+/// of the file. (At 1, half: but on the 10M-event seed-speed run, whose
+/// images reach 2.4 MB, that stretches the gap between images from
+/// ~40k to ~60k events and the worst `replay --at` past 50 ms.)
+pub const IMAGE_TO_EVENT_BYTES: u64 = 2;
+
+/// How much larger than the last encoded image [`Recorder::image_due`]
+/// takes each image the writer has not encoded yet to be.
+const IN_FLIGHT_GROWTH: u64 = 4;
 
 /// Batches in flight between the engine and the writer (back-pressure:
 /// the engine waits when the disk is slower).
@@ -104,6 +122,19 @@ pub struct Recorder {
     writer: Option<JoinHandle<Result<RecordStats, RecordError>>>,
     pending: Vec<Published>,
     waited: Duration,
+    /// Events produced when the last image was taken, and images sent.
+    imaged_events: u64,
+    images_sent: u64,
+    /// Bytes of the images the writer encoded: the last one and all.
+    image_bytes: Arc<ImageBytes>,
+}
+
+/// What the writer tells [`Recorder::image_due`] about the images.
+#[derive(Default)]
+struct ImageBytes {
+    last: AtomicU64,
+    total: AtomicU64,
+    encoded: AtomicU64,
 }
 
 impl Recorder {
@@ -187,9 +218,11 @@ impl Recorder {
         engine.set_tap(true);
         let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
         let writer_path = path.to_path_buf();
+        let image_bytes = Arc::new(ImageBytes::default());
+        let writer_image_bytes = image_bytes.clone();
         let writer = std::thread::Builder::new()
             .name("eda-record".into())
-            .spawn(move || write_loop(conn, &writer_path, rx))
+            .spawn(move || write_loop(conn, &writer_path, rx, &writer_image_bytes))
             .map_err(|e| RecordError::Open {
                 path: path.to_path_buf(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -200,6 +233,9 @@ impl Recorder {
             writer: Some(writer),
             pending: Vec::with_capacity(BATCH_EVENTS),
             waited: Duration::ZERO,
+            imaged_events: 0,
+            images_sent: 0,
+            image_bytes,
         })
     }
 
@@ -229,7 +265,39 @@ impl Recorder {
         self.flush()?;
         let mut copy = engine.clone();
         copy.set_tap(false);
+        self.imaged_events = engine.events_produced();
+        self.images_sent += 1;
         self.send(Msg::Image(Box::new(copy)))
+    }
+
+    /// Whether an image is due by the default cadence: at least
+    /// `every_events` events produced since the last image, the writer
+    /// done with that image, and the images so far plus one more of the
+    /// last one's size within [`IMAGE_TO_EVENT_BYTES`] times the events'
+    /// bytes (at about [`EVENT_ROW_BYTES`] each). An image holds the
+    /// backlog a busy run retains, so a lagging run's images grow to tens
+    /// of megabytes; the last rule keeps them under about two thirds of
+    /// the file (plus one image: the next may be larger than the last),
+    /// at the cost of longer runs forward from the nearest image there.
+    pub fn image_due(&self, engine: &Engine, every_events: u64) -> bool {
+        let events = engine.events_produced();
+        let budget = events.saturating_mul(EVENT_ROW_BYTES * IMAGE_TO_EVENT_BYTES);
+        let last = self.image_bytes.last.load(Ordering::Relaxed);
+        let total = self.image_bytes.total.load(Ordering::Relaxed);
+        let encoded = self.image_bytes.encoded.load(Ordering::Relaxed);
+        // Images the writer has not encoded yet: their size is unknown
+        // (a busy run's images grow fast), so they count as
+        // IN_FLIGHT_GROWTH times the last one's, and none is known before
+        // the first is encoded; far below the budget they change nothing,
+        // near it the cadence waits for the writer.
+        let in_flight = self.images_sent.saturating_sub(encoded);
+        let fits = if in_flight == 0 {
+            total.saturating_add(last) <= budget
+        } else {
+            let coming = (in_flight + 1).saturating_mul(last * IN_FLIGHT_GROWTH);
+            encoded > 0 && total.saturating_add(coming) <= budget
+        };
+        events.saturating_sub(self.imaged_events) >= every_events && fits
     }
 
     /// Sends a control input made on the recorded engine (a fault applied
@@ -376,6 +444,7 @@ fn write_loop(
     mut conn: Connection,
     path: &Path,
     rx: Receiver<Msg>,
+    image_bytes: &ImageBytes,
 ) -> Result<RecordStats, RecordError> {
     let err = |doing| move |e| sqlite_error(path, doing, e);
     let mut stats = RecordStats {
@@ -396,6 +465,10 @@ fn write_loop(
                     time_us: engine.now().as_us(),
                     reason: e.to_string(),
                 })?;
+                let len = image.len() as u64;
+                image_bytes.last.store(len, Ordering::Relaxed);
+                image_bytes.total.fetch_add(len, Ordering::Relaxed);
+                image_bytes.encoded.fetch_add(1, Ordering::Relaxed);
                 tx.execute(
                     "INSERT INTO images (time_us, events, run_hash, image) VALUES (?1, ?2, ?3, ?4)",
                     params![
@@ -516,4 +589,68 @@ fn bind_row(
         stmt.raw_bind_parameter(base + 8 + i, *v)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::mermaid::parse_flowchart;
+    use crate::model::ArchGraph;
+    use crate::sim::{VirtualTime, load_scenario};
+
+    /// A lagging run (the seed with Producer1 at 20,000/s): its images
+    /// carry a growing backlog, and the cadence keeps them within
+    /// their budget however often it looks.
+    #[test]
+    fn images_of_a_lagging_run_stay_within_their_share_of_the_file() {
+        let dir = std::env::temp_dir().join(format!("eda-cadence-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("run.sqlite");
+        let text = format!(
+            "{}\n%% eda:scenario Producer1.rate = 20000/s poisson\n",
+            crate::SEED_DIAGRAM
+        );
+        let graph = ArchGraph::from_flowchart(&parse_flowchart(&text).unwrap());
+        let mut engine = Engine::new(&graph, load_scenario(&text, &graph).unwrap(), 1).unwrap();
+        let info = RunInfo {
+            source_name: "busy.mmd",
+            diagram: &text,
+            duration_us: 4_000_000,
+        };
+        let mut r = Recorder::create(&file, info, &mut engine).unwrap();
+        r.image(&mut engine).unwrap();
+        let mut looked = 0;
+        for ms in (10..=4_000).step_by(10) {
+            engine.run_until(VirtualTime::from_us(ms * 1000));
+            r.collect(&mut engine).unwrap();
+            looked += 1;
+            if r.image_due(&engine, 1024) {
+                r.image(&mut engine).unwrap();
+            }
+        }
+        let summary = engine.summary();
+        let stats = r.finish(&mut engine, &summary).unwrap();
+        let conn = Connection::open(&file).unwrap();
+        let (total, last): (i64, i64) = conn
+            .query_row(
+                "SELECT sum(length(image)), (SELECT length(image) FROM images ORDER BY id DESC LIMIT 1) FROM images",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let budget = stats.events * EVENT_ROW_BYTES * IMAGE_TO_EVENT_BYTES;
+        assert!(stats.images > 2, "{stats:?}");
+        assert!(
+            stats.images < looked / 4,
+            "{} images in {looked} looks",
+            stats.images
+        );
+        assert!(
+            (total as u64) <= budget + last as u64,
+            "images {total} bytes, budget {budget} + the last {last}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

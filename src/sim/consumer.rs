@@ -167,6 +167,61 @@ fn unknown_source() -> u32 {
     u32::MAX - 1
 }
 
+/// Replay attempts a DLQ remembers ([`DeadLetterTopic::replay_log`]); older
+/// ones are forgotten first. A replay makes one attempt per letter when it
+/// succeeds, so this is about the last 4,096 letters replayed.
+pub const MAX_REPLAY_LOG: usize = 4_096;
+
+/// How one attempt of a DLQ replay at a letter ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplayOutcome {
+    /// Applied: its side effect took place.
+    Applied,
+    /// Applied again: the group had applied it before (a duplicate,
+    /// idempotency off).
+    Reapplied,
+    /// The idempotent group had seen it: skipped as a duplicate.
+    SkippedDuplicate,
+    /// Failed; the replay retries it at `retry_at`.
+    Failed {
+        /// When the next attempt starts.
+        retry_at: VirtualTime,
+    },
+    /// Failed for the last time: back in the DLQ as a new letter.
+    DeadLetteredAgain,
+    /// In service when its instance crashed or the group rebalanced: the
+    /// replay reads it again (from its last commit).
+    Abandoned,
+    /// In service at the moment asked about (never kept in the log).
+    InService,
+}
+
+/// One attempt of a group's DLQ replay at a letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayAttempt {
+    /// The letter's event id.
+    pub event_id: u64,
+    /// The group's instance that worked on it.
+    pub instance: u32,
+    /// 1 for the replay's first attempt at the letter, 2 for its first retry, …
+    pub attempt: u32,
+    /// When the attempt started.
+    pub start: VirtualTime,
+    /// When it ended (its start while in service).
+    pub end: VirtualTime,
+    /// How it ended.
+    pub outcome: ReplayOutcome,
+}
+
+/// A replay attempt with the group whose replay made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupReplayAttempt {
+    /// The consumer group (its component's Mermaid id).
+    pub group: String,
+    /// The attempt.
+    pub attempt: ReplayAttempt,
+}
+
 /// A group's dead-letter topic (`<group>.DLQ`): one partition, offsets in
 /// order of arrival. Keeps at most `capacity` records; `len` counts all.
 /// A replay ([`super::Fault::ReplayDlq`]) reads the kept records; each one
@@ -183,6 +238,12 @@ pub struct DeadLetterTopic {
     pub replayed: u64,
     #[serde(skip)]
     capacity: usize,
+    /// The replays' latest attempts, oldest first (at most
+    /// [`MAX_REPLAY_LOG`]): what the event log lists of a letter once it
+    /// has left the DLQ. Last, and defaulted, so images made before it
+    /// still decode.
+    #[serde(default)]
+    pub replay_log: VecDeque<ReplayAttempt>,
 }
 
 impl DeadLetterTopic {
@@ -193,6 +254,7 @@ impl DeadLetterTopic {
             records: Vec::new(),
             replayed: 0,
             capacity,
+            replay_log: VecDeque::new(),
         }
     }
 
@@ -219,6 +281,19 @@ impl DeadLetterTopic {
         let n = n.min(self.records.len());
         self.records.drain(..n);
         self.replayed += n as u64;
+    }
+
+    /// Remembers a replay attempt, forgetting the oldest beyond
+    /// [`MAX_REPLAY_LOG`].
+    pub(crate) fn log_replay(&mut self, attempt: ReplayAttempt) {
+        debug_assert!(
+            attempt.outcome != ReplayOutcome::InService,
+            "only ended attempts are kept"
+        );
+        if self.replay_log.len() == MAX_REPLAY_LOG {
+            self.replay_log.pop_front();
+        }
+        self.replay_log.push_back(attempt);
     }
 
     pub(crate) fn push(&mut self, letter: DeadLetter) {

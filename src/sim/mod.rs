@@ -125,15 +125,16 @@ pub use bus::{
 pub use clock::VirtualTime;
 pub use consumer::{
     DeadLetter, DeadLetterTopic, DedupeStore, DeliveryCounters, DeliveryError, EventStore,
+    GroupReplayAttempt, MAX_REPLAY_LOG, ReplayAttempt, ReplayOutcome,
 };
 pub use cqrs::{CommandKind, CqrsCounters, CqrsSummary, HANDLER_SOURCE};
 pub use error::SimError;
 pub use fault::{Fault, FaultRecord, ScheduledFault};
 pub use histogram::{Histogram, LatencySummary};
 pub use history::{
-    ARCHIVE_BYTES, ARCHIVE_IMAGES, ArchiveOptions, Control, ControlRecord, History, HistoryOptions,
-    LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS, Published, Replay, SEEK_CHECKPOINTS, SeekProgress,
-    TraceStatus, Tracer,
+    ARCHIVE_BYTES, ARCHIVE_IMAGES, ArchiveImage, ArchiveJob, ArchiveOptions, Control,
+    ControlRecord, History, HistoryOptions, LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS, Published,
+    Replay, SEEK_CHECKPOINTS, SeekProgress, TraceStatus, Tracer,
 };
 pub use image::{IMAGE_MAGIC, ImageError};
 pub use invariants::{Check, EventRef, Example, Invariant, InvariantReport, MAX_EXAMPLES};
@@ -150,8 +151,8 @@ pub use rng::SimRng;
 pub use scenario::{
     Arrival, Backoff, Backpressure, Burst, CqrsSpec, DEFAULT_PARTITIONS, DEFAULT_RATE_PER_S,
     GroupParams, KeyDist, KeySpace, LIVE_MIN_RECORDS_PER_PARTITION, LIVE_RETAINED_RECORDS, Limits,
-    Payload, QueueBound, ReactionSpec, Retention, RetryPolicy, Scenario, Schema, ServiceTime,
-    SourceSpec, default_event_type,
+    Payload, QueueBound, ReactionSpec, Retention, RetentionSource, RetryPolicy, Scenario, Schema,
+    ServiceTime, SourceSpec, default_event_type,
 };
 pub use scenario_text::{
     SCENARIO_TAG, ScenarioLine, load_scenario, replace_scenario_lines, scenario_from_document,

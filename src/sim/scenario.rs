@@ -552,6 +552,21 @@ pub enum Retention {
     },
 }
 
+/// Where a scenario's [`Retention`] came from, which decides whether a live
+/// run may replace it with its own default ([`Retention::for_live_run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetentionSource {
+    /// Nobody chose it: the default (`until-consumed`), or set by code.
+    #[default]
+    Default,
+    /// The diagram writes a `retention = …` line (even `until-consumed`):
+    /// a live run keeps it.
+    Diagram,
+    /// A live run replaced the default with its bounded keep-latest.
+    LiveDefault,
+}
+
 /// Records a live run's bus keeps at most, over all its partitions (see
 /// [`Retention::for_live_run`]): 3 × 2^19 records of 64 bytes
 /// (`size_of::<Record>()`; the chunked log adds under 1%) are 96 MB.
@@ -734,6 +749,12 @@ pub struct Scenario {
     /// between snapshots (`Id.snapshot-every = N`); none by default.
     #[serde(default)]
     pub snapshot_every: BTreeMap<String, u32>,
+    /// Where `retention` came from. Not serialised: it is how the diagram
+    /// was read, not part of the run, and a recording checks its stored
+    /// scenario against the one its diagram gives again (whose source is
+    /// then the diagram's retention line, if any).
+    #[serde(skip)]
+    pub retention_source: RetentionSource,
 }
 
 /// Events per second of each source in the default scenario.
@@ -757,6 +778,7 @@ impl Scenario {
             reactions: Vec::new(),
             registry: None,
             snapshot_every: BTreeMap::new(),
+            retention_source: RetentionSource::Default,
         }
     }
 

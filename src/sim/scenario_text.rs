@@ -86,7 +86,8 @@ use super::fault::{Fault, ScheduledFault};
 use super::registry::{Compatibility, SchemaChange};
 use super::scenario::{
     Arrival, Backoff, Backpressure, Burst, CqrsSpec, GroupParams, KeyDist, KeySpace, QueueBound,
-    ReactionSpec, Retention, Scenario, Schema, ServiceTime, SourceSpec, consuming_nodes,
+    ReactionSpec, Retention, RetentionSource, Scenario, Schema, ServiceTime, SourceSpec,
+    consuming_nodes,
 };
 use crate::mermaid::ast::{Document, Item, Statement};
 use crate::mermaid::{Diagnostic, Span};
@@ -623,7 +624,10 @@ fn global_setting(s: &mut Scenario, key: Tok<'_>, c: &mut Cursor<'_>) -> Res<()>
             let t = c.next("a partition count")?;
             s.partitions = count_u32(t, "a partition count", "a whole number, e.g. 6")?;
         }
-        "retention" => s.retention = retention(c)?,
+        "retention" => {
+            s.retention = retention(c)?;
+            s.retention_source = RetentionSource::Diagram;
+        }
         "sample" => s.sample_interval_us = duration(c.next("a duration")?)?,
         "bus-capacity" => {
             let t = c.next("a record count")?;
@@ -1732,7 +1736,9 @@ impl Scenario {
         if self.partitions != base.partitions {
             out.push(format!("partitions = {}", self.partitions));
         }
-        if self.retention != base.retention {
+        // Written even when it is the default: the diagram chose it, and a
+        // live run keeps a chosen retention (see `RetentionSource`).
+        if self.retention != base.retention || self.retention_source == RetentionSource::Diagram {
             out.push(format!("retention = {}", self.retention));
         }
         if self.sample_interval_us != base.sample_interval_us {
@@ -2021,6 +2027,61 @@ mod tests {
     }
 
     #[test]
+    fn an_explicit_until_consumed_is_remembered_and_printed_back() {
+        let g = graph();
+        // Not written: the default, nothing printed.
+        let plain = load(crate::SEED_DIAGRAM).expect("loads");
+        assert_eq!(plain.retention, Retention::UntilConsumed);
+        assert_eq!(plain.retention_source, RetentionSource::Default);
+        assert!(plain.to_lines(&g).is_empty(), "{:?}", plain.to_lines(&g));
+        // Written, though it is the default: kept through a print.
+        let src = with_lines("%% eda:scenario retention = until-consumed\n");
+        let s = load(&src).expect("loads");
+        assert_eq!(s.retention, Retention::UntilConsumed);
+        assert_eq!(s.retention_source, RetentionSource::Diagram);
+        assert_ne!(s, plain, "the scenario knows the diagram chose it");
+        let lines = s.to_lines(&g);
+        assert_eq!(lines, ["%% eda:scenario retention = until-consumed"]);
+        let printed = with_lines(&(lines.join("\n") + "\n"));
+        assert_eq!(load(&printed).expect("reloads"), s);
+        assert_eq!(
+            replace_scenario_lines(&src, &lines).expect("parses"),
+            src,
+            "rewriting the lines leaves the file as it was"
+        );
+        // A later default scenario line does not forget it.
+        let twice = with_lines(
+            "%% eda:scenario retention = until-consumed\n%% eda:scenario partitions = 4\n",
+        );
+        let s = load(&twice).expect("loads");
+        assert_eq!(s.retention_source, RetentionSource::Diagram);
+        assert_eq!(s.to_lines(&g).len(), 2);
+    }
+
+    /// `fmt` (the printer over the parsed file) and Save (the model's
+    /// writer, once the diagram changed) both keep an explicit
+    /// `until-consumed`, which then still reads as the diagram's.
+    #[test]
+    fn fmt_and_save_keep_an_explicit_until_consumed() {
+        let line = "%% eda:scenario retention = until-consumed";
+        let src = with_lines(&format!("{line}\n"));
+        let doc = crate::mermaid::parse_document(&src).expect("parses");
+        let formatted = crate::mermaid::print_document_with_source(&doc, &src);
+        let opened = crate::model::file::open(&src).expect("opens");
+        let none = std::collections::BTreeMap::new();
+        let saved = crate::model::write::to_mermaid(&opened.graph, &none, None);
+        for (what, text) in [("fmt", formatted), ("save", saved)] {
+            assert!(text.contains(line), "{what}: {text}");
+            let s = load(&text).expect(what);
+            assert_eq!(
+                (s.retention, s.retention_source),
+                (Retention::UntilConsumed, RetentionSource::Diagram),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
     fn kafka_retentions_round_trip_and_malformed_ones_point_at_the_word() {
         let g = graph();
         for (line, want) in [
@@ -2094,7 +2155,9 @@ mod tests {
         let g = graph();
         let mut s = Scenario::default_for(&g);
         s.partitions = 7;
+        // Printed, a retention is the diagram's (it reads back as such).
         s.retention = Retention::KeepAll;
+        s.retention_source = RetentionSource::Diagram;
         s.sample_interval_us = 250_000;
         s.limits.max_queued_records = 123_456;
         s.sources[0].arrival = Arrival::Constant { rate_per_s: 33.3 };

@@ -1,6 +1,7 @@
 //! What the live-run GUI tests (`tests/gui_live_*.rs`) share: the
 //! designer in an egui_kittest harness, waiting for the simulation's
-//! frames, clicking on the canvas, talking to the driver.
+//! frames, clicking on the canvas, talking to the driver, and the seed
+//! run rebuilt headless to check what a frame shows against.
 //!
 //! Each test file is its own crate and uses only part of this.
 #![allow(dead_code)]
@@ -8,7 +9,9 @@
 use eda_studio::gui::Options;
 use eda_studio::gui::app::EdaApp;
 use eda_studio::gui::command::Command;
-use eda_studio::live::{Command as LiveCommand, Frame};
+use eda_studio::live::{Command as LiveCommand, Frame, live_scenario};
+use eda_studio::model::ArchGraph;
+use eda_studio::sim::{Engine, SinkState, VirtualTime, load_scenario};
 use egui::{Modifiers, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -37,6 +40,31 @@ pub fn wait_for_frame(
     pred: impl Fn(&Frame) -> bool,
 ) -> Arc<Frame> {
     wait_for_frame_within(h, WAIT, |_| format!("timed out waiting for {what}"), pred)
+}
+
+/// [`wait_for_frame`] for at most `timeout` (runs that take a while to
+/// reach the moment waited for).
+pub fn wait_for_frame_up_to(
+    h: &mut Harness<'_, EdaApp>,
+    timeout: Duration,
+    what: &str,
+    pred: impl Fn(&Frame) -> bool,
+) -> Arc<Frame> {
+    wait_for_frame_within(
+        h,
+        timeout,
+        |_| format!("timed out waiting for {what}"),
+        pred,
+    )
+}
+
+/// The simulation frame the designer holds now (there must be one).
+pub fn latest_frame(h: &Harness<'_, EdaApp>) -> Arc<Frame> {
+    h.state()
+        .run
+        .frame
+        .clone()
+        .unwrap_or_else(|| panic!("a frame"))
 }
 
 /// Runs UI frames (sleeping a little, so the driver thread gets its turn)
@@ -136,4 +164,46 @@ pub fn right_click_on(h: &mut Harness<'_, EdaApp>, key: &str) {
         });
     }
     h.run_steps(2);
+}
+
+/// The seed diagram's run with `seed`, rebuilt headless the way the live
+/// driver builds it (the diagram's scenario made a live one) and run to
+/// `now_us`: the engine's state at the moment a frame shows, which an
+/// inspector value or badge for that moment must equal.
+pub fn seed_engine_at(seed: u64, now_us: u64) -> Engine {
+    let text = eda_studio::SEED_DIAGRAM;
+    let chart = eda_studio::mermaid::parse_flowchart(text).unwrap_or_else(|d| panic!("{d:?}"));
+    let g = ArchGraph::from_flowchart(&chart);
+    let scenario = load_scenario(text, &g).unwrap_or_else(|d| panic!("{d:?}"));
+    let scenario = live_scenario(&g, scenario);
+    let mut engine = Engine::new(&g, scenario, seed).unwrap_or_else(|e| panic!("{e}"));
+    engine.run_until(VirtualTime::from_us(now_us));
+    engine
+}
+
+/// Checks the InvDB inspector of `frame` (a moment of the seed run)
+/// against `engine` at that moment: the lowest-stock row of the "Stock per
+/// sku" table is the engine's lowest sku and its stock, and the inspector
+/// draws that stock.
+pub fn assert_lowest_stock_shown(h: &Harness<'_, EdaApp>, frame: &Frame, engine: &Engine) {
+    let Some(SinkState::Inventory(inv)) = engine.sink_state("InvDB") else {
+        panic!("InvDB is an inventory")
+    };
+    let (sku, stock) = *inv.lowest(1).first().unwrap_or_else(|| panic!("a sku"));
+    let detail = frame.detail.as_ref().unwrap_or_else(|| panic!("detail"));
+    let table = detail
+        .table("Stock per sku (lowest first)")
+        .unwrap_or_else(|| panic!("a stock table"));
+    let col = |name: &str| table.column(name).unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(table.rows[0][col("sku")], sku.to_string());
+    assert_eq!(
+        table.rows[0][col("stock")],
+        stock.to_string(),
+        "stock at {} µs",
+        frame.now_us
+    );
+    assert!(
+        h.get_all_by_label(&stock.to_string()).next().is_some(),
+        "the inspector shows stock {stock}"
+    );
 }

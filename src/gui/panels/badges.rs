@@ -1,7 +1,8 @@
 //! The live overlay on the canvas's nodes while a run goes, shared by both
 //! canvases: each component's badge (its numbers and a sparkline), placed
 //! where it covers no other node's box or badge when there is such a
-//! place; and on each bus node an expand toggle that draws the bus's
+//! place, with the run's totals on hover; a ghost node for each group the
+//! run has and the diagram does not ([`super::ghosts`]); and on each bus node an expand toggle that draws the bus's
 //! partition grid beside it — topics × partitions with their end offsets,
 //! and each group's committed offset and lag, coloured by lag.
 //!
@@ -11,7 +12,7 @@
 //! ([`super::bus_view::partition_grid`]). Decides nothing about the run.
 
 use super::bus_view::{lag_color, partition_grid, partition_label};
-use super::canvas::{Transform, badge_text};
+use super::canvas::{Transform, badge_text, badge_totals};
 use crate::gui::theme::Theme;
 use crate::live::Frame;
 use crate::model::Role;
@@ -33,6 +34,12 @@ pub struct DrawnOverlay {
     pub badge_rects: BTreeMap<String, Rect>,
     /// Each expanded bus's grid: its cells row by row (the header first).
     pub bus_grids: BTreeMap<String, Vec<Vec<String>>>,
+    /// What the badges kept clear of (the legend), on the screen.
+    pub avoided: Vec<Rect>,
+    /// Each run-only group's ghost node on the screen, by group name.
+    pub ghosts: BTreeMap<String, Rect>,
+    /// The components whose badge is drawn in the alert colour.
+    pub alerts: BTreeSet<String>,
 }
 
 /// Grid rows drawn beside an expanded bus at most (the rest are counted).
@@ -42,7 +49,8 @@ const MAX_GRID_GROUPS: usize = 8;
 /// Gap between a node and what is drawn beside it, in layout units.
 const GAP: f32 = 3.0;
 
-/// Draws the badges of `nodes` (their texts into `badges`) and the
+/// Draws the badges of `nodes` (their texts into `badges`), clear of the
+/// screen rectangles `avoid` (the legend) where there is room, and the
 /// toggles and grids of bus nodes; a click on a toggle adds its bus to
 /// `expanded` or takes it out.
 #[allow(clippy::too_many_arguments)]
@@ -53,6 +61,7 @@ pub(super) fn live_overlay_ui(
     nodes: &[LiveNode<'_>],
     t: Transform,
     theme: &Theme,
+    avoid: &[Rect],
     expanded: &mut BTreeSet<String>,
     badges: &mut BTreeMap<String, String>,
     drawn: &mut DrawnOverlay,
@@ -61,7 +70,20 @@ pub(super) fn live_overlay_ui(
     *drawn = DrawnOverlay::default();
     let clip = painter.clip_rect();
     let scale = t.zoom.max(theme.badge_min_scale);
-    let on_screen: Vec<(LiveNode<'_>, Rect)> = nodes
+    let ghosts = super::ghosts::place_ghosts(frame, nodes);
+    for g in &ghosts {
+        super::ghosts::paint_ghost(painter, frame, g, t, theme);
+        drawn
+            .ghosts
+            .insert(g.key.to_string(), t.rect_to_screen(g.rect));
+    }
+    let ghost_nodes = ghosts.iter().map(|g| LiveNode {
+        key: g.key,
+        role: Role::Consumer,
+        rect: g.rect,
+    });
+    let all: Vec<LiveNode<'_>> = nodes.iter().copied().chain(ghost_nodes).collect();
+    let on_screen: Vec<(LiveNode<'_>, Rect)> = all
         .iter()
         .map(|n| (*n, t.rect_to_screen(n.rect)))
         .filter(|(_, r)| r.intersects(clip.expand(200.0 * scale)))
@@ -72,17 +94,23 @@ pub(super) fn live_overlay_ui(
         .filter(|(_, (n, _))| n.role == Role::Bus)
         .map(|(i, (_, r))| (i, toggle_rect(*r, scale)))
         .collect();
-    // Every node's box and every toggle is in the way of a badge.
+    // Every node's box, every toggle and the legend are in the way of a badge.
     let mut taken: Vec<Rect> = toggles.iter().map(|(_, r)| *r).collect();
+    taken.extend_from_slice(avoid);
+    drawn.avoided = avoid.to_vec();
     for (i, (n, node)) in on_screen.iter().enumerate() {
         let Some(live) = frame.component(n.key) else {
             continue;
         };
         let group = frame.groups.iter().find(|g| g.group == n.key);
         let badge = badge_text(live, group);
+        let totals = badge_totals(live, group);
         let (mut text, alert) = super::fault_menu::with_down_instances(badge, frame, n.key);
         super::flow::store_badge(&mut text, &frame.flow, n.key);
         let ink = if alert { theme.error } else { theme.ink };
+        if alert {
+            drawn.alerts.insert(n.key.to_string());
+        }
         let font = FontId::monospace(theme.badge_font_size * scale);
         let galley = painter.layout_no_wrap(text.clone(), font, ink);
         let pad = vec2(4.0, 2.0) * scale;
@@ -97,7 +125,7 @@ pub(super) fn live_overlay_ui(
             .filter(|(j, _)| *j != i)
             .map(|(_, (_, r))| r.expand(1.0));
         let obstacles: Vec<Rect> = others.chain(taken.iter().copied()).collect();
-        let rect = place_badge(*node, size, GAP * t.zoom, &obstacles);
+        let rect = place_badge(*node, size, GAP * t.zoom, &obstacles, clip);
         taken.push(rect.expand(1.0));
         painter.rect_filled(rect, CornerRadius::same(3), theme.badge_bg);
         let text_pos = rect.left_center() + vec2(pad.x, -galley.size().y / 2.0);
@@ -109,7 +137,9 @@ pub(super) fn live_overlay_ui(
             ),
             spark,
         );
-        sparkline(painter, area, &live.spark_rate, theme);
+        sparkline(painter, area, &spark_of(live), theme);
+        ui.interact(rect, ui.id().with(("badge", n.key)), Sense::hover())
+            .on_hover_text(totals);
         badges.insert(n.key.to_string(), text);
         drawn.badge_rects.insert(n.key.to_string(), rect);
     }
@@ -174,10 +204,16 @@ fn toggle_rect(node: Rect, scale: f32) -> Rect {
 }
 
 /// The first free place for a badge of `size` around `node` (all on the
-/// screen): under it, above it, right, left, under it shifted sideways,
-/// then further down; when every place covers something, the one that
-/// covers least.
-pub(super) fn place_badge(node: Rect, size: egui::Vec2, gap: f32, obstacles: &[Rect]) -> Rect {
+/// screen) inside `clip` (the canvas): under it, above it, right, left,
+/// under it shifted sideways, then further down; when every place covers
+/// something or is cut by the canvas's edge, the one that loses least.
+pub(super) fn place_badge(
+    node: Rect,
+    size: egui::Vec2,
+    gap: f32,
+    obstacles: &[Rect],
+    clip: Rect,
+) -> Rect {
     let below = pos2(node.center().x - size.x / 2.0, node.max.y + gap);
     let candidates = [
         below,
@@ -196,7 +232,8 @@ pub(super) fn place_badge(node: Rect, size: egui::Vec2, gap: f32, obstacles: &[R
                 let i = r.intersect(*o);
                 if i.is_positive() { i.area() } else { 0.0 }
             })
-            .sum()
+            .sum::<f32>()
+            + outside(r, clip)
     };
     let mut best = Rect::from_min_size(below, size);
     let mut least = f32::INFINITY;
@@ -212,6 +249,30 @@ pub(super) fn place_badge(node: Rect, size: egui::Vec2, gap: f32, obstacles: &[R
         }
     }
     best
+}
+
+/// The area of `r` that lies outside `clip` (cut off when drawn).
+fn outside(r: &Rect, clip: Rect) -> f32 {
+    let inside = r.intersect(clip);
+    let kept = if inside.is_positive() {
+        inside.area()
+    } else {
+        0.0
+    };
+    r.area() - kept
+}
+
+/// What a badge's sparkline draws: events out per second for a source,
+/// events in per second for the rest, and the lag for a group whose input
+/// is not sampled (one added mid-run).
+fn spark_of(c: &crate::live::ComponentFrame) -> Vec<f64> {
+    if c.events_in == 0 && !c.spark_out.is_empty() && c.spark_lag.is_empty() {
+        c.spark_out.clone()
+    } else if c.spark_rate.is_empty() && !c.spark_lag.is_empty() {
+        c.spark_lag.iter().map(|&l| l as f64).collect()
+    } else {
+        c.spark_rate.clone()
+    }
 }
 
 fn sparkline(painter: &egui::Painter, area: Rect, spark: &[f64], theme: &Theme) {
@@ -405,17 +466,41 @@ mod tests {
     fn a_badge_moves_off_a_neighbour_and_stays_under_its_node_when_free() {
         let node = Rect::from_min_size(pos2(100.0, 100.0), vec2(80.0, 30.0));
         let size = vec2(120.0, 16.0);
-        let free = place_badge(node, size, 3.0, &[]);
+        let screen = Rect::from_min_size(pos2(0.0, 0.0), vec2(800.0, 600.0));
+        let free = place_badge(node, size, 3.0, &[], screen);
         assert_eq!(free.min, pos2(80.0, 133.0), "under the node, centred");
         // A neighbour's badge right under it: the badge goes above.
         let under = Rect::from_min_size(pos2(60.0, 130.0), vec2(160.0, 20.0));
-        let moved = place_badge(node, size, 3.0, &[under]);
+        let moved = place_badge(node, size, 3.0, &[under], screen);
         assert!(!moved.intersects(under), "{moved:?}");
         assert!(moved.max.y <= node.min.y, "above: {moved:?}");
         // Boxed in everywhere: the least covered place, never a panic.
         let everywhere = Rect::from_min_size(pos2(-1000.0, -1000.0), vec2(3000.0, 3000.0));
-        let r = place_badge(node, size, 3.0, &[everywhere]);
+        let r = place_badge(node, size, 3.0, &[everywhere], screen);
         assert_eq!(r.size(), size);
+    }
+
+    #[test]
+    fn a_badge_is_not_cut_by_the_canvas_edge_when_it_fits_elsewhere() {
+        // A node near the canvas's left edge, boxed in above, right and
+        // under: the free place left of it is off the canvas, so the badge
+        // goes further down instead, inside the canvas.
+        let canvas = Rect::from_min_size(pos2(100.0, 0.0), vec2(700.0, 600.0));
+        let node = Rect::from_min_size(pos2(180.0, 300.0), vec2(80.0, 30.0));
+        let size = vec2(150.0, 16.0);
+        let obstacles = [
+            Rect::from_min_max(pos2(0.0, 250.0), pos2(800.0, 299.0)),
+            Rect::from_min_max(pos2(262.0, 290.0), pos2(400.0, 345.0)),
+            Rect::from_min_max(pos2(100.0, 331.0), pos2(800.0, 369.0)),
+        ];
+        let r = place_badge(node, size, 3.0, &obstacles, canvas);
+        assert!(canvas.contains_rect(r), "inside the canvas: {r:?}");
+        assert!(obstacles.iter().all(|o| !r.intersects(*o)), "{r:?}");
+        // On an unbounded canvas the place left of the node is the first
+        // free one.
+        let anywhere = Rect::from_min_size(pos2(-1e4, -1e4), vec2(2e4, 2e4));
+        let r = place_badge(node, size, 3.0, &obstacles, anywhere);
+        assert!(r.max.x <= node.min.x, "left of the node: {r:?}");
     }
 
     #[test]

@@ -135,7 +135,8 @@ pub fn bus_view_ui(
             );
         }
     });
-    ui.label(RichText::new(retention_text(frame.retention)).small())
+    let origin = super::scenario::retention_origin(frame.retention_source);
+    ui.label(RichText::new(format!("{} ({origin})", retention_text(frame.retention))).small())
         .on_hover_text(
             "A group added or reset later can read back to the start offset; \
              set it with `%% eda:scenario retention = …` in the diagram",

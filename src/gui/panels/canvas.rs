@@ -385,6 +385,7 @@ pub fn canvas_ui(
                 })
             })
             .collect();
+        let legend = super::flow::legend_rect(&painter, &frame.flow, rect, theme);
         super::badges::live_overlay_ui(
             ui,
             &painter,
@@ -392,6 +393,7 @@ pub fn canvas_ui(
             &live_nodes,
             t,
             theme,
+            legend.as_slice(),
             &mut state.expanded_buses,
             &mut state.badges,
             &mut state.overlay,
@@ -1008,23 +1010,33 @@ fn draw_node(
     }
 }
 
-/// A component's badge: events in per virtual second (events sent so far
-/// for a pure source such as a producer), lag (groups), failures and dead
-/// letters when there are any; and whether it alerts.
+/// A component's badge: events in per virtual second (events out per
+/// second for a pure source such as a producer), lag (groups), and the
+/// trouble it is in now — failures over the sparkline's window and
+/// records waiting in its DLQ; and whether it alerts (only while in
+/// trouble: a DLQ emptied by a replay and failures long past do not).
+/// The run's totals are in [`badge_totals`].
 pub fn badge_text(c: &ComponentFrame, group: Option<&GroupSummary>) -> (String, bool) {
-    let rate = c.rate_in_per_s;
-    let mut text = if c.events_in == 0 && c.events_out > 0 {
-        format!("{} out", c.events_out)
-    } else if rate < 10.0 {
-        format!("{rate:.1}/s")
+    let per_s = |rate: f64| {
+        if rate < 10.0 {
+            format!("{rate:.1}/s")
+        } else {
+            format!("{rate:.0}/s")
+        }
+    };
+    let mut text = if is_source(c) {
+        format!("{} out", per_s(c.rate_out_per_s))
+    } else if c.spark_rate.is_empty() && c.events_in > 0 {
+        // A group added mid-run: its input is counted, not sampled.
+        format!("{} read", c.events_in)
     } else {
-        format!("{rate:.0}/s")
+        per_s(c.rate_in_per_s)
     };
     if let Some(lag) = c.lag {
         text.push_str(&format!(" · lag {lag}"));
     }
-    let failures = c.delivery.map_or(0, |d| d.failures);
-    let dlq = group.map_or(0, |g| g.dlq_len);
+    let failures = c.recent_failures;
+    let dlq = c.dlq_waiting.or(group.map(|g| g.dlq_len)).unwrap_or(0);
     if failures > 0 {
         text.push_str(&format!(" · fail {failures}"));
     }
@@ -1032,6 +1044,36 @@ pub fn badge_text(c: &ComponentFrame, group: Option<&GroupSummary>) -> (String, 
         text.push_str(&format!(" · DLQ {dlq}"));
     }
     (text, failures > 0 || dlq > 0)
+}
+
+/// Whether `c` only sends (a producer): its badge counts what goes out.
+fn is_source(c: &ComponentFrame) -> bool {
+    c.events_in == 0 && (c.events_out > 0 || c.role == crate::model::Role::Producer)
+}
+
+/// A badge's hover: the run's totals behind its numbers.
+pub fn badge_totals(c: &ComponentFrame, group: Option<&GroupSummary>) -> String {
+    let mut text = format!(
+        "{}: {} in, {} out so far",
+        c.label, c.events_in, c.events_out
+    );
+    if let Some(d) = c.delivery {
+        text.push_str(&format!(
+            "\nfailed attempts {} (last {} lately) · retries {} · dead-lettered {}",
+            d.failures, c.recent_failures, d.retries, d.dead_lettered
+        ));
+    }
+    if let Some(g) = group {
+        let waiting = c.dlq_waiting.unwrap_or(g.dlq_len);
+        text.push_str(&format!(
+            "\nDLQ {}: {waiting} waiting, {} in all",
+            g.dlq_topic, g.dlq_len
+        ));
+    }
+    if c.rejected > 0 {
+        text.push_str(&format!("\nrejected {}", c.rejected));
+    }
+    text
 }
 
 fn paint_outline(
@@ -1074,6 +1116,10 @@ mod tests {
             processing_us: None,
             spark_rate: vec![rate; 3],
             spark_lag: vec![lag; 3],
+            rate_out_per_s: 0.0,
+            spark_out: Vec::new(),
+            dlq_waiting: Some(0),
+            recent_failures: failures,
         }
     }
 
@@ -1101,18 +1147,42 @@ mod tests {
 
     #[test]
     fn failures_and_dead_letters_show_and_alert() {
-        let (text, alert) = badge_text(&consumer(50.0, 3, 4), Some(&group(2)));
+        let mut c = consumer(50.0, 3, 4);
+        c.dlq_waiting = Some(2);
+        let (text, alert) = badge_text(&c, Some(&group(2)));
         assert_eq!(text, "50/s · lag 3 · fail 4 · DLQ 2");
         assert!(alert);
     }
 
     #[test]
-    fn a_source_shows_what_it_sent() {
+    fn a_badge_calms_down_once_the_dlq_is_replayed_and_failures_stop() {
+        // 40 failures and 12 dead letters earlier in the run, all replayed,
+        // none lately: the badge is quiet, its hover keeps the totals.
+        let mut c = consumer(50.0, 0, 0);
+        c.delivery = Some(DeliveryCounters {
+            failures: 40,
+            dead_lettered: 12,
+            ..DeliveryCounters::default()
+        });
+        c.dlq_waiting = Some(0);
+        let (text, alert) = badge_text(&c, Some(&group(12)));
+        assert_eq!(text, "50/s · lag 0");
+        assert!(!alert);
+        let totals = badge_totals(&c, Some(&group(12)));
+        assert!(totals.contains("failed attempts 40"), "{totals}");
+        assert!(totals.contains("0 waiting, 12 in all"), "{totals}");
+    }
+
+    #[test]
+    fn a_source_shows_its_rate_out() {
         let mut c = consumer(0.0, 0, 0);
         c.events_in = 0;
         c.events_out = 795;
+        c.rate_out_per_s = 99.6;
+        c.spark_out = vec![100.0, 99.6];
         c.lag = None;
         c.delivery = None;
-        assert_eq!(badge_text(&c, None).0, "795 out");
+        assert_eq!(badge_text(&c, None).0, "100/s out");
+        assert!(badge_totals(&c, None).contains("795 out"));
     }
 }

@@ -129,10 +129,23 @@ pub fn rate_label(rate_per_s: f64) -> String {
     }
 }
 
-/// Paints the legend of event types in the bottom-left corner of `canvas`.
-pub fn paint_legend(painter: &egui::Painter, flow: &FlowFrame, canvas: Rect, theme: &Theme) {
+/// The legend laid out: where it goes and its rows (a dot's colour, if
+/// the row has one, and the text).
+struct LegendLayout {
+    rect: Rect,
+    rows: Vec<(Option<Color32>, std::sync::Arc<egui::Galley>)>,
+}
+
+/// The legend's rows laid out, and where it goes: the bottom-left corner
+/// of `canvas`. `None` when there is no event type to show.
+fn legend_layout(
+    painter: &egui::Painter,
+    flow: &FlowFrame,
+    canvas: Rect,
+    theme: &Theme,
+) -> Option<LegendLayout> {
     if flow.legend.is_empty() {
-        return;
+        return None;
     }
     let font = FontId::proportional(theme.badge_font_size + 1.0);
     let row_h = theme.badge_font_size + 5.0;
@@ -160,8 +173,31 @@ pub fn paint_legend(painter: &egui::Painter, flow: &FlowFrame, canvas: Rect, the
         pos2(canvas.min.x + 10.0, canvas.max.y - height - 10.0),
         vec2(width, height),
     );
+    Some(LegendLayout {
+        rect,
+        rows: galleys,
+    })
+}
+
+/// Where [`paint_legend`] draws the legend, so that badges can keep clear
+/// of it.
+pub fn legend_rect(
+    painter: &egui::Painter,
+    flow: &FlowFrame,
+    canvas: Rect,
+    theme: &Theme,
+) -> Option<Rect> {
+    legend_layout(painter, flow, canvas, theme).map(|l| l.rect)
+}
+
+/// Paints the legend of event types in the bottom-left corner of `canvas`.
+pub fn paint_legend(painter: &egui::Painter, flow: &FlowFrame, canvas: Rect, theme: &Theme) {
+    let Some(LegendLayout { rect, rows }) = legend_layout(painter, flow, canvas, theme) else {
+        return;
+    };
+    let row_h = theme.badge_font_size + 5.0;
     painter.rect_filled(rect, CornerRadius::same(4), theme.badge_bg);
-    for (i, (color, galley)) in galleys.into_iter().enumerate() {
+    for (i, (color, galley)) in rows.into_iter().enumerate() {
         let y = rect.min.y + 4.0 + i as f32 * row_h;
         if let Some(c) = color {
             painter.circle(

@@ -202,9 +202,13 @@ fn node_ui(
         });
     ui.separator();
     ui.label(
-        egui::RichText::new(format!("Why {}: {:?}", c.role.title(), c.role_reason))
-            .small()
-            .color(theme.ink_weak),
+        egui::RichText::new(format!(
+            "Why {}: {}",
+            c.role.title(),
+            crate::model::describe_reason(&doc.graph, &c.role_reason)
+        ))
+        .small()
+        .color(theme.ink_weak),
     );
     let ups = doc.graph.upstream(id).len();
     let downs = doc.graph.downstream(id).len();
@@ -327,10 +331,10 @@ fn event_type_ui(
 fn diagram_summary_ui(ui: &mut egui::Ui, doc: &Document, state: &mut InspectorState) {
     ui.separator();
     ui.label(format!(
-        "{} components, {} connections, {} groups",
-        doc.graph.component_count(),
-        doc.graph.connection_count(),
-        doc.graph.groups().count()
+        "{}, {}, {}",
+        counted(doc.graph.component_count(), "component", "components"),
+        counted(doc.graph.connection_count(), "connection", "connections"),
+        counted(doc.graph.groups().count(), "subgraph", "subgraphs")
     ));
     let events = match state.event_types {
         Some((rev, n)) if rev == doc.revision => n,
@@ -341,6 +345,23 @@ fn diagram_summary_ui(ui: &mut egui::Ui, doc: &Document, state: &mut InspectorSt
         }
     };
     if events > 0 {
-        ui.label(format!("{events} event types"));
+        ui.label(counted(events, "event type", "event types"));
+    }
+}
+
+/// `n` with the noun that agrees with it: `1 subgraph`, `0 subgraphs`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(counted(1, "subgraph", "subgraphs"), "1 subgraph");
+        assert_eq!(counted(0, "subgraph", "subgraphs"), "0 subgraphs");
+        assert_eq!(counted(17, "component", "components"), "17 components");
     }
 }

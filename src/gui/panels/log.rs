@@ -1,7 +1,8 @@
 //! The event log tab: every event on the bus at the frame's moment, in a
 //! virtualised table with filters (type, key, component, time), and the
-//! selected event's detail — its fields, every delivery attempt of it and
-//! its causation chain.
+//! selected event's detail — its fields, every delivery attempt of it, the
+//! attempts of DLQ replays at it (listed apart, as replays) and its
+//! causation chain.
 //!
 //! The table never holds the log: it asks the driver for the page of rows
 //! it can see ([`LiveCommand::LogQuery`]) and draws the frame's page; rows
@@ -20,7 +21,9 @@ use crate::live::{
     Command as LiveCommand, EventTraceView, Frame, LogFilter, LogPage, LogRow, MAX_PAGE_ROWS, TAIL,
     TraceState, payload_fields, payload_line,
 };
-use crate::sim::{AttemptOutcome, DeliveryAttempt, Retention, TracedEvent};
+use crate::sim::{
+    AttemptOutcome, DeliveryAttempt, GroupReplayAttempt, ReplayOutcome, Retention, TracedEvent,
+};
 use egui::{Color32, RichText};
 use egui_extras::{Column, TableBuilder};
 
@@ -142,7 +145,7 @@ pub fn log_ui(
     };
     let page = frame.log.page.as_ref();
     let (filter, bad) = state.filter();
-    filters_ui(ui, state, page, &bad);
+    filters_ui(ui, state, frame, page, &bad);
     summary_ui(ui, frame, page, cx.theme);
     ui.separator();
 
@@ -205,13 +208,21 @@ pub fn log_ui(
     send_trace(state, frame, commands);
 }
 
-fn filters_ui(ui: &mut egui::Ui, state: &mut LogState, page: Option<&LogPage>, bad: &[&str]) {
+fn filters_ui(
+    ui: &mut egui::Ui,
+    state: &mut LogState,
+    frame: &Frame,
+    page: Option<&LogPage>,
+    bad: &[&str],
+) {
     let types = page.map_or(&[][..], |p| p.types.as_slice());
     let components = page.map_or(&[][..], |p| p.components.as_slice());
     ui.horizontal_wrapped(|ui| {
-        choice_ui(ui, "Type", &mut state.event_type, types);
+        choice_ui(ui, "Type", &mut state.event_type, types, |t| t.to_string());
         text_field_ui(ui, "Key", &mut state.key_text, "any", 70.0);
-        choice_ui(ui, "Component", &mut state.component, components);
+        choice_ui(ui, "Component", &mut state.component, components, |key| {
+            component_label(frame, key)
+        });
         text_field_ui(ui, "From", &mut state.from_text, "s", 50.0);
         text_field_ui(ui, "To", &mut state.to_text, "s", 50.0);
         ui.checkbox(&mut state.follow, "Follow newest");
@@ -242,18 +253,45 @@ fn text_field_ui(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str, 
     .labelled_by(label.id);
 }
 
-/// A combo box of `options` with "any" first.
-fn choice_ui(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, options: &[String]) {
-    let shown = value.clone().unwrap_or_else(|| "any".to_string());
-    egui::ComboBox::from_label(label)
+/// A component as the filter lists it: its label (its Mermaid id when it
+/// has none, or is not in the run).
+fn component_label(frame: &Frame, key: &str) -> String {
+    frame
+        .component(key)
+        .map(|c| c.label.trim())
+        .filter(|l| !l.is_empty())
+        .map_or_else(|| key.to_string(), str::to_string)
+}
+
+/// A combo box of `options` (shown as `show` says, with the option itself
+/// on hover when that differs) with "any" first.
+fn choice_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut Option<String>,
+    options: &[String],
+    show: impl Fn(&str) -> String,
+) {
+    let shown = value.as_deref().map_or_else(|| "any".to_string(), &show);
+    let response = egui::ComboBox::from_label(label)
         .selected_text(shown)
         .width(130.0)
         .show_ui(ui, |ui| {
             ui.selectable_value(value, None, "any");
             for o in options {
-                ui.selectable_value(value, Some(o.clone()), o);
+                let text = show(o);
+                let item = ui.selectable_value(value, Some(o.clone()), &text);
+                if text != *o {
+                    item.on_hover_text(format!("id {o}"));
+                }
             }
-        });
+        })
+        .response;
+    if let Some(v) = value.as_deref()
+        && show(v) != v
+    {
+        response.on_hover_text(format!("id {v}"));
+    }
 }
 
 fn summary_ui(ui: &mut egui::Ui, frame: &Frame, page: Option<&LogPage>, theme: &Theme) {
@@ -313,20 +351,34 @@ fn table_ui(
     let mut seen: Option<(u64, u64)> = None;
     let row_spacing = ui.spacing().item_spacing.y;
     let body_height = ui.available_height();
+    // Each column at least as wide as what it shows now (up to a cap, so
+    // the payload keeps room); wider by dragging.
+    let mut widths = content_widths(ui, page);
+    // Narrower than that (the event's detail beside it): shrink them all
+    // alike, so the table keeps to its side and the payload keeps 60 points.
+    let spacing = ui.spacing().item_spacing.x * (COLUMNS.len() + 1) as f32;
+    let room = (ui.available_width() - spacing - 60.0).max(0.0);
+    let wanted: f32 = widths.iter().sum();
+    let squeezed = wanted > room;
+    if squeezed {
+        let k = room / wanted;
+        for w in &mut widths {
+            *w = (*w * k).max(16.0);
+        }
+    }
     let mut table = TableBuilder::new(ui)
         .id_salt("event log")
         .striped(true)
         .resizable(true)
         .auto_shrink([false, false])
-        .sense(egui::Sense::click())
-        .column(Column::auto().at_least(40.0).clip(true))
-        .column(Column::auto().at_least(60.0).clip(true))
-        .column(Column::auto().at_least(60.0).clip(true))
-        .column(Column::auto().at_least(20.0).clip(true))
-        .column(Column::auto().at_least(30.0).clip(true))
-        .column(Column::auto().at_least(30.0).clip(true))
-        .column(Column::auto().at_least(50.0).clip(true))
-        .column(Column::remainder().at_least(60.0).clip(true));
+        .sense(egui::Sense::click());
+    for w in widths {
+        // Squeezed, a column is held at its share (a width dragged wider
+        // earlier would push the detail off the dock).
+        let max = if squeezed { w } else { f32::INFINITY };
+        table = table.column(Column::auto().at_least(w).at_most(max).clip(true));
+    }
+    table = table.column(Column::remainder().at_least(60.0).clip(true));
     if state.follow {
         // Pinned to the newest row: an explicit offset (the scroll area
         // clamps it to the bottom), not an animated scroll that would need
@@ -339,11 +391,9 @@ fn table_ui(
     }
     table
         .header(ROW_HEIGHT + 2.0, |mut header| {
-            for title in [
-                "Event", "Produced", "Topic", "Part.", "Offset", "Key", "Producer", "Payload",
-            ] {
+            for title in COLUMNS.iter().chain(["Payload"].iter()) {
                 header.col(|ui| {
-                    ui.strong(title);
+                    ui.strong(*title);
                 });
             }
         })
@@ -379,6 +429,57 @@ fn table_ui(
             });
         });
     seen
+}
+
+/// The table's columns before the payload.
+const COLUMNS: [&str; 7] = [
+    "Event", "Produced", "Topic", "Part.", "Offset", "Key", "Producer",
+];
+/// Widest a column is made to fit its content (it can be dragged wider).
+const COLUMN_CAP: [f32; 7] = [90.0, 110.0, 220.0, 50.0, 80.0, 70.0, 180.0];
+
+/// The texts of a row's cells before the payload, as the table shows them.
+fn cell_texts(r: &LogRow) -> [String; 7] {
+    let topic = if r.poisoned {
+        format!("{} (poisoned)", r.topic)
+    } else {
+        r.topic.clone()
+    };
+    [
+        format!("#{}", r.event_id),
+        time_label(r.time_us),
+        topic,
+        r.partition.to_string(),
+        r.offset.to_string(),
+        r.key.to_string(),
+        r.producer.clone(),
+    ]
+}
+
+/// How wide each column before the payload must be to show the page's
+/// longest text and its title whole (capped by [`COLUMN_CAP`]).
+fn content_widths(ui: &egui::Ui, page: Option<&LogPage>) -> [f32; 7] {
+    let mut longest: [String; 7] = COLUMNS.map(str::to_string);
+    for r in page.map_or(&[][..], |p| p.rows.as_slice()) {
+        for (l, text) in longest.iter_mut().zip(cell_texts(r)) {
+            if text.chars().count() > l.chars().count() {
+                *l = text;
+            }
+        }
+    }
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    // A selectable label's padding and a little air.
+    let pad = 2.0 * ui.spacing().button_padding.x + 4.0;
+    let mut out = [0.0; 7];
+    for (i, text) in longest.into_iter().enumerate() {
+        let w = ui
+            .painter()
+            .layout_no_wrap(text, font.clone(), egui::Color32::WHITE)
+            .size()
+            .x;
+        out[i] = (w + pad).min(COLUMN_CAP[i]);
+    }
+    out
 }
 
 fn row_cells(row: &mut egui_extras::TableRow<'_, '_>, r: &LogRow) {
@@ -479,23 +580,23 @@ fn detail_ui(
     if trace.attempts.is_empty() {
         ui.weak("No group has started on it yet.");
     } else {
+        // Four narrow columns, so the grid fits the pane beside the table.
         egui::Grid::new("event deliveries")
-            .num_columns(5)
+            .num_columns(4)
             .striped(true)
             .show(ui, |ui| {
-                for title in ["Group", "Inst.", "Start", "End", "Outcome"] {
+                for title in ["Group #inst.", "Start", "Took", "Outcome"] {
                     ui.weak(title);
                 }
                 ui.end_row();
                 for a in &trace.attempts {
-                    ui.label(&a.group);
-                    ui.label(a.instance.to_string());
+                    ui.label(format!("{} #{}", a.group, a.instance));
                     ui.label(time_label(a.start.as_us()));
                     if a.end.as_us() > frame.now_us {
                         ui.weak("…");
                         ui.label("in progress");
                     } else {
-                        ui.label(time_label(a.end.as_us()));
+                        ui.label(took_label(a.start.as_us(), a.end.as_us()));
                         let (text, color) = outcome_text(a, theme);
                         ui.colored_label(color, text);
                     }
@@ -508,6 +609,9 @@ fn detail_ui(
             "Not done with it yet: {}",
             trace.pending.join(", ")
         ));
+    }
+    if !trace.replays.is_empty() {
+        replays_ui(ui, &trace.replays, theme);
     }
 
     ui.add_space(6.0);
@@ -552,13 +656,78 @@ fn event_link_ui(ui: &mut egui::Ui, what: &str, e: &TracedEvent, clicked: &mut O
     });
 }
 
+/// The attempts of DLQ replays at the event, apart from its deliveries.
+fn replays_ui(ui: &mut egui::Ui, replays: &[GroupReplayAttempt], theme: &Theme) {
+    ui.add_space(6.0);
+    ui.strong("DLQ replay attempts")
+        .on_hover_text("A replay of the group's dead-letter queue worked on it again");
+    egui::Grid::new("event dlq replays")
+        .num_columns(5)
+        .striped(true)
+        .show(ui, |ui| {
+            for title in ["Group #inst.", "Try", "Start", "Took", "Outcome"] {
+                ui.weak(title);
+            }
+            ui.end_row();
+            for r in replays {
+                let a = &r.attempt;
+                ui.label(format!("{} #{}", r.group, a.instance));
+                ui.label(a.attempt.to_string());
+                ui.label(time_label(a.start.as_us()));
+                if a.outcome == ReplayOutcome::InService {
+                    ui.weak("…");
+                } else {
+                    ui.label(took_label(a.start.as_us(), a.end.as_us()));
+                }
+                let (text, color) = replay_outcome_text(a.outcome, theme);
+                ui.colored_label(color, text);
+                ui.end_row();
+            }
+        });
+}
+
+/// How long an attempt took, in the unit that fits: "700 µs", "12.5 ms", "2.00 s".
+fn took_label(start_us: u64, end_us: u64) -> String {
+    let us = end_us.saturating_sub(start_us);
+    match us {
+        0..1_000 => format!("{us} µs"),
+        1_000..1_000_000 => format!("{:.1} ms", us as f64 / 1e3),
+        _ => format!("{:.2} s", us as f64 / 1e6),
+    }
+}
+
+fn replay_outcome_text(outcome: ReplayOutcome, theme: &Theme) -> (String, Color32) {
+    match outcome {
+        ReplayOutcome::Applied => ("replayed: applied".into(), theme.spark),
+        ReplayOutcome::Reapplied => ("replayed: applied again (duplicate)".into(), theme.warning),
+        ReplayOutcome::SkippedDuplicate => {
+            ("replayed: skipped as duplicate".into(), theme.ink_weak)
+        }
+        ReplayOutcome::Failed { retry_at } => (
+            format!("replay failed, retry at {}", time_label(retry_at.as_us())),
+            theme.warning,
+        ),
+        ReplayOutcome::DeadLetteredAgain => {
+            ("replay failed: dead-lettered again".into(), theme.error)
+        }
+        ReplayOutcome::Abandoned => (
+            "replay abandoned (instance crashed or rebalanced)".into(),
+            theme.warning,
+        ),
+        ReplayOutcome::InService => ("replay in progress".into(), theme.ink_weak),
+    }
+}
+
 fn outcome_text(a: &DeliveryAttempt, theme: &Theme) -> (String, Color32) {
     match a.outcome {
         AttemptOutcome::Processed => ("processed".into(), theme.spark),
         AttemptOutcome::Reapplied => ("processed again (duplicate)".into(), theme.warning),
         AttemptOutcome::SkippedDuplicate => ("skipped as duplicate".into(), theme.ink_weak),
         AttemptOutcome::Failed { retry_at } => (
-            format!("failed, retry at {}", time_label(retry_at.as_us())),
+            format!(
+                "failed, retry at +{}",
+                took_label(a.end.as_us(), retry_at.as_us())
+            ),
             theme.warning,
         ),
         AttemptOutcome::DeadLettered => ("dead-lettered".into(), theme.error),

@@ -111,6 +111,7 @@ mod tests {
             subscribers: vec!["C".into()],
             pending: Vec::new(),
             attempts: Vec::new(),
+            replays: Vec::new(),
             chain: Vec::new(),
             caused: Vec::new(),
             edges: vec![("P".into(), "B".into()), ("B".into(), "C".into())],

@@ -8,6 +8,7 @@ pub mod charts;
 pub mod dock;
 pub mod fault_menu;
 pub mod flow;
+mod ghosts;
 mod graph_canvas;
 pub mod inspector;
 pub mod invariants;

@@ -189,6 +189,12 @@ pub fn progress_label(p: &RebuildProgress) -> String {
     }
 }
 
+/// Where the rebuild window opens (its top centre): over the canvas, clear
+/// of the menu and the run toolbar it would otherwise cover.
+fn window_pos(ctx: &egui::Context) -> egui::Pos2 {
+    ctx.content_rect().center_top() + egui::vec2(0.0, 110.0)
+}
+
 fn rebuild_window_ui(
     ctx: &egui::Context,
     frame: &Frame,
@@ -199,6 +205,8 @@ fn rebuild_window_ui(
         egui::Window::new("Projection rebuild")
             .collapsible(false)
             .default_width(420.0)
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(window_pos(ctx))
             .show(ctx, |ui| {
                 ui.label(format!("Rebuilding {} from its event store…", p.group));
                 ui.add(
@@ -234,6 +242,8 @@ fn rebuild_window_ui(
         .open(&mut open)
         .collapsible(false)
         .default_width(420.0)
+        .pivot(egui::Align2::CENTER_TOP)
+        .default_pos(window_pos(ctx))
         .show(ctx, |ui| {
             ui.label(summary(r));
             ui.label(

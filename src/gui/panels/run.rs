@@ -1,4 +1,5 @@
-//! The run toolbar: Run/Pause, Step (one event), Step 100 ms, the speed,
+//! The run toolbar: Run/Pause, Step (one event), a step by a chosen slice
+//! of virtual time (1 ms to 1 min, remembered for the session), the speed,
 //! Reset with a seed, and the run's virtual clock and deliveries per
 //! second. It reads the [`LiveRun`] and emits [`Command::Sim`]s; it never
 //! talks to the driver itself.
@@ -8,8 +9,30 @@ use crate::gui::run::{LiveRun, SPEEDS, clock_label, speed_label};
 use crate::gui::theme::Theme;
 use crate::live::{Command as LiveCommand, RunState, Speed};
 
-/// Virtual time the "+100 ms" button advances, microseconds.
+/// Virtual time the slice button advances until another slice is
+/// chosen, microseconds.
 pub const STEP_SLICE_US: u64 = 100_000;
+
+/// The slices of virtual time the step button offers, microseconds.
+pub const STEP_SLICES_US: [u64; 6] = [1_000, 10_000, 100_000, 1_000_000, 10_000_000, 60_000_000];
+
+/// A slice as its button says it: "1 ms", "100 ms", "1 s", "1 min".
+pub fn slice_label(us: u64) -> String {
+    match us {
+        us if us >= 60_000_000 && us.is_multiple_of(60_000_000) => {
+            format!("{} min", us / 60_000_000)
+        }
+        us if us >= 1_000_000 && us.is_multiple_of(1_000_000) => format!("{} s", us / 1_000_000),
+        us if us >= 1_000 && us.is_multiple_of(1_000) => format!("{} ms", us / 1_000),
+        us => format!("{us} µs"),
+    }
+}
+
+/// The slice chosen this session (kept in egui's memory, so a reloaded
+/// run keeps it).
+fn slice_id() -> egui::Id {
+    egui::Id::new("run-step-slice")
+}
 
 /// Draws the run toolbar.
 pub fn run_toolbar_ui(
@@ -38,12 +61,36 @@ pub fn run_toolbar_ui(
         {
             commands.push(Command::Sim(LiveCommand::StepEvent));
         }
+        let mut slice = ui.data(|d| d.get_temp(slice_id()).unwrap_or(STEP_SLICE_US));
         if ui
-            .add_enabled(paused, egui::Button::new("+100 ms"))
-            .on_hover_text("Advance virtual time by 100 ms")
+            .add_enabled(
+                paused,
+                egui::Button::new(format!("+{}", slice_label(slice))),
+            )
+            .on_hover_text(format!(
+                "Advance virtual time by {} (choose the slice beside)",
+                slice_label(slice)
+            ))
             .clicked()
         {
-            commands.push(Command::Sim(LiveCommand::StepBy(STEP_SLICE_US)));
+            commands.push(Command::Sim(LiveCommand::StepBy(slice)));
+        }
+        let before = slice;
+        let picker = egui::ComboBox::from_id_salt("run-step-slice")
+            .selected_text("")
+            .width(12.0)
+            .show_ui(ui, |ui| {
+                for us in STEP_SLICES_US {
+                    ui.selectable_value(&mut slice, us, format!("Step {}", slice_label(us)));
+                }
+            })
+            .response;
+        picker.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::WidgetType::ComboBox, true, "Step slice")
+        });
+        picker.on_hover_text("The slice of virtual time a step advances");
+        if slice != before {
+            ui.data_mut(|d| d.insert_temp(slice_id(), slice));
         }
         ui.separator();
         let current = frame.as_ref().map_or(Speed::Factor(1.0), |f| f.speed);
@@ -156,7 +203,13 @@ fn timeline_ui(
         // While a seek is under way the handle stays where it was dropped.
         let shown_us = timeline.seeking.map_or(frame.now_us, |s| s.to_us);
         let mut at_s = shown_us as f64 / 1e6;
-        let width = (ui.available_width() - 260.0).max(120.0);
+        // Room for the clock label (and the note on an archived moment's log).
+        let reserved = if timeline.log_missing_until_us.is_some() {
+            480.0
+        } else {
+            260.0
+        };
+        let width = (ui.available_width() - reserved).max(120.0);
         ui.spacing_mut().slider_width = width;
         let slider = ui.add(
             egui::Slider::new(&mut at_s, 0.0..=head_s)
@@ -197,10 +250,17 @@ fn timeline_ui(
                     .text(format!("re-running to {}", clock_label(seeking.to_us))),
             )
             .on_hover_text(format!(
-                "Re-running the run from {} (an archived image) to {}",
+                "Re-running the run from {} (an archived image) to {}; meanwhile the \
+                 picture shows the moment reached so far, {}",
                 clock_label(seeking.from_us),
-                clock_label(seeking.to_us)
+                clock_label(seeking.to_us),
+                clock_label(seeking.at_us)
             ));
+            ui.label(
+                egui::RichText::new(format!("showing {}", clock_label(frame.now_us)))
+                    .monospace()
+                    .color(theme.ink_weak),
+            );
             return;
         }
         let text = if frame.viewing_past {
@@ -213,6 +273,20 @@ fn timeline_ui(
             "live".to_string()
         };
         ui.label(egui::RichText::new(text).monospace().color(theme.ink_weak));
+        if let Some(until) = timeline.log_missing_until_us {
+            ui.label(
+                egui::RichText::new(format!(
+                    "events before {} not kept here",
+                    clock_label(until)
+                ))
+                .color(theme.ink_weak),
+            )
+            .on_hover_text(
+                "This moment was re-run from an archived image, which keeps only the records \
+                 some group had still to read: the event log and the bus's offsets show what \
+                 was published before this time only in part. Everything else is as it was.",
+            );
+        }
     });
 }
 
@@ -283,7 +357,8 @@ fn archive_hover(timeline: &crate::live::TimelineFrame) -> String {
     format!(
         "Before {} (dashed) the run is kept as {} compact images ({:.1} MB), one every {} \
          or so: a moment there is re-run from the image before it, which can take a few \
-         seconds (progress shows beside the Live button). From {} on (solid) it is quick.",
+         seconds (progress shows beside the Live button); its event log lacks the records every \
+         group had read by then. From {} on (solid) it is quick.",
         clock_label(timeline.window_start_us),
         timeline.archived_images,
         timeline.archive_bytes as f64 / 1e6,
@@ -307,6 +382,14 @@ fn span_label(us: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn step_slices_read_in_the_unit_that_fits() {
+        let labels: Vec<String> = STEP_SLICES_US.iter().map(|&us| slice_label(us)).collect();
+        assert_eq!(labels, ["1 ms", "10 ms", "100 ms", "1 s", "10 s", "1 min"]);
+        assert_eq!(slice_label(STEP_SLICE_US), "100 ms");
+        assert_eq!(slice_label(1_500), "1500 µs");
+    }
 
     #[test]
     fn spans_read_in_the_unit_that_fits() {

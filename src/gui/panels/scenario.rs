@@ -1,9 +1,14 @@
 //! The "Scenario" dock tab: edits the run's scenario — each producer's
 //! rate, partitions per topic, each consumer group's instances, attempts,
-//! idempotency and failure rate, and the fault schedule — and shows it as
+//! idempotency, records between offset commits and failure rate, and the
+//! fault schedule — and shows it as
 //! the `%% eda:scenario` lines it will be saved as. "Apply" writes those
 //! lines into the document as one undoable edit ([`Edit::SetScenario`]),
 //! so Save puts them in the `.mmd` and the run reloads with them.
+//!
+//! It also says which retention the bus runs with and where it came from
+//! (the diagram's `retention` line, or the live run's default), from the
+//! run's frame when there is one.
 //!
 //! Reads the document's scenario through `sim::load_scenario` and prints
 //! it with `Scenario::to_lines`; never touches the engine.
@@ -11,7 +16,7 @@
 use crate::gui::command::{Command, Edit};
 use crate::gui::document::{Document, Positions, write};
 use crate::gui::panels::dock::DockContext;
-use crate::sim::{Arrival, Scenario, SourceSpec, load_scenario};
+use crate::sim::{Arrival, Retention, RetentionSource, Scenario, SourceSpec, load_scenario};
 
 /// The tab's state: the scenario being edited and what it came from.
 #[derive(Debug, Default)]
@@ -161,8 +166,65 @@ pub fn scenario_ui(
     }
 }
 
+/// Where a retention came from, as the scenario tab and the bus tab say it.
+pub fn retention_origin(source: RetentionSource) -> &'static str {
+    match source {
+        RetentionSource::Diagram => "from the diagram",
+        RetentionSource::LiveDefault => "live default",
+        RetentionSource::Default => "default",
+    }
+}
+
+/// A retention and where it came from, in a few words: "keep-latest
+/// 131,072 per partition (live default)", "until-consumed (from the diagram)".
+pub fn retention_line(retention: Retention, source: RetentionSource) -> String {
+    let what = match retention {
+        Retention::KeepLatest { records } => {
+            format!("keep-latest {} per partition", grouped(records))
+        }
+        other => other.to_string(),
+    };
+    format!("{what} ({})", retention_origin(source))
+}
+
+/// `n` with its digits in groups of three: 131,072.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The retention the bus runs with (the run's, when one is going) and
+/// where it came from.
+fn retention_ui(ui: &mut egui::Ui, s: &Scenario, cx: &DockContext<'_>) {
+    let (line, hover) = match cx.frame {
+        Some(f) => (
+            retention_line(f.retention, f.retention_source),
+            "What the running bus keeps. Unless the diagram writes \
+             `%% eda:scenario retention = …`, a live run keeps the latest \
+             records of each partition, so a consumer added later reads from offset 0",
+        ),
+        None => (
+            retention_line(s.retention, s.retention_source),
+            "What the diagram asks for. Unless it writes a retention line, a live \
+             run keeps the latest records of each partition instead",
+        ),
+    };
+    ui.horizontal(|ui| {
+        ui.label("Retention");
+        ui.monospace(line).on_hover_text(hover);
+    });
+}
+
 /// Partitions, producer rates and the groups' settings.
 fn settings_ui(ui: &mut egui::Ui, s: &mut Scenario, cx: &DockContext<'_>) {
+    retention_ui(ui, s, cx);
     ui.horizontal(|ui| {
         ui.label("Partitions per topic");
         ui.add(egui::DragValue::new(&mut s.partitions).range(1..=s.limits.max_partitions.max(1)));
@@ -196,6 +258,10 @@ fn settings_ui(ui: &mut egui::Ui, s: &mut Scenario, cx: &DockContext<'_>) {
             ui.label("attempts");
             ui.label("fail %");
             ui.label("idempotent");
+            ui.label("commit every").on_hover_text(
+                "Records a worker processes between offset commits: a crash \
+                 re-delivers those not yet committed (duplicates, unless idempotent)",
+            );
             ui.end_row();
             let max_instances = s.limits.max_instances.max(1);
             for name in groups.iter().filter(|g| cx.doc.graph.id_of(g).is_some()) {
@@ -212,13 +278,35 @@ fn settings_ui(ui: &mut egui::Ui, s: &mut Scenario, cx: &DockContext<'_>) {
                         .max_decimals(2),
                 );
                 p.failure_probability = (percent / 100.0).clamp(0.0, 1.0);
-                ui.checkbox(&mut p.idempotent, "");
+                ui.checkbox(&mut p.idempotent, "")
+                    .widget_info(|| idempotent_info(name, p.idempotent));
+                ui.add(
+                    egui::DragValue::new(&mut p.commit_every)
+                        .range(1..=s.limits.max_commit_every.max(1))
+                        .suffix(" records"),
+                )
+                .widget_info(|| {
+                    let mut info = egui::WidgetInfo::drag_value(true, f64::from(p.commit_every));
+                    info.label = Some(format!("{name} commit every"));
+                    info
+                });
                 ui.end_row();
                 if p != before {
                     s.groups.insert(name.clone(), p);
                 }
             }
         });
+}
+
+/// The checkbox of group `name`'s idempotency, as assistive tools (and
+/// tests) read it.
+fn idempotent_info(name: &str, on: bool) -> egui::WidgetInfo {
+    egui::WidgetInfo::selected(
+        egui::WidgetType::Checkbox,
+        true,
+        on,
+        format!("{name} idempotent"),
+    )
 }
 
 /// The fault schedule: remove entries, add one typed in the file's syntax.
@@ -289,6 +377,47 @@ mod tests {
         let bad = with_fault_line(&doc, &s, "crash Nobody at 10s");
         assert!(bad.is_err());
         assert!(with_fault_line(&doc, &s, "  ").is_err());
+    }
+
+    #[test]
+    fn a_retention_line_says_what_is_kept_and_where_it_came_from() {
+        assert_eq!(
+            retention_line(
+                Retention::KeepLatest { records: 131_072 },
+                RetentionSource::LiveDefault
+            ),
+            "keep-latest 131,072 per partition (live default)"
+        );
+        assert_eq!(
+            retention_line(Retention::UntilConsumed, RetentionSource::Diagram),
+            "until-consumed (from the diagram)"
+        );
+        assert_eq!(
+            retention_line(
+                Retention::KeepLatest { records: 500 },
+                RetentionSource::Diagram
+            ),
+            "keep-latest 500 per partition (from the diagram)"
+        );
+        assert_eq!(grouped(1_572_864), "1,572,864");
+        assert_eq!(grouped(100), "100");
+    }
+
+    #[test]
+    fn applying_keeps_an_explicit_until_consumed() {
+        let mut doc = Document::seed();
+        doc.graph.meta.extras.scenario =
+            vec!["%% eda:scenario retention = until-consumed".to_string()];
+        let mut s = scenario_of(&doc).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.retention_source, RetentionSource::Diagram);
+        s.partitions = 4;
+        let lines = s.to_lines(&doc.graph);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "%% eda:scenario retention = until-consumed"),
+            "{lines:?}"
+        );
     }
 
     #[test]

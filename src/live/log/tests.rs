@@ -276,8 +276,9 @@ fn a_past_moment_shows_only_what_was_on_the_bus_then() {
     }
 }
 
-#[test]
-fn a_trace_is_cut_to_the_moment_shown() {
+/// Seed 5 run to `secs` with the next user event after 300 ms poisoned:
+/// the history and that event's id (in Consumer2's DLQ by then).
+fn dead_lettered_user_event(secs: u64) -> (History, u64) {
     let mut h = history(Retention::UntilConsumed, 5);
     h.run_until(VirtualTime::from_millis(300));
     h.apply(Fault::PoisonNext {
@@ -285,7 +286,7 @@ fn a_trace_is_cut_to_the_moment_shown() {
     })
     .unwrap();
     let poisoned = h.head().events_produced();
-    h.run_until(VirtualTime::from_secs(4));
+    h.run_until(VirtualTime::from_secs(secs));
     // The next event may be of another type: find the poisoned one.
     let id = (poisoned..h.head().events_produced())
         .find(|&id| {
@@ -294,6 +295,12 @@ fn a_trace_is_cut_to_the_moment_shown() {
                 .is_some_and(|d| d.records.iter().any(|l| l.event_id == id))
         })
         .unwrap();
+    (h, id)
+}
+
+#[test]
+fn a_trace_is_cut_to_the_moment_shown() {
+    let (h, id) = dead_lettered_user_event(4);
     let mut state = LogState::default();
     state.select(&h, Some(id));
     let view = state.view(h.head()).trace.unwrap();
@@ -327,6 +334,64 @@ fn a_trace_is_cut_to_the_moment_shown() {
     // Unselecting drops it.
     state.select(&h, None);
     assert!(state.view(h.head()).trace.is_none());
+}
+
+#[test]
+fn a_dlq_replay_of_the_event_is_listed_as_of_the_moment_shown() {
+    use crate::sim::ReplayOutcome;
+    let (mut h, id) = dead_lettered_user_event(2);
+    let asked = h.head().now();
+    h.apply(Fault::ReplayDlq {
+        group: "Consumer2".into(),
+    })
+    .unwrap();
+    h.run_until(VirtualTime::from_secs(3));
+    assert!(
+        h.head()
+            .dead_letters("Consumer2")
+            .is_some_and(|d| d.records.iter().all(|l| l.event_id != id)),
+        "replayed and committed: the letter left the DLQ"
+    );
+    let mut state = LogState::default();
+    state.select(&h, Some(id));
+
+    // Now: one replay attempt, by Consumer2, applied (poison-next poisons
+    // the record's delivery, not the replay), after the dead-lettering.
+    let view = state.view(h.head()).trace.unwrap();
+    assert!(view.dead_lettered_by.contains(&"Consumer2".to_string()));
+    let [replay] = view.replays.as_slice() else {
+        panic!("one replay attempt: {:?}", view.replays)
+    };
+    assert_eq!(replay.group, "Consumer2");
+    assert_eq!(replay.attempt.event_id, id);
+    assert_eq!(replay.attempt.attempt, 1);
+    assert_eq!(replay.attempt.outcome, ReplayOutcome::Applied);
+    let dead_at = view.attempts.iter().map(|a| a.end).max().unwrap();
+    assert!(asked >= dead_at);
+    assert_eq!(
+        replay.attempt.start, asked,
+        "it starts on the letter at once"
+    );
+    assert!(replay.attempt.end > replay.attempt.start);
+
+    // Scrubbed back before the replay: dead-lettered, no replay yet.
+    let before = state
+        .view(&h.state_at(VirtualTime::from_us(asked.as_us() - 1)))
+        .trace
+        .unwrap();
+    assert!(before.dead_lettered_by.contains(&"Consumer2".to_string()));
+    assert!(before.replays.is_empty(), "{:?}", before.replays);
+    // During the attempt: in service on the same instance.
+    let during = h.state_at(replay.attempt.start.plus_us(1));
+    let mid = state.view(&during).trace.unwrap();
+    let [in_service] = mid.replays.as_slice() else {
+        panic!("the attempt under way: {:?}", mid.replays)
+    };
+    assert_eq!(in_service.attempt.outcome, ReplayOutcome::InService);
+    assert_eq!(
+        (in_service.attempt.instance, in_service.attempt.start),
+        (replay.attempt.instance, replay.attempt.start)
+    );
 }
 
 #[test]

@@ -3,50 +3,111 @@
 //!
 //! # How
 //! When a [`super::History::sliding`] history drops its oldest snapshot,
-//! the archive may keep it as an engine image (`sim::image`, deflated):
-//! about 0.6–0.9 MB on the seed diagram against the 2 MB a snapshot
-//! holds. It keeps one every `spacing` of virtual time; when it holds
-//! more than [`ArchiveOptions::max_images`] images or
-//! [`ArchiveOptions::max_bytes`] bytes, every other image after the first
-//! is dropped and the spacing doubles. So the archive always reaches back
-//! to the run's start (the first image, at time 0, is never dropped), its
-//! images are evenly spread over the archived span, and its memory is
-//! bounded whatever the run's length. A moment in the archive is reached
-//! by restoring the latest image at or before it and running forward,
-//! with the history's control records, exactly as from a snapshot.
+//! the archive may keep it as an engine image (`sim::image`, deflated).
+//! It keeps one every `spacing` of virtual time; when it holds more than
+//! [`ArchiveOptions::max_images`] images or [`ArchiveOptions::max_bytes`]
+//! bytes, every other image after the first is dropped and the spacing
+//! doubles. So the archive always reaches back to the run's start (the
+//! first image, at time 0, is never dropped), its images are evenly
+//! spread over the archived span, and its memory is bounded whatever the
+//! run's length. A moment in the archive is reached by restoring the
+//! latest usable image at or before it and running forward, with the
+//! history's control records, exactly as from a snapshot.
 //!
 //! # What an image needs to run forward
 //! Everything the engine's later actions read is in an image: the
-//! scheduler, RNG, the partitions' retained records, offsets, groups,
-//! sinks, DLQs, the time series' open intervals (see `sim::image`). What
-//! it leaves out is never read by the run: the event stores' kept logs
-//! (the live window trims them anyway, and a restored store marks them
-//! missing), the recorder tap and the observers' taps. The one setting
-//! an image does not carry — whether stores keep their latest events — is
-//! taken from the live engine on restore, so a restored engine grows its
-//! log as the live one does.
+//! scheduler, RNG, offsets, groups, sinks, DLQs, the time series' open
+//! intervals (see `sim::image`), and each partition's records from its
+//! *floor* on. What it leaves out is never read by the run:
+//! - the event stores' kept logs (the live window trims them anyway, and
+//!   a restored store marks them missing; a projection rebuild starts from
+//!   the store's folded base, which is in the image), the recorder tap
+//!   and the observers' taps;
+//! - the records below each partition's floor: the lowest offset any
+//!   worker of a group subscribed to the topic still stands at (its
+//!   commit, position, finished mark or next expected offset), the whole
+//!   log when nobody subscribes. Under Kafka-like retention a live run
+//!   keeps up to [`crate::sim::LIVE_RETAINED_RECORDS`] records however
+//!   far the groups are past them (so that a group added mid-run starts
+//!   at offset 0), which made an image 50–60 MB; from its floor on it is
+//!   about the size of an `until-consumed` run's (see
+//!   `Engine::slim_committed_prefix`).
+//!
+//! The one setting an image does not carry — whether stores keep their
+//! latest events — is taken from the live engine on restore, so a
+//! restored engine grows its log as the live one does.
+//!
+//! # Why a slim image runs on exactly
+//! Without a control that moves a group backwards, a worker's offsets
+//! only grow, and every read of a partition's records by the run is at a
+//! worker's offsets (a delivery, a retry, the record at a commit, a crash
+//! re-reading from the commit, an invariant's example): none is below the
+//! floor. What else reads the log's extent is the same in both:
+//! - keep-latest and time retention trim from the front; the restored
+//!   log's start is the larger of the floor and the live log's start, so
+//!   a worker falls below it (and skips, counted in
+//!   `skipped_by_retention`) exactly when it falls below the live one's,
+//!   and once the live run has trimmed past the floor the two logs are
+//!   the same;
+//! - the count of records on the bus ([`crate::sim::Limits::max_queued_records`])
+//!   is the restored logs' sum, at most the live one and equal once past
+//!   the floor: a publish the restored engine refuses the live one
+//!   refused too. The other way — the live run refused one the restored
+//!   engine would take — is the one divergence, so an image is used only
+//!   while the live run has refused no publish since it was taken (a run
+//!   that hits the bus capacity falls back to older, full images);
+//! - under keep-all nothing is trimmed and the count stays as the live
+//!   one's.
+//!
+//! A control that rewinds — a reset to an offset or a time, a group added
+//! mid-run (it starts at the low watermark) — reads records below the
+//! floor, so a run forward from a slim image must never cross one:
+//! - an image is taken whole (not slim) while such a control is scheduled
+//!   in the engine;
+//! - a seek uses a slim image (or an engine derived from one: the seek
+//!   cursor, a checkpoint) only when no rewinding control lies between it
+//!   and the target; otherwise it goes back to an earlier usable image —
+//!   ultimately the first, at time 0, which has nothing to leave out;
+//! - to keep that fallback rare, the history snapshots right after each
+//!   rewinding control it applies, and that snapshot becomes an *anchor*
+//!   image when it leaves the window: kept whatever the spacing and not
+//!   thinned with the others (at most half of the images are anchors;
+//!   beyond that every other anchor goes).
+//!
+//! What is shown of an archived moment is the engine's state, exact, but
+//! its partitions hold no records below the image's floor: the event log
+//! there lists fewer rows ([`super::History::log_kept_from`] says from
+//! when it is complete), and the bus's low watermark reads as the floor.
+//!
+//! # Encoding off the caller's thread
+//! Encoding and deflating an image takes tens of milliseconds. By
+//! default the archive does it when the snapshot leaves the window;
+//! [`super::History::defer_archiving`] hands the work out instead
+//! ([`ArchiveJob`], encoded wherever the caller likes and given back as
+//! an [`ArchiveImage`]). The image is of a copy of the engine, so when it
+//! is made changes nothing but how soon a seek can start from it.
 //!
 //! Part of `sim`: no wall-clock time, threads, files or GUI types.
 
-use super::Cursor;
+use super::{Control, ControlRecord, Cursor};
 use crate::sim::EventStore;
 use crate::sim::clock::VirtualTime;
+use crate::sim::fault::Fault;
 use crate::sim::image::ImageError;
 use crate::sim::world::Engine;
-use std::sync::Arc;
 
 /// Images an archive keeps at most, by default.
 pub const ARCHIVE_IMAGES: usize = 128;
 
-/// Bytes of (deflated) images an archive keeps at most, by default: with
-/// the seed diagram's images (0.6–0.9 MB deflated, measured after 20 min
-/// to 2 h of virtual time) this bound, not [`ARCHIVE_IMAGES`], decides,
-/// and the archive holds 40–100 images.
+/// Bytes of (deflated) images an archive keeps at most, by default: the
+/// seed's slim images under the live retention are 0.67–0.86 MB (2.2–2.4
+/// MB inflated; measured by `cargo bench --bench live_archive` from 1 to
+/// 100 hours of virtual time), so this bound, not [`ARCHIVE_IMAGES`],
+/// decides, and the archive holds 46–75 images.
 pub const ARCHIVE_BYTES: usize = 64 << 20;
 
-/// Deflate level: the fastest (about 30 ms for a 2 MB image), which
-/// already shrinks the seed's images 2.5×; higher levels save under 10%
-/// more for four times the time.
+/// Deflate level: the fastest, which already shrinks the seed's images
+/// 2.5×; higher levels save under 10% more for four times the time.
 const DEFLATE_LEVEL: u8 = 1;
 
 /// How many images an [`Archive`] keeps and how many bytes they may take.
@@ -68,6 +129,16 @@ impl Default for ArchiveOptions {
     }
 }
 
+/// What an engine derived from a slim image lacks, and what its use
+/// depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Slim {
+    /// The newest record left out was published at this time.
+    pub(super) newest_dropped: VirtualTime,
+    /// Publishes the live run had refused when the image was taken.
+    pub(super) rejected: u64,
+}
+
 /// One archived moment: a deflated engine image and where it stands in
 /// the recorded run.
 #[derive(Debug, Clone)]
@@ -80,15 +151,44 @@ pub(super) struct Archived {
     pub(super) controls: usize,
     /// Records published before it (to start a trace from).
     pub(super) events: u64,
+    /// Whether records below the floors were left out.
+    slim: Option<Slim>,
+    /// Taken right after a rewinding control: not thinned with the rest.
+    anchor: bool,
     /// Length of the image once inflated.
     image_len: usize,
     /// The image, deflated; shared by clones of the history.
-    deflated: Arc<[u8]>,
+    deflated: std::sync::Arc<[u8]>,
+}
+
+/// A snapshot leaving the window, slimmed, to be encoded
+/// ([`ArchiveJob::encode`]) and given back to the history it came from
+/// ([`super::History::add_archive_image`]).
+#[derive(Debug, Clone)]
+pub struct ArchiveJob {
+    cursor: Cursor,
+    anchor: bool,
+}
+
+/// An encoded [`ArchiveJob`].
+#[derive(Debug)]
+pub struct ArchiveImage(Result<Archived, String>);
+
+impl ArchiveJob {
+    /// Encodes and deflates the image (tens of milliseconds on the seed).
+    pub fn encode(self) -> ArchiveImage {
+        ArchiveImage(Archived::of(&self.cursor, self.anchor).map_err(|e| e.to_string()))
+    }
+
+    /// The virtual time of the snapshot it images.
+    pub fn at(&self) -> VirtualTime {
+        self.cursor.engine.now()
+    }
 }
 
 impl Archived {
-    /// Encodes the engine of `c`.
-    fn of(c: &Cursor) -> Result<Archived, ImageError> {
+    /// Encodes the engine of `c` (already slimmed).
+    fn of(c: &Cursor, anchor: bool) -> Result<Archived, ImageError> {
         let image = c.engine.to_image()?;
         let deflated = miniz_oxide::deflate::compress_to_vec(&image, DEFLATE_LEVEL);
         Ok(Archived {
@@ -96,6 +196,8 @@ impl Archived {
             steps: c.steps,
             controls: c.controls,
             events: c.engine.events_produced(),
+            slim: c.slim,
+            anchor,
             image_len: image.len(),
             deflated: deflated.into(),
         })
@@ -121,6 +223,8 @@ impl Archived {
             engine,
             steps: self.steps,
             controls: self.controls,
+            slim: self.slim,
+            anchor: false,
         })
     }
 
@@ -128,18 +232,69 @@ impl Archived {
     fn size(&self) -> usize {
         self.deflated.len()
     }
+
+    /// Bytes of the image inflated.
+    pub(super) fn inflated_size(&self) -> usize {
+        self.image_len
+    }
+}
+
+/// Whether an engine derived from an image (`slim`, with `from` controls
+/// applied) runs on to the moment `to_controls` controls are applied
+/// exactly, given `rejected` publishes refused by the live run so far
+/// (see the module doc).
+pub(super) fn usable(
+    slim: Option<Slim>,
+    log: &[ControlRecord],
+    from: usize,
+    to_controls: usize,
+    rejected: u64,
+) -> bool {
+    let Some(slim) = slim else {
+        return true;
+    };
+    slim.rejected == rejected
+        && log
+            .get(from..to_controls.max(from))
+            .unwrap_or(&[])
+            .iter()
+            .all(|c| !rewinding(&c.control))
+}
+
+/// Whether `fault` can move a group to an offset below where it stands,
+/// so that records every group had committed are read again: a reset to
+/// an offset or a time, or a new group (it starts at the low watermark).
+pub(crate) fn rewinds(fault: &Fault) -> bool {
+    matches!(
+        fault,
+        Fault::ResetToOffset { .. } | Fault::ResetToTime { .. } | Fault::AddGroup { .. }
+    )
+}
+
+/// Whether a control moves a group backwards, now or when it runs.
+pub(super) fn rewinding(control: &Control) -> bool {
+    match control {
+        Control::Apply(f) | Control::Schedule(_, f) => rewinds(f),
+        Control::StopSources => false,
+    }
 }
 
 /// The archived past of a sliding history (see the module doc).
 #[derive(Debug, Clone)]
 pub(super) struct Archive {
-    /// Oldest first; the first is the run's start.
+    /// Oldest first (by steps); the first is the run's start.
     images: Vec<Archived>,
     /// Virtual time between kept images, at least.
     spacing_us: u64,
     options: ArchiveOptions,
     /// Bytes of `images`.
     bytes: usize,
+    /// The moment of the last snapshot taken for an image.
+    last_offered: Option<VirtualTime>,
+    /// Hand the snapshots out ([`ArchiveJob`]) instead of encoding them.
+    deferred: bool,
+    /// Snapshots waiting to be handed out (deferred only).
+    jobs: Vec<ArchiveJob>,
     /// Why the last image offered could not be encoded, if it could not.
     error: Option<String>,
 }
@@ -155,27 +310,73 @@ impl Archive {
                 max_bytes: options.max_bytes,
             },
             bytes: 0,
+            last_offered: None,
+            deferred: false,
+            jobs: Vec::new(),
             error: None,
         }
     }
 
-    /// Offers a snapshot leaving the window: it is encoded and kept when
-    /// it is `spacing` after the last image kept (or is the first).
-    pub(super) fn offer(&mut self, c: &Cursor) {
-        if self
-            .images
-            .last()
-            .is_some_and(|last| c.engine.now().since_us(last.at) < self.spacing_us)
+    /// Offers a snapshot leaving the window: it is slimmed and encoded (or
+    /// handed out, when deferred) when it is `spacing` after the last one
+    /// taken, is the first, or is an anchor.
+    pub(super) fn offer(&mut self, mut c: Cursor) {
+        let anchor = c.anchor;
+        if !anchor
+            && self
+                .last_offered
+                .is_some_and(|last| c.engine.now().since_us(last) < self.spacing_us)
         {
             return;
         }
-        match Archived::of(c) {
-            Ok(image) => {
-                self.bytes += image.size();
-                self.images.push(image);
-                self.error = None;
+        self.last_offered = Some(c.engine.now());
+        let slimmed = c.engine.slim_committed_prefix();
+        if slimmed.records > 0 {
+            c.slim = Some(Slim {
+                newest_dropped: slimmed.newest_dropped.unwrap_or(VirtualTime::ZERO),
+                rejected: c.engine.rejected_publishes(),
+            });
+        }
+        let job = ArchiveJob { cursor: c, anchor };
+        if self.deferred {
+            self.jobs.push(job);
+        } else {
+            self.add(job.encode());
+        }
+    }
+
+    /// Hands out (`true`) or encodes in place (`false`) the snapshots to
+    /// archive from now on.
+    pub(super) fn set_deferred(&mut self, deferred: bool) {
+        self.deferred = deferred;
+        if !deferred {
+            for job in std::mem::take(&mut self.jobs) {
+                self.add(job.encode());
             }
-            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// The snapshots waiting to be encoded (deferred only).
+    pub(super) fn take_jobs(&mut self) -> Vec<ArchiveJob> {
+        std::mem::take(&mut self.jobs)
+    }
+
+    /// Keeps an encoded image, in order, and thins to the bounds.
+    pub(super) fn add(&mut self, image: ArchiveImage) {
+        let image = match image.0 {
+            Ok(image) => image,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        self.error = None;
+        // Encoded elsewhere, images may come back out of order.
+        let i = self.images.partition_point(|a| a.steps <= image.steps);
+        self.bytes += image.size();
+        self.images.insert(i, image);
+        while self.images.iter().filter(|a| a.anchor).count() > self.options.max_images / 2 {
+            self.drop_every_other(|a| a.anchor);
         }
         while self.images.len() > self.options.max_images
             || (self.images.len() > 1 && self.bytes > self.options.max_bytes)
@@ -184,28 +385,68 @@ impl Archive {
         }
     }
 
-    /// Keeps the first image and every other one after it; doubles the
-    /// spacing.
+    /// Keeps the first image, the anchors and every other one of the rest;
+    /// doubles the spacing. When that drops nothing, every other anchor
+    /// goes; then all but the first.
     fn thin(&mut self) {
-        let mut i = 0;
-        self.images.retain(|_| {
-            i += 1;
-            i % 2 == 1
+        let before = self.images.len();
+        self.drop_every_other(|a| !a.anchor);
+        if self.images.len() < before {
+            self.spacing_us = self.spacing_us.saturating_mul(2);
+            return;
+        }
+        self.drop_every_other(|a| a.anchor);
+        if self.images.len() == before {
+            self.images.truncate(1);
+            self.bytes = self.images.iter().map(Archived::size).sum();
+        }
+    }
+
+    /// Drops every other image (the 1st, 3rd, … after the first image)
+    /// among those `which` picks.
+    fn drop_every_other(&mut self, which: impl Fn(&Archived) -> bool) {
+        let mut seen = 0;
+        let mut first = true;
+        self.images.retain(|a| {
+            if std::mem::take(&mut first) || !which(a) {
+                return true;
+            }
+            seen += 1;
+            seen % 2 == 0
         });
         self.bytes = self.images.iter().map(Archived::size).sum();
-        self.spacing_us = self.spacing_us.saturating_mul(2);
     }
 
-    /// The latest image at or before `t`.
-    pub(super) fn before(&self, t: VirtualTime) -> Option<&Archived> {
+    /// The latest image at or before `t` that runs on exactly to `t`
+    /// (see [`usable`]): `log` is the history's control log, `rejected`
+    /// the live run's refused publishes.
+    pub(super) fn before(
+        &self,
+        t: VirtualTime,
+        log: &[ControlRecord],
+        rejected: u64,
+    ) -> Option<&Archived> {
+        let to = log.partition_point(|c| c.at <= t);
         let i = self.images.partition_point(|a| a.at <= t);
-        i.checked_sub(1).and_then(|i| self.images.get(i))
+        self.images[..i]
+            .iter()
+            .rev()
+            .find(|a| usable(a.slim, log, a.controls, to, rejected))
     }
 
-    /// The latest image taken before record `event_id` was published.
-    pub(super) fn before_event(&self, event_id: u64) -> Option<&Archived> {
+    /// The latest image taken before record `event_id` was published from
+    /// which the rest of the run re-runs exactly.
+    pub(super) fn before_event(
+        &self,
+        event_id: u64,
+        log: &[ControlRecord],
+        rejected: u64,
+    ) -> Option<&Archived> {
         let i = self.images.partition_point(|a| a.events <= event_id);
-        i.checked_sub(1).and_then(|i| self.images.get(i))
+        self.images[..i]
+            .iter()
+            .rev()
+            .find(|a| usable(a.slim, log, a.controls, log.len(), rejected))
     }
 
     /// The oldest moment archived.
@@ -233,6 +474,19 @@ impl Archive {
         self.images.iter().map(|a| a.at)
     }
 
+    /// Images left slim, anchors, and the largest image inflated.
+    pub(super) fn stats(&self) -> (usize, usize, usize) {
+        (
+            self.images.iter().filter(|a| a.slim.is_some()).count(),
+            self.images.iter().filter(|a| a.anchor).count(),
+            self.images
+                .iter()
+                .map(Archived::inflated_size)
+                .max()
+                .unwrap_or(0),
+        )
+    }
+
     /// Why the last image offered was not kept, if it could not be encoded.
     pub(super) fn error(&self) -> Option<&str> {
         self.error.as_deref()
@@ -244,7 +498,7 @@ mod tests {
     use super::super::{History, HistoryOptions, SEEK_CHECKPOINTS, TraceStatus, Tracer};
     use super::*;
     use crate::model::ArchGraph;
-    use crate::sim::{Fault, Scenario};
+    use crate::sim::{Fault, Retention, Scenario};
 
     fn seed_engine(seed: u64) -> Engine {
         let chart = crate::mermaid::parse_flowchart(crate::SEED_DIAGRAM).expect("seed parses");
@@ -489,5 +743,405 @@ mod tests {
         assert!(ta.trace().is_some());
         assert_eq!(ta.trace(), tf.trace());
         assert_eq!(ta.chain(), tf.chain());
+    }
+
+    /// As [`seed_engine`], under Kafka-like `retention` (what a live run
+    /// uses), with the bus capacity at `capacity` records.
+    fn retained_engine(seed: u64, retention: Retention, capacity: usize) -> Engine {
+        let chart = crate::mermaid::parse_flowchart(crate::SEED_DIAGRAM).expect("seed parses");
+        let g = ArchGraph::from_flowchart(&chart);
+        let mut s = Scenario::default_for(&g);
+        s.retention = retention;
+        s.limits.max_queued_records = capacity;
+        let mut e = Engine::new(&g, s, seed).expect("seed builds");
+        e.set_store_keep_latest(true);
+        e
+    }
+
+    /// About 4.5 s of records a partition on the seed.
+    const KEEP: Retention = Retention::KeepLatest { records: 150 };
+    const ROOMY: usize = 1 << 22;
+
+    fn retained_histories(
+        seed: u64,
+        retention: Retention,
+        capacity: usize,
+        options: ArchiveOptions,
+    ) -> (History, History) {
+        let window = HistoryOptions {
+            snapshot_every_steps: 1 << 40,
+            max_snapshots: 4,
+        };
+        let engine = retained_engine(seed, retention, capacity);
+        let archived = History::sliding(engine.clone(), window, 500_000).with_archive(options);
+        let full = History::new(
+            engine,
+            HistoryOptions {
+                snapshot_every_steps: 2_000,
+                max_snapshots: 64,
+            },
+        );
+        (archived, full)
+    }
+
+    /// Everything a moment shows that the run computed: hash, summary
+    /// (counters, series, invariants, sinks, faults), each group's offsets
+    /// and lag, each sink's state, and each partition's records from the
+    /// later of the two log starts on (the slim one keeps fewer).
+    fn assert_same_moment(past: &Engine, expected: &Engine, what: &str) {
+        assert_eq!(past.now(), expected.now(), "{what}");
+        assert_eq!(past.run_hash(), expected.run_hash(), "{what}");
+        assert_eq!(past.summary(), expected.summary(), "{what}");
+        // The bus count: less by what the slim logs lack while retention
+        // trims (see the module doc), the same under keep-all.
+        let lacking: u64 = past
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions())
+            .zip(expected.topics().iter().flat_map(|t| t.partitions()))
+            .map(|(a, b)| a.low_watermark().0 - b.low_watermark().0)
+            .sum();
+        let lacking = if past.scenario().retention.drops_unread() {
+            lacking as usize
+        } else {
+            0
+        };
+        assert_eq!(
+            past.queued_records() + lacking,
+            expected.queued_records(),
+            "{what}"
+        );
+        for g in expected.group_names() {
+            assert_eq!(
+                past.partition_lags(g),
+                expected.partition_lags(g),
+                "{what}: {g}"
+            );
+        }
+        for sink in &expected.summary().sinks {
+            assert_eq!(
+                past.sink_state(&sink.key),
+                expected.sink_state(&sink.key),
+                "{what}: {}",
+                sink.key
+            );
+        }
+        for (a, b) in past.topics().iter().zip(expected.topics()) {
+            for (pa, pb) in a.partitions().iter().zip(b.partitions()) {
+                assert_eq!(pa.high_watermark(), pb.high_watermark(), "{what}");
+                let from = pa.low_watermark().max(pb.low_watermark()).0;
+                for o in from..pb.high_watermark().0 {
+                    let o = crate::sim::Offset(o);
+                    assert_eq!(pa.get(o), pb.get(o), "{what}: {}@{o:?}", a.name());
+                }
+            }
+        }
+    }
+
+    /// A slimmed copy keeps each partition from the lowest offset its
+    /// groups stand at, and everything from there on.
+    #[test]
+    fn a_slim_image_drops_only_the_prefix_every_group_committed() {
+        let mut e = retained_engine(21, KEEP, ROOMY);
+        e.run_until(secs(2.0));
+        e.apply_fault(Fault::Crash {
+            group: "Consumer1".into(),
+            instance: 0,
+            duration_us: None,
+        })
+        .expect("crash");
+        e.run_until(secs(6.0));
+        let mut slim = e.clone();
+        let dropped = slim.slim_committed_prefix();
+        assert!(dropped.records > 0, "{dropped:?}");
+        assert!(dropped.newest_dropped.is_some_and(|t| t < e.now()));
+        let mut kept_behind = false;
+        for (t, (a, b)) in slim.topics().iter().zip(e.topics()).enumerate() {
+            for (p, (pa, pb)) in a.partitions().iter().zip(b.partitions()).enumerate() {
+                // The lowest commit of a group reading this partition.
+                let floor = e
+                    .group_names()
+                    .filter_map(|g| e.partition_lags(g))
+                    .flatten()
+                    .filter(|l| l.topic == e.topics()[t].name() && l.partition as usize == p)
+                    .map(|l| l.committed)
+                    .min()
+                    .unwrap_or(pb.high_watermark().0);
+                assert_eq!(pa.low_watermark().0, floor.max(pb.low_watermark().0));
+                assert_eq!(pa.high_watermark(), pb.high_watermark());
+                for o in floor..pb.high_watermark().0 {
+                    let o = crate::sim::Offset(o);
+                    assert_eq!(pa.get(o), pb.get(o));
+                }
+                kept_behind |= floor + 50 < pb.high_watermark().0;
+            }
+        }
+        assert!(kept_behind, "the crashed group's backlog is kept");
+        let retained = |x: &Engine| -> usize {
+            x.topics()
+                .iter()
+                .flat_map(|t| t.partitions())
+                .map(|p| p.retained())
+                .sum()
+        };
+        assert_eq!(retained(&slim) + dropped.records as usize, retained(&e));
+        assert_eq!(
+            slim.queued_records(),
+            retained(&slim),
+            "the bus count follows"
+        );
+        assert!(slim.to_image().expect("encodes").len() < e.to_image().expect("encodes").len());
+        // Under until-consumed there is nothing more to drop.
+        let mut u = retained_engine(21, Retention::UntilConsumed, ROOMY);
+        u.run_until(secs(3.0));
+        assert_eq!(u.clone().slim_committed_prefix(), Default::default());
+    }
+
+    /// The run of [`drive`] under a retention, plus a crash that lets a
+    /// group fall behind the retention (it skips, counted) and recover.
+    fn drive_retained(h: &mut History) {
+        h.run_until(secs(0.7));
+        h.apply(Fault::Crash {
+            group: "Consumer2".into(),
+            instance: 0,
+            duration_us: Some(8_000_000),
+        })
+        .expect("crash");
+        h.run_until(secs(1.2));
+        h.apply(Fault::FailDeliveries { percent: 5.0 })
+            .expect("fail");
+        for _ in 0..29 {
+            h.step();
+        }
+        h.schedule(secs(5.5), Fault::PoisonNext { topic: None })
+            .expect("poison");
+        h.run_until(secs(7.0));
+        h.apply(Fault::Slow {
+            component: "ReadModel".into(),
+            factor: 3.0,
+        })
+        .expect("slow");
+        h.run_until(secs(14.0));
+    }
+
+    fn assert_archive_matches(a: &mut History, full: &History, times: &[VirtualTime]) {
+        assert_eq!(a.head().run_hash(), full.head().run_hash());
+        for &t in times {
+            assert!(t < a.window_start(), "{t} is archived");
+            let expected = full.state_at(t);
+            assert_same_moment(&a.state_at(t), &expected, &format!("state_at {t}"));
+            a.forget_cursor();
+            let sought = a.seek(t).clone();
+            assert_same_moment(&sought, &expected, &format!("seek {t}"));
+        }
+    }
+
+    #[test]
+    fn a_run_forward_from_a_slim_image_is_the_live_run() {
+        for retention in [KEEP, Retention::Time { us: 3_000_000 }, Retention::KeepAll] {
+            let options = ArchiveOptions {
+                max_images: 6,
+                max_bytes: usize::MAX,
+            };
+            let (mut a, mut full) = retained_histories(13, retention, ROOMY, options);
+            drive_retained(&mut a);
+            drive_retained(&mut full);
+            let (slim, _, _) = a.archive_stats();
+            assert!(slim >= 2, "{retention:?}: {:?}", a.archive_stats());
+            let skipped = full
+                .head()
+                .delivery_counters("Consumer2")
+                .map_or(0, |c| c.skipped_by_retention);
+            if retention == KEEP {
+                assert!(skipped > 0, "the crashed group fell behind the retention");
+            }
+            let window = a.window_start();
+            let times: Vec<VirtualTime> = a
+                .archive_times()
+                .flat_map(|t| [t, t.plus_us(1), t.plus_us(333_333)])
+                .chain([secs(0.71), secs(4.71), secs(5.5), secs(9.9)])
+                .filter(|&t| t < window)
+                .collect();
+            assert_archive_matches(&mut a, &full, &times);
+            // Long after an image its log starts where the live one does.
+            let last_image = a.archive_times().last().unwrap_or(VirtualTime::ZERO);
+            if retention != Retention::KeepAll {
+                let later = a.state_at(VirtualTime::from_us(window.as_us() - 1));
+                let live = full.state_at(VirtualTime::from_us(window.as_us() - 1));
+                assert!(later.now().since_us(last_image) > 0);
+                for (x, y) in later.topics().iter().zip(live.topics()) {
+                    for (px, py) in x.partitions().iter().zip(y.partitions()) {
+                        assert!(px.low_watermark() >= py.low_watermark());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A reset to offset 0 and a group added mid-run read what every group
+    /// had committed: a seek after one never starts from a slim image
+    /// taken before it, and an anchor image right after it keeps that
+    /// quick.
+    #[test]
+    fn a_rewinding_control_is_never_crossed_from_a_slim_image() {
+        let options = ArchiveOptions {
+            max_images: 8,
+            max_bytes: usize::MAX,
+        };
+        let (mut a, mut full) = retained_histories(17, KEEP, ROOMY, options);
+        let run = |h: &mut History| {
+            h.run_until(secs(4.0));
+            h.apply(Fault::ResetToOffset {
+                group: "ReadModel".into(),
+                offset: 0,
+            })
+            .expect("reset");
+            h.run_until(secs(6.3));
+            h.apply(Fault::AddGroup {
+                name: "Audit".into(),
+                topics: vec!["OrderCreated".into()],
+                params: crate::sim::GroupParams::default(),
+            })
+            .expect("add group");
+            h.run_until(secs(8.1));
+            h.schedule(
+                secs(9.0),
+                Fault::ResetToTime {
+                    group: "Consumer1".into(),
+                    at: secs(1.0),
+                },
+            )
+            .expect("scheduled reset");
+            h.run_until(secs(16.0));
+        };
+        run(&mut a);
+        run(&mut full);
+        let (slim, anchors, _) = a.archive_stats();
+        assert!(slim >= 2, "{:?}", a.archive_stats());
+        assert_eq!(anchors, 3, "one anchor per rewinding control made");
+        let anchor_times: Vec<VirtualTime> = a.archive_times().collect();
+        for t in [secs(4.0), secs(6.3), secs(8.1)] {
+            assert!(anchor_times.contains(&t), "{t}: {anchor_times:?}");
+        }
+        // Just after each control, the seek starts from its anchor.
+        for t in [secs(4.0), secs(4.2), secs(6.3), secs(6.4)] {
+            match a.start_for(t) {
+                super::super::Start::Image(i) => {
+                    assert!(i.at <= t && t.since_us(i.at) <= 200_000, "{t}: {}", i.at)
+                }
+                super::super::Start::Kept(_) => panic!("{t} is archived"),
+            }
+        }
+        let times = [
+            secs(3.9),
+            secs(4.0),
+            secs(4.25),
+            secs(6.0),
+            secs(6.3),
+            secs(7.7),
+            secs(8.99),
+            secs(9.0),
+            secs(9.4),
+            secs(11.2),
+        ];
+        assert_archive_matches(&mut a, &full, &times);
+        // A seek that moves on past a rewinding control drops its cursor.
+        a.forget_cursor();
+        a.seek(secs(3.0));
+        assert_same_moment(&a.seek(secs(5.0)).clone(), &full.state_at(secs(5.0)), "on");
+        // And a trace started before a reset replays as a keep-all run's.
+        let event = a.state_at(secs(3.5)).events_produced();
+        let mut ta = Tracer::start(&a, event);
+        let mut tf = Tracer::start(&full, event);
+        assert_eq!(ta.advance(&a, u64::MAX), tf.advance(&full, u64::MAX));
+        assert_eq!(ta.trace(), tf.trace());
+    }
+
+    /// Once the live run refused a publish (the bus was full), a slim
+    /// image would accept it: such images are no longer used.
+    #[test]
+    fn a_full_bus_makes_slim_images_fall_back_to_whole_ones() {
+        let options = ArchiveOptions {
+            max_images: 8,
+            max_bytes: usize::MAX,
+        };
+        // Every partition keeps 1,500 records, the bus only 10,000 in all
+        // (reached after about 40 s).
+        let keep = Retention::KeepLatest { records: 1_500 };
+        let (mut a, mut full) = retained_histories(19, keep, 10_000, options);
+        for h in [&mut a, &mut full] {
+            drive_retained(h);
+            h.run_until(secs(50.0));
+        }
+        assert!(full.head().summary().rejected > 0, "the bus filled up");
+        let times: Vec<VirtualTime> = a
+            .archive_times()
+            .map(|t| t.plus_us(400_000))
+            .filter(|&t| t < a.window_start())
+            .collect();
+        assert!(times.len() >= 3, "{times:?}");
+        assert_archive_matches(&mut a, &full, &times);
+    }
+
+    /// Encoding the images elsewhere (deferred) as they come makes the
+    /// same archive; late and out of order, another one (thinning depends
+    /// on when an image's size is known) that is just as exact and bounded.
+    #[test]
+    fn deferred_images_make_an_archive_as_exact() {
+        let options = ArchiveOptions {
+            max_images: 5,
+            max_bytes: usize::MAX,
+        };
+        let (inline, full) = {
+            let (mut a, mut f) = retained_histories(23, KEEP, ROOMY, options);
+            for s in 1..=24 {
+                a.run_until(secs(f64::from(s) / 2.0));
+                f.run_until(secs(f64::from(s) / 2.0));
+            }
+            (a, f)
+        };
+        let (mut prompt, _) = retained_histories(23, KEEP, ROOMY, options);
+        let (mut late, _) = retained_histories(23, KEEP, ROOMY, options);
+        prompt.defer_archiving(true);
+        late.defer_archiving(true);
+        let mut held = Vec::new();
+        for s in 1..=24 {
+            let t = secs(f64::from(s) / 2.0);
+            prompt.run_until(t);
+            for job in prompt.take_archive_jobs() {
+                prompt.add_archive_image(job.encode());
+            }
+            late.run_until(t);
+            held.extend(late.take_archive_jobs());
+            if s % 5 == 0 {
+                for job in held.drain(..).rev() {
+                    late.add_archive_image(job.encode());
+                }
+            }
+        }
+        for job in held.drain(..) {
+            late.add_archive_image(job.encode());
+        }
+        let times = |h: &History| h.archive_times().collect::<Vec<_>>();
+        assert_eq!(times(&prompt), times(&inline));
+        assert_eq!(prompt.archive_bytes(), inline.archive_bytes());
+        assert_eq!(prompt.archive_stats(), inline.archive_stats());
+        let late_times = times(&late);
+        assert!(
+            late_times.len() <= 5 && late_times.len() >= 2,
+            "{late_times:?}"
+        );
+        assert_eq!(late_times[0], VirtualTime::ZERO);
+        assert!(late_times.windows(2).all(|w| w[0] < w[1]), "{late_times:?}");
+        let probes: Vec<VirtualTime> = late_times
+            .iter()
+            .map(|t| t.plus_us(300_000))
+            .filter(|&t| t < late.window_start())
+            .collect();
+        assert_archive_matches(&mut late, &full, &probes);
+        assert!(
+            late.log_missing_until().is_some(),
+            "re-run from a slim image"
+        );
     }
 }

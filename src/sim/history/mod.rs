@@ -26,7 +26,11 @@
 //!   images of them, evenly spread from the run's start, so the whole run
 //!   stays reachable (a seek there restores the nearest image and runs
 //!   forward: slower, so [`History::seek_toward`] does it a slice at a
-//!   time, and checkpoints on the way make nearby seeks quick).
+//!   time, and checkpoints on the way make nearby seeks quick). Archived
+//!   images are *slim*: they leave out the records every group had
+//!   committed, so a seek from one never crosses a control that rewinds
+//!   a group (a snapshot right after each such control becomes an anchor
+//!   image); the archive module says why that is exact.
 //!
 //! Control inputs (faults, resets, added groups, stopping the sources)
 //! must go through the history ([`History::apply`], [`History::schedule`],
@@ -45,7 +49,8 @@ mod archive;
 mod chunks;
 mod replay;
 
-pub use archive::{ARCHIVE_BYTES, ARCHIVE_IMAGES, ArchiveOptions};
+pub(crate) use archive::rewinds;
+pub use archive::{ARCHIVE_BYTES, ARCHIVE_IMAGES, ArchiveImage, ArchiveJob, ArchiveOptions};
 pub use chunks::ChunkLog;
 pub use replay::{Replay, TraceStatus, Tracer};
 
@@ -121,6 +126,11 @@ struct Cursor {
     steps: u64,
     /// Controls (indices into the log) already applied.
     controls: usize,
+    /// Derived from a slim archived image (see [`archive`]): usable only
+    /// up to the next rewinding control.
+    slim: Option<archive::Slim>,
+    /// A snapshot taken right after a rewinding control (see [`archive`]).
+    anchor: bool,
 }
 
 impl Cursor {
@@ -285,6 +295,8 @@ impl History {
             engine,
             steps: 0,
             controls: 0,
+            slim: None,
+            anchor: false,
         };
         History {
             snapshots: vec![live.clone()],
@@ -403,6 +415,49 @@ impl History {
         self.archive.iter().flat_map(archive::Archive::times)
     }
 
+    /// Of the archived images: how many leave records out (slim), how
+    /// many are anchors, and the largest one's inflated size in bytes.
+    pub fn archive_stats(&self) -> (usize, usize, usize) {
+        self.archive
+            .as_ref()
+            .map_or((0, 0, 0), archive::Archive::stats)
+    }
+
+    /// Hands the snapshots leaving the window out to be encoded
+    /// ([`History::take_archive_jobs`], [`ArchiveJob::encode`],
+    /// [`History::add_archive_image`]) instead of encoding them when they
+    /// leave (tens of milliseconds each); `false` encodes what is waiting.
+    pub fn defer_archiving(&mut self, deferred: bool) {
+        if let Some(a) = &mut self.archive {
+            a.set_deferred(deferred);
+        }
+    }
+
+    /// The snapshots waiting to be encoded (see [`History::defer_archiving`]).
+    pub fn take_archive_jobs(&mut self) -> Vec<ArchiveJob> {
+        self.archive
+            .as_mut()
+            .map_or_else(Vec::new, archive::Archive::take_jobs)
+    }
+
+    /// Keeps an image encoded from one of this history's jobs.
+    pub fn add_archive_image(&mut self, image: ArchiveImage) {
+        if let Some(a) = &mut self.archive {
+            a.add(image);
+        }
+    }
+
+    /// When the engine of the last seek was re-run from a slim archived
+    /// image: the time up to which its partitions lack records (those
+    /// every group had committed when the image was taken), so its event
+    /// log is incomplete before it. `None`: complete as in the live run.
+    pub fn log_missing_until(&self) -> Option<VirtualTime> {
+        self.cursor
+            .as_ref()
+            .and_then(|c| c.slim)
+            .map(|s| s.newest_dropped)
+    }
+
     /// Why the last snapshot leaving the window could not be archived, if
     /// it could not (a bug: an engine always encodes).
     pub fn archive_error(&self) -> Option<&str> {
@@ -481,6 +536,10 @@ impl History {
             control,
         });
         self.live.controls = self.log.len();
+        if self.archive.is_some() && archive::rewinding(&self.log[self.log.len() - 1].control) {
+            // An anchor: a seek after it need not go back past it.
+            self.snapshot_marked(true);
+        }
         // A cursor that ran ahead of the head did so without this control.
         if self
             .cursor
@@ -553,7 +612,9 @@ impl History {
     pub fn seek_toward(&mut self, t: VirtualTime, max_steps: u64) -> Option<SeekProgress> {
         let start_steps = self.start_for(t).steps();
         let (mut cursor, restored) = match self.cursor.take() {
-            Some(c) if c.engine.now() <= t && c.steps >= start_steps => (c, false),
+            Some(c) if c.engine.now() <= t && c.steps >= start_steps && self.usable(&c, t) => {
+                (c, false)
+            }
             _ => {
                 let start = self.start_for(t);
                 let restored = matches!(start, Start::Image(_));
@@ -594,6 +655,13 @@ impl History {
                 to: t,
             })
         }
+    }
+
+    /// The engine of the seek under way ([`History::seek_toward`] returned
+    /// progress), at the moment it has reached: the restored image's, or
+    /// later. `None` when no seek is under way.
+    pub fn seek_in_progress(&self) -> Option<&Engine> {
+        self.seek_from.and(self.cursor.as_ref()).map(|c| &c.engine)
     }
 
     /// Drops the seek cursor and its checkpoints (frees their memory).
@@ -647,9 +715,18 @@ impl History {
         let snapshot = self.snapshots.get(i).filter(|s| s.engine.now() <= t);
         self.checkpoints
             .iter()
-            .filter(|c| c.engine.now() > from && c.engine.now() <= t)
+            .filter(|c| c.engine.now() > from && c.engine.now() <= t && self.usable(c, t))
             .chain(snapshot)
             .min_by_key(|c| c.steps)
+    }
+
+    /// Whether the engine of `c` runs on exactly to `t` (see [`archive`]).
+    fn usable(&self, c: &Cursor, t: VirtualTime) -> bool {
+        c.slim.is_none() || {
+            let to = self.log.partition_point(|r| r.at <= t);
+            let rejected = self.live.engine.rejected_publishes();
+            archive::usable(c.slim, &self.log, c.controls, to, rejected)
+        }
     }
 
     /// The latest kept engine (snapshot or checkpoint) at or before `t`.
@@ -658,7 +735,7 @@ impl History {
         let snapshot = i.checked_sub(1).and_then(|i| self.snapshots.get(i));
         self.checkpoints
             .iter()
-            .filter(|c| c.engine.now() <= t)
+            .filter(|c| c.engine.now() <= t && self.usable(c, t))
             .chain(snapshot)
             .max_by_key(|c| c.steps)
     }
@@ -669,7 +746,11 @@ impl History {
     /// nothing is at or before `t`.
     fn start_for(&self, t: VirtualTime) -> Start<'_> {
         let kept = self.kept_before(t);
-        let image = self.archive.as_ref().and_then(|a| a.before(t));
+        let rejected = self.live.engine.rejected_publishes();
+        let image = self
+            .archive
+            .as_ref()
+            .and_then(|a| a.before(t, &self.log, rejected));
         match (kept, image) {
             (Some(k), Some(a)) if a.steps > k.steps => Start::Image(a),
             (Some(k), _) => Start::Kept(k),
@@ -691,10 +772,16 @@ impl History {
     }
 
     fn snapshot(&mut self) {
+        self.snapshot_marked(false);
+    }
+
+    /// Takes a snapshot of the head; `anchor`: one right after a
+    /// rewinding control, archived whatever the spacing (see [`archive`]).
+    fn snapshot_marked(&mut self, anchor: bool) {
         if self.sliding && self.snapshots.len() >= self.options.max_snapshots {
             let leaving = self.snapshots.remove(0);
             if let Some(archive) = &mut self.archive {
-                archive.offer(&leaving);
+                archive.offer(leaving);
             }
             // A cursor older than the oldest snapshot would keep its log
             // chunks alive; it is rebuilt on the next seek.
@@ -720,7 +807,9 @@ impl History {
             });
             self.every_steps = self.every_steps.saturating_mul(2);
         }
-        self.snapshots.push(self.live.clone());
+        let mut snapshot = self.live.clone();
+        snapshot.anchor = anchor;
+        self.snapshots.push(snapshot);
         self.next_snapshot = self.live.steps.saturating_add(self.every_steps);
         if self.sliding {
             self.next_snapshot_at = Some(self.live.engine.now().plus_us(self.every_us));

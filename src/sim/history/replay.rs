@@ -88,7 +88,10 @@ impl History {
             None => self
                 .archive
                 .as_ref()
-                .and_then(|a| a.before_event(event_id))
+                .and_then(|a| {
+                    let rejected = self.live.engine.rejected_publishes();
+                    a.before_event(event_id, &self.log, rejected)
+                })
                 .and_then(|a| a.restore(&self.live.engine).ok())
                 .unwrap_or_else(|| self.snapshots[0].clone()),
         };

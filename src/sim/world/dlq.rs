@@ -27,6 +27,12 @@
 //!   last commit: letters applied but not committed are applied again (a
 //!   duplicate without idempotency, as any re-delivery).
 //!
+//! Every attempt's end is remembered in the DLQ's bounded
+//! [`DeadLetterTopic::replay_log`](crate::sim::DeadLetterTopic::replay_log)
+//! (applied, skipped, failed, dead-lettered again, or abandoned by a crash
+//! or rebalance), so the event log can list a letter's replay attempts at
+//! any moment of the run ([`Engine::dlq_replay_attempts`]).
+//!
 //! Replayed records are applied out of offset order on purpose, so they
 //! bypass the per-key order check. A run that never replays has no replay
 //! consumer: its only cost is an emptiness check where a crash or
@@ -38,7 +44,9 @@
 //! above `sim`.
 
 use super::super::clock::VirtualTime;
-use super::super::consumer::{DeadLetter, DeliveryError, UNOWNED};
+use super::super::consumer::{
+    DeadLetter, DeliveryError, GroupReplayAttempt, ReplayAttempt, ReplayOutcome, UNOWNED,
+};
 use super::super::cqrs::HANDLER_SOURCE;
 use super::super::invariants::EventRef;
 use super::super::rng::to_us;
@@ -143,6 +151,67 @@ impl Engine {
             .map_or(0, |r| r.todo)
     }
 
+    /// Every attempt of a DLQ replay at event `event_id` that the groups'
+    /// replay logs still hold (the latest [`crate::sim::MAX_REPLAY_LOG`]
+    /// per group), each group's in start order, plus one in service at
+    /// this moment as [`ReplayOutcome::InService`].
+    pub fn dlq_replay_attempts(&self, event_id: u64) -> Vec<GroupReplayAttempt> {
+        let mut out = Vec::new();
+        for (g, grp) in self.groups.iter().enumerate() {
+            let log = &grp.dead_letters.replay_log;
+            let with_group = |attempt: ReplayAttempt| GroupReplayAttempt {
+                group: grp.name.clone(),
+                attempt,
+            };
+            out.extend(
+                log.iter()
+                    .filter(|a| a.event_id == event_id)
+                    .map(|&a| with_group(a)),
+            );
+            let Some(r) = self.dlq_replays.get(&(g as u32)) else {
+                continue;
+            };
+            // Busy is also "waiting to be retried": in service only when
+            // the attempt under way has not ended (is not the last logged).
+            let Some(letter) = self.replay_letter(g).filter(|_| r.busy) else {
+                continue;
+            };
+            let ended = log
+                .back()
+                .is_some_and(|a| a.event_id == letter.event_id && a.attempt == r.attempt);
+            if letter.event_id == event_id && !ended {
+                out.push(with_group(ReplayAttempt {
+                    event_id,
+                    instance: r.instance,
+                    attempt: r.attempt,
+                    start: r.started,
+                    end: r.started,
+                    outcome: ReplayOutcome::InService,
+                }));
+            }
+        }
+        out
+    }
+
+    /// Remembers how group `g`'s replay consumer's attempt under way ended.
+    fn log_replay_attempt(&mut self, g: usize, outcome: ReplayOutcome) {
+        let Some(r) = self.dlq_replays.get(&(g as u32)) else {
+            return;
+        };
+        let Some(letter) = self.replay_letter(g) else {
+            return;
+        };
+        let attempt = ReplayAttempt {
+            event_id: letter.event_id,
+            instance: r.instance,
+            attempt: r.attempt,
+            start: r.started,
+            end: self.now,
+            outcome,
+        };
+        self.groups[g].dead_letters.log_replay(attempt);
+    }
+
     /// Whether every replay consumer has replayed and committed all it was given.
     pub(super) fn replays_idle(&self) -> bool {
         self.dlq_replays.values().all(|r| r.todo == 0 && !r.busy)
@@ -158,6 +227,12 @@ impl Engine {
         if r.instance != i {
             return;
         }
+        if r.busy {
+            self.log_replay_attempt(g, ReplayOutcome::Abandoned);
+        }
+        let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+            return;
+        };
         let was_busy = r.busy;
         let lost = r.position as u64;
         r.busy = false;
@@ -186,6 +261,12 @@ impl Engine {
         let old = r.instance;
         if old != owner {
             if old != UNOWNED {
+                if r.busy {
+                    self.log_replay_attempt(g, ReplayOutcome::Abandoned);
+                }
+                let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
+                    return;
+                };
                 let was_busy = r.busy;
                 r.busy = false;
                 r.attempt = 0;
@@ -336,11 +417,13 @@ impl Engine {
             if attempt < grp.params.retry.max_attempts {
                 grp.counters.retries += 1;
                 let delay = grp.params.retry.backoff.delay_us(attempt);
+                let retry_at = now.plus_us(delay);
+                self.log_replay_attempt(g, ReplayOutcome::Failed { retry_at });
                 if let Some(r) = self.dlq_replays.get_mut(&(g as u32)) {
                     r.pending = true;
                     push(
                         &mut self.queue,
-                        now.plus_us(delay),
+                        retry_at,
                         Action::ReplayRetry(g as u32, r.epoch),
                     );
                 }
@@ -349,6 +432,7 @@ impl Engine {
             grp.counters.dead_lettered += 1;
             self.hash.add(TAG_DEAD | letter.offset);
             self.hash.add(g as u64);
+            self.log_replay_attempt(g, ReplayOutcome::DeadLetteredAgain);
             let again = DeadLetter {
                 error,
                 attempts: attempt,
@@ -365,7 +449,8 @@ impl Engine {
         {
             *n += 1;
         }
-        self.apply_replayed(g, t, &letter, service_us);
+        let outcome = self.apply_replayed(g, t, &letter, service_us);
+        self.log_replay_attempt(g, outcome);
         self.replay_finish(g, None);
     }
 
@@ -440,7 +525,14 @@ impl Engine {
     /// The side-effect step of a delivery, for a replayed dead letter of
     /// topic `t` that took `service_us`: mirrors the end of a successful
     /// attempt in `on_done` (kept apart so the hot path stays as it is).
-    fn apply_replayed(&mut self, g: usize, t: u32, letter: &DeadLetter, service_us: u64) {
+    /// Says whether the letter was applied, applied again or skipped.
+    fn apply_replayed(
+        &mut self,
+        g: usize,
+        t: u32,
+        letter: &DeadLetter,
+        service_us: u64,
+    ) -> ReplayOutcome {
         let now = self.now;
         let (p, offset) = (letter.partition, letter.offset);
         let w = self.group_workers(g).find(|&w| {
@@ -528,6 +620,11 @@ impl Engine {
         self.metrics[topic.bus as usize].events_out += 1;
         if react {
             self.react(g as u32, t, letter.key);
+        }
+        match (apply, seen_before) {
+            (false, _) => ReplayOutcome::SkippedDuplicate,
+            (true, true) => ReplayOutcome::Reapplied,
+            (true, false) => ReplayOutcome::Applied,
         }
     }
 }
@@ -760,6 +857,166 @@ mod tests {
         let e = run(true);
         let c = e.delivery_counters("C").expect("C");
         assert_eq!((c.duplicates_applied, c.deduped), (0, 2));
+    }
+
+    /// [`ticks_dead_lettered`] with the sources stopped once the letters
+    /// are in (so only the replay delivers from then on), its replay asked
+    /// for and run until letters 0..5 are committed, 5 and 6 applied but
+    /// not committed and 7 in service: the event ids of the letters, in
+    /// replay order, and `C`'s deliveries and dedupe skips before the
+    /// replay.
+    fn replay_under_way(params: GroupParams) -> (Engine, Vec<u64>, (u64, u64)) {
+        let (mut e, _) = ticks_dead_lettered(GroupParams {
+            commit_every: 5,
+            ..params
+        });
+        assert!(e.drain(VirtualTime::from_secs(2)), "the live records drain");
+        let letters: Vec<u64> = e
+            .dead_letters("C")
+            .expect("C")
+            .records
+            .iter()
+            .map(|l| l.event_id)
+            .collect();
+        let before = (
+            e.component_metrics("C").expect("C").events_in,
+            e.delivery_counters("C").expect("C").deduped,
+        );
+        let t0 = e.now();
+        e.apply_fault(replay_dlq("C")).expect("replay");
+        e.run_until(t0.plus_us(7_500));
+        assert_eq!(kept(&e, "C"), letters.len() as u64 - 5);
+        (e, letters, before)
+    }
+
+    /// [`tick_params`] with `instances` instances and idempotency on.
+    fn idempotent(instances: u32) -> GroupParams {
+        GroupParams {
+            instances,
+            idempotent: true,
+            ..tick_params()
+        }
+    }
+
+    fn crash(instance: u32, duration_us: Option<u64>) -> Fault {
+        Fault::Crash {
+            group: "C".into(),
+            instance,
+            duration_us,
+        }
+    }
+
+    /// Checks that the replay of `letters` is over and applied each one
+    /// exactly once (idempotent `C`): the DLQ is empty, every letter's id
+    /// is in the dedupe store, and the deliveries since `before` are the
+    /// letters plus the `redelivered` ones skipped as duplicates.
+    fn assert_replayed_once(e: &Engine, letters: &[u64], before: (u64, u64), redelivered: u64) {
+        let n = letters.len() as u64;
+        let dlq = e.dead_letters("C").expect("C");
+        assert_eq!((kept(e, "C"), dlq.waiting(), dlq.replayed), (0, 0, n));
+        assert_eq!(e.dlq_replay_left("C"), 0);
+        let dedupe = &e.groups[0].dedupe;
+        assert!(
+            letters.iter().all(|&id| dedupe.contains(id)),
+            "every letter applied"
+        );
+        let c = e.delivery_counters("C").expect("C");
+        let deliveries = e.component_metrics("C").expect("C").events_in - before.0;
+        assert_eq!(
+            (deliveries, c.deduped - before.1),
+            (n + redelivered, redelivered),
+            "each letter applied once, the re-read ones skipped"
+        );
+        assert_eq!(c.duplicates_applied, 0);
+        assert!(!e.invariants().any_violated(), "{:?}", e.invariants());
+    }
+
+    #[test]
+    fn a_replay_on_a_lone_instance_waits_out_its_crash_and_goes_on_after_the_restart() {
+        let (mut e, letters, before) = replay_under_way(idempotent(1));
+        let n = letters.len() as u64;
+        e.apply_fault(crash(0, Some(50_000))).expect("crash");
+        let down = e.now();
+        // Down: nothing is replayed, nothing leaves the DLQ, nothing is lost.
+        e.run_until(down.plus_us(49_000));
+        assert_eq!(
+            kept(&e, "C"),
+            n - 5,
+            "no progress while the instance is down"
+        );
+        assert_eq!(e.dlq_replay_left("C"), letters.len() - 5);
+        let c = e.component_metrics("C").expect("C").events_in;
+        assert_eq!(
+            c - before.0,
+            7,
+            "letters 0..7 were delivered before the crash"
+        );
+        // Restarted: it re-reads from letter 5 and finishes.
+        e.run_until(down.plus_us(50_000 + 1_000 * (n - 5) + 1));
+        assert_replayed_once(&e, &letters, before, 2);
+        assert!(e.group_instances("C").expect("C")[0].alive);
+    }
+
+    #[test]
+    fn a_replay_moves_to_a_live_instance_when_its_instance_crashes_for_good() {
+        let (mut e, letters, before) = replay_under_way(idempotent(2));
+        let on_0 = e.group_instances("C").expect("C")[0].processed;
+        e.apply_fault(crash(0, None)).expect("crash");
+        assert!(e.drain(VirtualTime::from_secs(5)), "the replay finished");
+        assert_replayed_once(&e, &letters, before, 2);
+        let instances = e.group_instances("C").expect("C");
+        assert_eq!(instances[0].processed, on_0, "instance 0 stayed down");
+        assert!(instances[1].processed >= letters.len() as u64 - 5);
+    }
+
+    #[test]
+    fn a_replay_with_every_instance_down_keeps_its_letters_until_one_restarts() {
+        let (mut e, letters, before) = replay_under_way(idempotent(2));
+        let n = letters.len() as u64;
+        e.apply_fault(crash(0, None)).expect("crash 0");
+        e.apply_fault(crash(1, None)).expect("crash 1");
+        let snapshot = |e: &Engine| {
+            (
+                kept(e, "C"),
+                e.dlq_replay_left("C"),
+                e.component_metrics("C").expect("C").events_in,
+            )
+        };
+        let down = snapshot(&e);
+        assert_eq!(down.0, n - 5);
+        // A long outage: the replay waits, loses nothing, applies nothing.
+        assert!(
+            !e.drain(VirtualTime::from_secs(60)),
+            "no live instance: no drain"
+        );
+        assert_eq!(snapshot(&e), down);
+        assert_eq!(e.dead_letters("C").expect("C").replayed, 5);
+        e.apply_fault(Fault::Restart {
+            group: "C".into(),
+            instance: 1,
+        })
+        .expect("restart 1");
+        assert!(e.drain(VirtualTime::from_secs(70)), "the replay finished");
+        assert_replayed_once(&e, &letters, before, 2);
+        assert!(e.group_instances("C").expect("C")[1].processed >= n - 5);
+        let report = e.invariants_after_drain(1_000_000);
+        assert_eq!(report.nothing_lost, Check::Held);
+    }
+
+    #[test]
+    fn without_idempotency_a_crashed_replay_applies_its_uncommitted_letters_twice() {
+        let (mut e, letters, before) = replay_under_way(tick_params());
+        e.apply_fault(crash(0, Some(10_000))).expect("crash");
+        assert!(e.drain(VirtualTime::from_secs(5)), "the replay finished");
+        let n = letters.len() as u64;
+        assert_eq!(
+            (kept(&e, "C"), e.dead_letters("C").expect("C").replayed),
+            (0, n)
+        );
+        let c = e.delivery_counters("C").expect("C");
+        assert_eq!((c.duplicates_applied, c.deduped), (2, 0), "letters 5 and 6");
+        let deliveries = e.component_metrics("C").expect("C").events_in - before.0;
+        assert_eq!(deliveries, n + 2);
     }
 
     #[test]

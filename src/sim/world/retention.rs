@@ -15,9 +15,85 @@
 //! below the low watermark), `on_done` (the record in service was
 //! dropped), `on_sample` (time retention without appends). Must not
 //! depend on `record`, `live`, `gui` or `cli`.
+//!
+//! # Slim engines for the history's archive
+//! [`Engine::slim_committed_prefix`] drops from a copy of the engine the
+//! records that every group subscribed to their topic is past (the
+//! partition's *floor*), so that an archived image carries about what an
+//! `until-consumed` run keeps rather than the whole retained log. Why a
+//! run forward from it is still the run, and when it is not, is said in
+//! `sim::history::archive`.
 
+use super::super::bus::Offset;
+use super::super::history::rewinds;
 use super::super::invariants::EventRef;
 use super::{Engine, Retention, VirtualTime};
+
+/// What [`Engine::slim_committed_prefix`] dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Slimmed {
+    /// Records dropped over all partitions.
+    pub records: u64,
+    /// The latest `produced_at` among them: the event log of an engine
+    /// restored from the slim image lacks records published up to it.
+    pub newest_dropped: Option<VirtualTime>,
+}
+
+impl Engine {
+    /// Drops from each partition's log the records below its floor: the
+    /// lowest offset any worker of a subscribed group still stands at
+    /// (committed, position, finished, expected next), the high watermark
+    /// when nobody subscribes. Nothing is dropped when a rewinding control
+    /// is pending (scheduled) or under `until-consumed` (which keeps no
+    /// more than that anyway). For a copy that is archived, never for the
+    /// engine that runs: see `sim::history::archive`.
+    ///
+    /// The count of records queued on the bus goes down by what was
+    /// dropped when retention drops records (then it is the sum of what
+    /// the partitions keep, so later trims keep it right); under
+    /// `keep-all` it stays as it is, since nothing will ever be trimmed.
+    pub(crate) fn slim_committed_prefix(&mut self) -> Slimmed {
+        let retention = self.scenario.retention;
+        if retention == Retention::UntilConsumed || self.controls.values().any(rewinds) {
+            return Slimmed::default();
+        }
+        let mut slimmed = Slimmed::default();
+        for topic in &mut self.topics {
+            for (p, log) in topic.partitions.iter_mut().enumerate() {
+                let floor = topic
+                    .subscriptions
+                    .iter()
+                    .map(|&(_, base)| {
+                        let w = &self.workers[base as usize + p];
+                        w.committed
+                            .min(w.position)
+                            .min(w.finished_upto)
+                            .min(w.expect_next)
+                    })
+                    .min()
+                    .unwrap_or(log.high_watermark().0);
+                let low = log.low_watermark().0;
+                if floor <= low {
+                    continue;
+                }
+                let newest = log.get(Offset(floor - 1)).map(|r| r.produced_at);
+                let dropped = log.trim_below(Offset(floor)) as u64;
+                slimmed.records += dropped;
+                slimmed.newest_dropped = slimmed.newest_dropped.max(newest);
+            }
+        }
+        if retention.drops_unread() {
+            self.queued_records = self.queued_records.saturating_sub(slimmed.records as usize);
+        }
+        slimmed
+    }
+
+    /// Publishes refused because the bus held
+    /// [`crate::sim::Limits::max_queued_records`] records, over the run.
+    pub(crate) fn rejected_publishes(&self) -> u64 {
+        self.rejected
+    }
+}
 
 impl Engine {
     /// Applies Kafka-like retention ([`Retention::KeepLatest`],

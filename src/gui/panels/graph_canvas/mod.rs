@@ -223,8 +223,12 @@ pub fn canvas_ui(
         (r.response, r.changes)
     } else {
         let (response, painter) = ui.allocate_painter(rect.size(), Sense::click_and_drag());
+        // Drawn here, not by GraphView: no shift to make up for, whether
+        // or not the widget moved since GraphView last ran (a panel that
+        // opened or closed without input would otherwise leave the nodes
+        // offset from the badges, the dots and the hit-testing).
         let mut meta_draw = meta;
-        meta_draw.pan += rect.min.to_vec2();
+        meta_draw.pan = static_pan(t);
         draw_static(ui.ctx(), &painter, &mut gc.graph, &meta_draw);
         (response, Vec::new())
     };
@@ -253,6 +257,12 @@ pub fn canvas_ui(
     state.drawn = drawn;
     rename_ui(ui, doc, state, commands);
     zoom_buttons_ui(ui, rect, commands);
+}
+
+/// The pan `draw_static` draws with: the layout origin on the screen,
+/// the same transform the overlay, the hit-testing and the badges use.
+fn static_pan(t: Transform) -> Vec2 {
+    t.origin.to_vec2()
 }
 
 /// Zoom (Ctrl+wheel, pinch) and pan (wheel, middle or right drag).
@@ -725,6 +735,7 @@ fn overlay(
                 })
             })
             .collect();
+        let legend = super::flow::legend_rect(painter, &frame.flow, state.rect, theme);
         super::badges::live_overlay_ui(
             ui,
             painter,
@@ -732,6 +743,7 @@ fn overlay(
             &nodes,
             t,
             theme,
+            legend.as_slice(),
             &mut state.expanded_buses,
             &mut state.badges,
             &mut state.overlay,

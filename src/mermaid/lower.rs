@@ -96,6 +96,7 @@ pub(crate) struct Scratch {
     vertices: IndexTable,
     pairs: IndexTable,
     pair_counts: Vec<PairCount>,
+    pair_heads: Vec<u32>,
     claimed: Vec<bool>,
 }
 
@@ -106,6 +107,7 @@ impl Scratch {
             + self.vertices.allocated_bytes()
             + self.pairs.allocated_bytes()
             + self.pair_counts.capacity() * std::mem::size_of::<PairCount>()
+            + self.pair_heads.capacity() * 4
             + self.claimed.capacity()
     }
 }
@@ -123,22 +125,25 @@ impl DbSink<'_> {
             mut vertices,
             mut pairs,
             mut pair_counts,
+            mut pair_heads,
             mut claimed,
         } = scratch;
         vertices.clear();
         pairs.clear();
         pair_counts.clear();
+        pair_heads.clear();
         claimed.clear();
         db.vertices = vertices;
         db.pairs = pairs;
         db.pair_counts = pair_counts;
+        db.pair_heads = pair_heads;
         db.claimed = claimed;
         db.chart.edges.reserve(lines);
         db.chart.nodes.reserve(lines / 2);
         // The tables are empty: nothing to re-hash.
         db.vertices.reserve(lines / 2, |_| "");
         db.claimed.reserve(lines / 2);
-        db.pairs.reserve(lines, |_| 0u64);
+        db.pair_heads.reserve(lines / 2);
         db.pair_counts.reserve(lines);
         sink
     }
@@ -166,6 +171,7 @@ impl DbSink<'_> {
             vertices: std::mem::take(&mut self.db.vertices),
             pairs: std::mem::take(&mut self.db.pairs),
             pair_counts: std::mem::take(&mut self.db.pair_counts),
+            pair_heads: std::mem::take(&mut self.db.pair_heads),
             claimed: std::mem::take(&mut self.db.claimed),
         };
         (std::mem::take(&mut self.db.chart), scratch)
@@ -248,10 +254,15 @@ struct Db<'a> {
     /// Endpoint ids that are not vertices (edge ids used as nodes) → keys
     /// above the vertex range, for pair counting.
     endpoints: HashMap<&'a str, u64>,
-    /// Edges so far per pair of vertex indices (the common case): indices
-    /// into `pair_counts`, keyed by the pair packed into one word.
+    /// Edges so far per pair of vertex indices (the common case), in
+    /// `pair_counts`: each source's first pairs in a list from
+    /// `pair_heads` (one slot per vertex), which a big diagram reaches
+    /// near where it left the vertex; past `PAIR_LIST_MAX` pairs (a hub),
+    /// the source's further pairs by table, keyed by the pair packed into
+    /// one word.
     pairs: IndexTable,
     pair_counts: Vec<PairCount>,
+    pair_heads: Vec<u32>,
     /// The same for pairs with an endpoint that is not a vertex.
     odd_pairs: HashMap<(u64, u64), u32>,
     tooltips: HashMap<String, String>,
@@ -274,7 +285,17 @@ struct PairCount {
     from: u32,
     to: u32,
     count: u32,
+    /// The next pair of the same source's list ([`NO_PAIR`] at the end or
+    /// for a pair kept by table).
+    next: u32,
 }
+
+/// The end of a pair list.
+const NO_PAIR: u32 = u32::MAX;
+
+/// Pairs kept in a source's list; a hub's further pairs go by table, so a
+/// look-up walks at most this many.
+const PAIR_LIST_MAX: usize = 16;
 
 impl PairCount {
     fn key(&self) -> u64 {
@@ -298,7 +319,7 @@ struct TextObj<'a> {
 
 impl<'a> Db<'a> {
     /// The index of the vertex `id`.
-    fn vertex(&self, id: &str) -> Option<usize> {
+    fn vertex(&mut self, id: &str) -> Option<usize> {
         let nodes = &self.chart.nodes;
         let hash = self.vertices.hash(id);
         let i = self.vertices.find(hash, |i| {
@@ -342,12 +363,39 @@ impl<'a> Db<'a> {
             nodes.get(j as usize).map_or("", |n| n.id.as_str())
         });
         self.claimed.push(false);
+        self.pair_heads.push(NO_PAIR);
         i
     }
 
     /// The number of edges so far from vertex `a` to vertex `b`, to be
     /// bumped by the caller.
     fn pair_count(&mut self, a: u32, b: u32) -> &mut u32 {
+        let head = self.pair_heads.get(a as usize).copied();
+        let mut listed = 0;
+        let mut at = head.unwrap_or(NO_PAIR);
+        while let Some(p) = self.pair_counts.get(at as usize) {
+            if p.to == b {
+                return &mut self.pair_counts[at as usize].count;
+            }
+            at = p.next;
+            listed += 1;
+        }
+        if let Some(head) = head
+            && listed < PAIR_LIST_MAX
+        {
+            let i = u32::try_from(self.pair_counts.len()).unwrap_or(NO_PAIR);
+            self.pair_counts.push(PairCount {
+                from: a,
+                to: b,
+                count: 0,
+                next: head,
+            });
+            if let Some(h) = self.pair_heads.get_mut(a as usize) {
+                *h = i;
+            }
+            let last = self.pair_counts.len() - 1;
+            return &mut self.pair_counts[last].count;
+        }
         let counts = &self.pair_counts;
         let key = u64::from(a) << 32 | u64::from(b);
         let hash = self.pairs.hash(key);
@@ -364,6 +412,7 @@ impl<'a> Db<'a> {
                     from: a,
                     to: b,
                     count: 0,
+                    next: NO_PAIR,
                 });
                 let counts = &self.pair_counts;
                 let slot = u32::try_from(i).unwrap_or(u32::MAX);

@@ -571,3 +571,18 @@ fn a_parse_after_a_bigger_one_starts_from_clean_tables() {
     assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_B_A_0"]);
     assert_eq!(again.subgraphs[0].members, ["A"]);
 }
+
+#[test]
+fn a_hub_counts_repeated_pairs_past_its_short_list() {
+    // The first pairs of a source are counted in a short list, the rest
+    // by table: a repeat must be found either way.
+    let mut src = String::from("flowchart LR\n");
+    for i in 0..40 {
+        src.push_str(&format!("hub --> t{i}\n"));
+    }
+    src.push_str("hub --> t3\nhub --> t30\nhub --> t30\n");
+    let c = chart(&src);
+    let ids: Vec<String> = c.edges[40..].iter().map(|e| e.id().into_owned()).collect();
+    assert_eq!(ids, ["L_hub_t3_2", "L_hub_t30_2", "L_hub_t30_3"]);
+    assert_eq!(c.edges[39].id(), "L_hub_t39_0");
+}

@@ -150,10 +150,11 @@ pub struct Node {
     /// `None` when the node never had brackets. Bracket vertex types are
     /// borrowed from a fixed table, so most nodes allocate nothing here.
     pub shape: Option<Cow<'static, str>>,
-    /// `style` declarations, in order.
-    pub styles: Vec<String>,
-    /// Classes from `:::`, `class`, in order of application.
-    pub classes: Vec<String>,
+    /// `style` declarations, in order (out of line: most nodes have none).
+    pub styles: RareList,
+    /// Classes from `:::`, `class`, in order of application (out of line
+    /// like `styles`).
+    pub classes: RareList,
     /// Attributes from `click`, `@{ icon/img/... }` and `[|props|]`.
     pub attrs: RareAttrs,
     /// Where the node was first mentioned.
@@ -216,6 +217,10 @@ pub struct Rare<T>(Option<Box<T>>);
 /// A [`Node`]'s rare attributes.
 pub type RareAttrs = Rare<NodeAttrs>;
 
+/// A list most values leave empty (a [`Node`]'s styles and classes): one
+/// pointer instead of a `Vec`'s three words until the first push.
+pub type RareList = Rare<Vec<String>>;
+
 /// An [`Edge`]'s rare attributes.
 pub type RareLinkAttrs = Rare<LinkAttrs>;
 
@@ -241,6 +246,8 @@ static NO_ATTRS: NodeAttrs = NodeAttrs {
     props: BTreeMap::new(),
 };
 
+static NO_STRINGS: Vec<String> = Vec::new();
+
 static NO_LINK_ATTRS: LinkAttrs = LinkAttrs {
     style: Vec::new(),
     interpolate: None,
@@ -252,6 +259,12 @@ static NO_LINK_ATTRS: LinkAttrs = LinkAttrs {
 impl Unset for NodeAttrs {
     fn unset() -> &'static Self {
         &NO_ATTRS
+    }
+}
+
+impl Unset for Vec<String> {
+    fn unset() -> &'static Self {
+        &NO_STRINGS
     }
 }
 
@@ -463,7 +476,7 @@ impl Flowchart {
         let mut classes = Map::new();
         for n in &self.nodes {
             if !n.classes.is_empty() {
-                classes.insert(n.id.to_string(), json!(n.classes));
+                classes.insert(n.id.to_string(), json!(*n.classes));
             }
         }
         let mut top = Map::new();
@@ -513,7 +526,7 @@ fn node_json(n: &Node) -> Value {
     m.insert("labelType".into(), n.label_type.as_str().into());
     m.insert("shape".into(), json!(n.shape));
     if !n.styles.is_empty() {
-        m.insert("styles".into(), json!(n.styles));
+        m.insert("styles".into(), json!(*n.styles));
     }
     put_opt(&mut m, "link", &n.attrs.link);
     put_opt(&mut m, "linkTarget", &n.attrs.link_target);

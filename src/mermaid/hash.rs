@@ -1,11 +1,21 @@
-//! A fast keyed hasher for the lowering's id maps.
+//! A fast keyed hasher for the lowering's id maps, and [`IndexTable`], a
+//! hash table of small indices whose keys live elsewhere.
 //!
 //! std's SipHash is a fifth of the lowering's time on large diagrams; a
 //! plain unkeyed multiply hash would let a crafted file force collisions
 //! and quadratic probing. This folded-multiply hash is seeded from std's
 //! per-process random keys, the same trade-off foldhash makes.
+//!
+//! The vertex-by-id and edges-per-pair look-ups touch a random slot on
+//! every edge. Keyed by the id (32 bytes a slot) or the pair (16 bytes),
+//! the tables of a 100k-edge chart were several megabytes and nearly every
+//! look-up missed the cache; [`IndexTable`] keeps 4-byte indices into the
+//! vectors that hold the keys anyway, a fifth of the size, and compares
+//! keys there, where neighbouring mentions are usually neighbours too.
+//! Must not depend on anything else in the crate.
 
-use std::hash::{BuildHasher, Hasher, RandomState};
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
 const K1: u64 = 0x243f_6a88_85a3_08d3;
 const K2: u64 = 0x1319_8a2e_0370_7344;
@@ -99,6 +109,90 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, Seeded>;
 /// A `HashSet` with the fast keyed hasher.
 pub(crate) type FastSet<K> = std::collections::HashSet<K, Seeded>;
 
+/// A hash table of `u32` indices into a vector the caller owns, which
+/// holds the keys: look-ups hash the key and compare it with the entry's
+/// key through a closure; growth re-hashes through another.
+///
+/// In front of the table sits a small direct-mapped cache of the last
+/// index found per hash slot: a diagram mentions the same few ids in
+/// neighbouring lines, and the cache (16 KB) stays in cache where the
+/// table of a big diagram does not.
+#[derive(Default)]
+pub(crate) struct IndexTable {
+    seed: Seeded,
+    table: HashTable<u32>,
+    recent: Vec<u32>,
+}
+
+/// Slots of [`IndexTable`]'s cache (a power of two).
+const RECENT: usize = 4096;
+/// An empty cache slot.
+const NONE: u32 = u32::MAX;
+
+/// The cache slot of a hash: bits the table's bucket choice uses least.
+fn recent_slot(hash: u64) -> usize {
+    (hash >> 40) as usize & (RECENT - 1)
+}
+
+impl IndexTable {
+    /// The keyed hash of `key`, for [`find`](Self::find) and
+    /// [`insert`](Self::insert).
+    pub fn hash(&self, key: impl Hash) -> u64 {
+        self.seed.hash_one(key)
+    }
+
+    /// The index whose key has `hash` and satisfies `is_key`.
+    pub fn find(&mut self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        let slot = recent_slot(hash);
+        if let Some(&i) = self.recent.get(slot)
+            && i != NONE
+            && is_key(i)
+        {
+            return Some(i);
+        }
+        let found = self.table.find(hash, |&i| is_key(i)).copied()?;
+        self.remember(slot, found);
+        Some(found)
+    }
+
+    fn remember(&mut self, slot: usize, index: u32) {
+        if self.recent.is_empty() {
+            self.recent = vec![NONE; RECENT];
+        }
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = index;
+        }
+    }
+
+    /// Adds `index`, whose key hashes to `hash` and is not in the table;
+    /// `key_of` gives the key of any index already in (growth re-hashes).
+    pub fn insert<K: Hash>(&mut self, hash: u64, index: u32, key_of: impl Fn(u32) -> K) {
+        let seed = self.seed;
+        self.table
+            .insert_unique(hash, index, move |&i| seed.hash_one(key_of(i)));
+        self.remember(recent_slot(hash), index);
+    }
+
+    /// Empties the table, keeping its memory.
+    pub fn clear(&mut self) {
+        self.table.clear();
+        self.recent.fill(NONE);
+    }
+
+    /// The bytes the table holds on to.
+    pub fn allocated_bytes(&self) -> usize {
+        // A 4-byte slot and a control byte per bucket.
+        self.table.capacity() * 5 + self.recent.capacity() * 4
+    }
+
+    /// Room for `additional` more indices without growing.
+    pub fn reserve<K: Hash>(&mut self, additional: usize, key_of: impl Fn(u32) -> K) {
+        let seed = self.seed;
+        self.table
+            .reserve(additional, move |&i| seed.hash_one(key_of(i)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +218,25 @@ mod tests {
             m.insert(k, i);
         }
         assert_eq!(m.get("b"), Some(&1));
+    }
+
+    #[test]
+    fn index_table_finds_keys_held_elsewhere() {
+        let mut keys: Vec<String> = Vec::new();
+        let mut t = IndexTable::default();
+        // Enough keys to make the table grow several times from empty.
+        for n in 0..1000u32 {
+            let key = format!("node{n}");
+            let h = t.hash(key.as_str());
+            assert_eq!(t.find(h, |i| keys[i as usize] == key), None);
+            keys.push(key);
+            t.insert(h, n, |i| keys[i as usize].as_str());
+        }
+        for (n, key) in keys.iter().enumerate() {
+            let h = t.hash(key.as_str());
+            assert_eq!(t.find(h, |i| keys[i as usize] == *key), Some(n as u32));
+        }
+        let h = t.hash("node1000");
+        assert_eq!(t.find(h, |i| keys[i as usize] == "node1000"), None);
     }
 }

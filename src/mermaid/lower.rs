@@ -23,7 +23,7 @@
 use super::ast::{self, ClickAction, Item, LinkStyleTargets, Statement, SubgraphHeader, Visit};
 use super::diagnostics::{Diagnostic, Span};
 use super::flow::{DiagramType, Direction, Edge, EdgeId, Flowchart, Id, LabelType, Node, Subgraph};
-use super::hash::{FastMap as HashMap, FastSet as HashSet};
+use super::hash::{FastMap as HashMap, FastSet as HashSet, IndexTable};
 use super::parser::Sink;
 use super::shapes;
 use super::view::{ChainV, LinkV, MetaV, NodeV};
@@ -83,35 +83,98 @@ pub(crate) struct DbSink<'a> {
     frames: Vec<Frame<'a>>,
 }
 
+/// Working memory of a parse that outlives it: the preprocessed text and
+/// the lowering's tables. `parse_flowchart` keeps one per thread, so
+/// parsing again (an editor re-parses on every change) allocates little
+/// beyond the result: on big diagrams each fresh block is megabytes whose
+/// every page faults in, and the allocator hands such blocks back to the
+/// system when they are freed.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The buffer for the preprocessed text.
+    pub text: String,
+    vertices: IndexTable,
+    pairs: IndexTable,
+    pair_counts: Vec<PairCount>,
+    pair_heads: Vec<u32>,
+    claimed: Vec<bool>,
+}
+
+impl Scratch {
+    /// The bytes held.
+    pub fn allocated_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.vertices.allocated_bytes()
+            + self.pairs.allocated_bytes()
+            + self.pair_counts.capacity() * std::mem::size_of::<PairCount>()
+            + self.pair_heads.capacity() * 4
+            + self.claimed.capacity()
+    }
+}
+
 impl DbSink<'_> {
-    /// A sink sized for a text of `lines` lines: one edge and about half a
-    /// vertex per line is typical, so the big tables grow at most once or
-    /// twice instead of a dozen times (each growth copies every entry).
-    pub fn with_lines(lines: usize) -> Self {
+    /// A sink sized for a text of `lines` lines, working in `scratch`: one
+    /// edge and about half a vertex per line is typical, so the big tables
+    /// grow at most once or twice instead of a dozen times (each growth
+    /// copies every entry).
+    pub fn with_lines(lines: usize, scratch: Scratch) -> Self {
         let mut sink = DbSink::default();
         let db = &mut sink.db;
+        let Scratch {
+            text: _,
+            mut vertices,
+            mut pairs,
+            mut pair_counts,
+            mut pair_heads,
+            mut claimed,
+        } = scratch;
+        vertices.clear();
+        pairs.clear();
+        pair_counts.clear();
+        pair_heads.clear();
+        claimed.clear();
+        db.vertices = vertices;
+        db.pairs = pairs;
+        db.pair_counts = pair_counts;
+        db.pair_heads = pair_heads;
+        db.claimed = claimed;
         db.chart.edges.reserve(lines);
         db.chart.nodes.reserve(lines / 2);
-        db.nodes.reserve(lines / 2);
+        // The tables are empty: nothing to re-hash.
+        db.vertices.reserve(lines / 2, |_| "");
         db.claimed.reserve(lines / 2);
-        db.pairs.reserve(lines);
+        db.pair_heads.reserve(lines / 2);
+        db.pair_counts.reserve(lines);
         sink
     }
 
     /// The finished diagram.
-    pub fn finish(mut self) -> Flowchart {
+    pub fn finish(self) -> Flowchart {
+        self.finish_keeping().0
+    }
+
+    /// The finished diagram, and the working memory for the next parse
+    /// (its text buffer empty).
+    pub fn finish_keeping(mut self) -> (Flowchart, Scratch) {
         // Tooltips are looked up when the diagram is drawn, so they reach
         // nodes created after the `click` too. Most diagrams have none:
         // then no id is hashed.
-        if self.db.tooltips.is_empty() {
-            return self.db.chart;
-        }
-        for node in &mut self.db.chart.nodes {
-            if let Some(t) = self.db.tooltips.get(node.id.as_str()) {
-                node.attrs.tooltip = Some(t.clone());
+        if !self.db.tooltips.is_empty() {
+            for node in &mut self.db.chart.nodes {
+                if let Some(t) = self.db.tooltips.get(node.id.as_str()) {
+                    node.attrs.tooltip = Some(t.clone());
+                }
             }
         }
-        self.db.chart
+        let scratch = Scratch {
+            text: String::new(),
+            vertices: std::mem::take(&mut self.db.vertices),
+            pairs: std::mem::take(&mut self.db.pairs),
+            pair_counts: std::mem::take(&mut self.db.pair_counts),
+            pair_heads: std::mem::take(&mut self.db.pair_heads),
+            claimed: std::mem::take(&mut self.db.claimed),
+        };
+        (std::mem::take(&mut self.db.chart), scratch)
     }
 }
 
@@ -182,7 +245,8 @@ enum Member<'a> {
 #[derive(Default)]
 struct Db<'a> {
     chart: Flowchart,
-    nodes: HashMap<Cow<'a, str>, usize>,
+    /// Vertex indices by id (the ids are the vertices' own).
+    vertices: IndexTable,
     /// Edges with a user-defined id.
     user_edges: HashMap<String, usize>,
     /// Edges by automatic id, built the first time an `L_…_N` id is looked up.
@@ -190,12 +254,17 @@ struct Db<'a> {
     /// Endpoint ids that are not vertices (edge ids used as nodes) → keys
     /// above the vertex range, for pair counting.
     endpoints: HashMap<&'a str, u64>,
-    /// Edges so far per pair of vertex indices, packed into one word (the
-    /// common case: two thirds of the memory of a pair of keys, one hash
-    /// step, so big diagrams stay in cache longer).
-    pairs: HashMap<u64, usize>,
+    /// Edges so far per pair of vertex indices (the common case), in
+    /// `pair_counts`: each source's first pairs in a list from
+    /// `pair_heads` (one slot per vertex), which a big diagram reaches
+    /// near where it left the vertex; past `PAIR_LIST_MAX` pairs (a hub),
+    /// the source's further pairs by table, keyed by the pair packed into
+    /// one word.
+    pairs: IndexTable,
+    pair_counts: Vec<PairCount>,
+    pair_heads: Vec<u32>,
     /// The same for pairs with an endpoint that is not a vertex.
-    odd_pairs: HashMap<(u64, u64), usize>,
+    odd_pairs: HashMap<(u64, u64), u32>,
     tooltips: HashMap<String, String>,
     /// Edge labels by source text: a diagram repeats a few event names on
     /// many edges, and each edge then shares the label's text.
@@ -209,6 +278,29 @@ struct Db<'a> {
     chain_index: Vec<Option<u32>>,
     sub_count: usize,
     default_interpolate: Option<String>,
+}
+
+/// The edges so far between two vertices.
+struct PairCount {
+    from: u32,
+    to: u32,
+    count: u32,
+    /// The next pair of the same source's list ([`NO_PAIR`] at the end or
+    /// for a pair kept by table).
+    next: u32,
+}
+
+/// The end of a pair list.
+const NO_PAIR: u32 = u32::MAX;
+
+/// Pairs kept in a source's list; a hub's further pairs go by table, so a
+/// look-up walks at most this many.
+const PAIR_LIST_MAX: usize = 16;
+
+impl PairCount {
+    fn key(&self) -> u64 {
+        u64::from(self.from) << 32 | u64::from(self.to)
+    }
 }
 
 /// Whether `id` has the shape of an automatic edge id (`L_<from>_<to>_<n>`).
@@ -226,6 +318,114 @@ struct TextObj<'a> {
 }
 
 impl<'a> Db<'a> {
+    /// The index of the vertex `id`.
+    fn vertex(&mut self, id: &str) -> Option<usize> {
+        let nodes = &self.chart.nodes;
+        let hash = self.vertices.hash(id);
+        let i = self.vertices.find(hash, |i| {
+            nodes
+                .get(i as usize)
+                .is_some_and(|n| n.id.as_bytes() == id.as_bytes())
+        })?;
+        Some(i as usize)
+    }
+
+    /// The vertex `id`, created (bare, at `span`) if new.
+    fn vertex_or_new(&mut self, id: &str, span: Span, labelled: bool) -> usize {
+        let nodes = &self.chart.nodes;
+        let hash = self.vertices.hash(id);
+        let found = self.vertices.find(hash, |i| {
+            nodes
+                .get(i as usize)
+                .is_some_and(|n| n.id.as_bytes() == id.as_bytes())
+        });
+        if let Some(i) = found {
+            return i as usize;
+        }
+        let i = self.chart.nodes.len();
+        let shared = Id::from(id);
+        self.chart.nodes.push(Node {
+            // A label given now replaces this at once.
+            label: if labelled {
+                Id::default()
+            } else {
+                shared.clone()
+            },
+            id: shared,
+            span,
+            ..Node::default()
+        });
+        let nodes = &self.chart.nodes;
+        // Past 2^32 vertices (not reachable from a file that fits in
+        // memory) the index finds no vertex and is never matched.
+        let slot = u32::try_from(i).unwrap_or(u32::MAX);
+        self.vertices.insert(hash, slot, |j| {
+            nodes.get(j as usize).map_or("", |n| n.id.as_str())
+        });
+        self.claimed.push(false);
+        self.pair_heads.push(NO_PAIR);
+        i
+    }
+
+    /// The number of edges so far from vertex `a` to vertex `b`, to be
+    /// bumped by the caller.
+    fn pair_count(&mut self, a: u32, b: u32) -> &mut u32 {
+        let head = self.pair_heads.get(a as usize).copied();
+        let mut listed = 0;
+        let mut at = head.unwrap_or(NO_PAIR);
+        while let Some(p) = self.pair_counts.get(at as usize) {
+            if p.to == b {
+                return &mut self.pair_counts[at as usize].count;
+            }
+            at = p.next;
+            listed += 1;
+        }
+        if let Some(head) = head
+            && listed < PAIR_LIST_MAX
+        {
+            let i = u32::try_from(self.pair_counts.len()).unwrap_or(NO_PAIR);
+            self.pair_counts.push(PairCount {
+                from: a,
+                to: b,
+                count: 0,
+                next: head,
+            });
+            if let Some(h) = self.pair_heads.get_mut(a as usize) {
+                *h = i;
+            }
+            let last = self.pair_counts.len() - 1;
+            return &mut self.pair_counts[last].count;
+        }
+        let counts = &self.pair_counts;
+        let key = u64::from(a) << 32 | u64::from(b);
+        let hash = self.pairs.hash(key);
+        let found = self.pairs.find(hash, |i| {
+            counts
+                .get(i as usize)
+                .is_some_and(|p| p.from == a && p.to == b)
+        });
+        let i = match found {
+            Some(i) => i as usize,
+            None => {
+                let i = counts.len();
+                self.pair_counts.push(PairCount {
+                    from: a,
+                    to: b,
+                    count: 0,
+                    next: NO_PAIR,
+                });
+                let counts = &self.pair_counts;
+                let slot = u32::try_from(i).unwrap_or(u32::MAX);
+                self.pairs.insert(hash, slot, |j| {
+                    counts.get(j as usize).map_or(0, PairCount::key)
+                });
+                i
+            }
+        };
+        // Found in the table or just pushed: in range.
+        &mut self.pair_counts[i].count
+    }
+
     /// The first edge with id `id`, as mermaid's `edges.find`.
     fn edge_index(&mut self, id: &str) -> Option<usize> {
         let user = if self.user_edges.is_empty() {
@@ -434,27 +634,7 @@ impl<'a> Db<'a> {
             }
             return Ok(None);
         }
-        let index = match self.nodes.get(id.as_ref()) {
-            Some(&i) => i,
-            None => {
-                let i = self.chart.nodes.len();
-                let shared = Id::from(id.as_ref());
-                self.chart.nodes.push(Node {
-                    // A label given now replaces this at once.
-                    label: if text.is_some() {
-                        Id::default()
-                    } else {
-                        shared.clone()
-                    },
-                    id: shared,
-                    span,
-                    ..Node::default()
-                });
-                self.nodes.insert(id, i);
-                self.claimed.push(false);
-                i
-            }
-        };
+        let index = self.vertex_or_new(&id, span, text.is_some());
         let vertex = &mut self.chart.nodes[index];
         if let Some(t) = text {
             vertex.label = label_text(t.text);
@@ -638,19 +818,25 @@ impl<'a> Db<'a> {
             edge.label_type = label.kind;
         }
         let count = match key {
-            (a, b) if a >> 32 == 0 && b >> 32 == 0 => self.pairs.entry(a << 32 | b).or_insert(0),
+            (a, b) if a >> 32 == 0 && b >> 32 == 0 => {
+                // Both below 2^32: vertex indices.
+                self.pair_count(a as u32, b as u32)
+            }
             _ => self.odd_pairs.entry(key).or_insert(0),
         };
         let existing = *count;
-        *count += 1;
+        *count = count.saturating_add(1);
         match id {
             Some(id) if self.edge_index(id).is_none() => {
                 edge.id = EdgeId::User(Id::from(id));
                 self.user_edges.insert(id.to_string(), edge.index);
             }
             _ => {
-                let n = if existing == 0 { 0 } else { existing + 1 };
-                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                let n = if existing == 0 {
+                    0
+                } else {
+                    existing.saturating_add(1)
+                };
                 edge.id = EdgeId::Auto(n);
                 if let Some(auto) = &mut self.auto_edges {
                     auto.entry(super::flow::auto_edge_id(&from, &to, n))
@@ -697,7 +883,7 @@ impl<'a> Db<'a> {
         for m in frame.members {
             let vertex = match m {
                 Member::Node(v) => Some(v as usize),
-                Member::Other(ref s) => self.nodes.get(s.as_ref()).copied(),
+                Member::Other(ref s) => self.vertex(s),
             };
             match vertex {
                 Some(v) => {
@@ -766,7 +952,7 @@ impl<'a> Db<'a> {
     /// mermaid's `setClass`: nodes, edges and subgraphs that exist now.
     fn set_class(&mut self, ids: &str, class: &str) {
         for id in ids.split(',') {
-            if let Some(&i) = self.nodes.get(id) {
+            if let Some(i) = self.vertex(id) {
                 self.chart.nodes[i].classes.push(class.to_string());
             }
             if let Some(i) = self.edge_index(id) {
@@ -839,7 +1025,7 @@ impl<'a> Db<'a> {
             ClickAction::Link { url, .. } => {
                 let link = format_url(&url.text);
                 for id in ids.split(',') {
-                    if let Some(&i) = self.nodes.get(id) {
+                    if let Some(i) = self.vertex(id) {
                         let node = &mut self.chart.nodes[i];
                         node.attrs.link = link.clone();
                         node.attrs.link_target = c.target.as_ref().map(|t| t.text.clone());
@@ -850,7 +1036,7 @@ impl<'a> Db<'a> {
                 // mermaid binds callbacks only with `securityLevel: loose`;
                 // we record that one was declared.
                 for id in ids.split(',') {
-                    if let Some(&i) = self.nodes.get(id) {
+                    if let Some(i) = self.vertex(id) {
                         self.chart.nodes[i].attrs.have_callback = true;
                     }
                 }
@@ -1216,7 +1402,7 @@ mod tests {
         let c = chart("graph TD\nclassDef a,b fill:#f00,stroke-dasharray: 5\\,5\nA:::a");
         assert_eq!(c.class_defs["a"], ["fill:#f00", "stroke-dasharray: 5,5"]);
         assert_eq!(c.class_defs["b"], c.class_defs["a"]);
-        assert_eq!(c.nodes[0].classes, ["a"]);
+        assert_eq!(*c.nodes[0].classes, ["a"]);
     }
 
     #[test]

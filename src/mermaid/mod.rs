@@ -28,7 +28,7 @@ mod yaml;
 pub use diagnostics::{Diagnostic, ErrorKind, Location, Span};
 pub use flow::{
     Arrow, DiagramType, Direction, Edge, EdgeId, Flowchart, Id, LabelType, LinkAttrs, Node,
-    NodeAttrs, Rare, RareAttrs, RareLinkAttrs, Stroke, Subgraph, Unset,
+    NodeAttrs, Rare, RareAttrs, RareLinkAttrs, RareList, Stroke, Subgraph, Unset,
 };
 pub use print::{is_plain_id, link_token, print_document, print_document_with_source};
 

@@ -33,12 +33,76 @@ use super::diagnostics::Span;
 pub(crate) struct Prepared {
     /// The text the grammar runs on.
     pub text: String,
+    /// What the source holds, which the text holds at most (no step adds
+    /// any of these bytes).
+    pub summary: ByteSummary,
     /// Maps offsets in `text` back to the original source.
     pub map: OffsetMap,
     /// The frontmatter block, if any.
     pub frontmatter: Option<Frontmatter>,
     /// Removed comments and directives, in source order (original offsets).
     pub trivia: Vec<Item>,
+}
+
+/// Which of the bytes that the preprocessing steps and the scanner look
+/// for may occur in a text, and its line count, from one pass over it.
+///
+/// Each step used to ask its own question of the whole text (`\r`? `<`?
+/// `%%`? `;`? `}`? `@`?): a dozen scans, which on a diagram of megabytes
+/// each stream the text from memory again. A `false` here is certain; a
+/// `true` for the source still holds for the preprocessed text only as
+/// "may occur", since steps remove text.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ByteSummary {
+    /// `\r`
+    pub cr: bool,
+    /// `<`
+    pub lt: bool,
+    /// `%`
+    pub percent: bool,
+    /// `;`
+    pub semi: bool,
+    /// `}`
+    pub close_brace: bool,
+    /// `@`
+    pub at: bool,
+    /// 0xE2, the first byte of `\u{2028}` and `\u{2029}`.
+    pub e2: bool,
+    /// The number of `\n` bytes.
+    pub newlines: usize,
+}
+
+impl ByteSummary {
+    /// The summary of `text`.
+    pub fn of(text: &str) -> ByteSummary {
+        let mut s = ByteSummary::default();
+        // Per block of at most 255 bytes, so the newline count fits a `u8`;
+        // flags and count as bytes, which the compiler turns into wide
+        // compares.
+        for block in text.as_bytes().chunks(255) {
+            let (mut cr, mut lt, mut pc, mut semi) = (0u8, 0u8, 0u8, 0u8);
+            let (mut close, mut at, mut e2, mut nl) = (0u8, 0u8, 0u8, 0u8);
+            for &c in block {
+                cr |= u8::from(c == b'\r');
+                lt |= u8::from(c == b'<');
+                pc |= u8::from(c == b'%');
+                semi |= u8::from(c == b';');
+                close |= u8::from(c == b'}');
+                at |= u8::from(c == b'@');
+                e2 |= u8::from(c == 0xE2);
+                nl = nl.wrapping_add(u8::from(c == b'\n'));
+            }
+            s.cr |= cr != 0;
+            s.lt |= lt != 0;
+            s.percent |= pc != 0;
+            s.semi |= semi != 0;
+            s.close_brace |= close != 0;
+            s.at |= at != 0;
+            s.e2 |= e2 != 0;
+            s.newlines += usize::from(nl);
+        }
+        s
+    }
 }
 
 /// Whether the byte `x` occurs in `text`. The blocks are scanned
@@ -272,12 +336,28 @@ impl<'a> Builder<'a> {
 
 /// Runs mermaid's preprocessing on `src`.
 pub(crate) fn prepare(src: &str) -> Prepared {
+    prepare_in(src, String::new())
+}
+
+/// [`prepare`], writing the text into `buf` (emptied first) when no step
+/// needs a fresh copy, so a caller that parses again and again reuses one
+/// buffer instead of faulting in a new one each time.
+pub(crate) fn prepare_in(src: &str, buf: String) -> Prepared {
+    let summary = ByteSummary::of(src);
     let mut steps = Vec::new();
     // Trivia and frontmatter are reported in source offsets: map their
     // positions through the steps that ran before they were cut.
-    let text = fold_crlf(src, &mut steps);
-    let n_crlf = steps.len();
-    let (text, frontmatter_range) = cut_frontmatter(text, &mut steps);
+    let (text, n_crlf, frontmatter_range) = if summary.cr || summary.lt {
+        let text = fold_crlf(src, &mut steps, buf);
+        let n_crlf = steps.len();
+        let (text, range) = cut_frontmatter(text, &mut steps);
+        (text, n_crlf, range)
+    } else {
+        // `cleanupText` changes nothing: cut the frontmatter from the
+        // source and copy only the rest.
+        let (text, range) = cut_source_frontmatter(src, buf, &mut steps);
+        (text, 0, range)
+    };
     let frontmatter = frontmatter_range.map(|(whole, body)| {
         let at = |x| map_back(&steps[..n_crlf], x);
         let raw = src_slice(src, at(body.0), at(body.1));
@@ -290,7 +370,11 @@ pub(crate) fn prepare(src: &str) -> Prepared {
 
     let mut trivia = Vec::new();
     let n_before = steps.len();
-    let (text, directives) = cut_directives(text, &mut steps);
+    let (text, directives) = if summary.percent {
+        cut_directives(text, &mut steps)
+    } else {
+        (text, Vec::new())
+    };
     for (from, to) in directives {
         let (s, e) = (
             map_back(&steps[..n_before], from),
@@ -302,7 +386,7 @@ pub(crate) fn prepare(src: &str) -> Prepared {
         }));
     }
     let n_before = steps.len();
-    let (text, comments) = cut_comments(text, &mut steps);
+    let (text, comments) = cut_comments(text, &mut steps, summary.percent);
     for (from, to) in comments {
         let (s, e) = (
             map_back(&steps[..n_before], from),
@@ -336,14 +420,25 @@ pub(crate) fn prepare(src: &str) -> Prepared {
         });
     }
     trivia.sort_by_key(|t| t.span().start);
-    let text = strip_style_semicolons(text, &mut steps);
-    let text = encode_entities(text, &mut steps);
-    let mut text = fold_brace_blanks(text, &mut steps);
+    // Both steps need a `;`, which most diagrams lack: one scan answers
+    // for both instead of a search per keyword and per `#` over the text.
+    let text = if summary.semi {
+        let text = strip_style_semicolons(text, &mut steps);
+        encode_entities(text, &mut steps)
+    } else {
+        text
+    };
+    let mut text = if summary.close_brace {
+        fold_brace_blanks(text, &mut steps)
+    } else {
+        text
+    };
     // mermaid appends a newline; offsets past the source clamp to its end,
     // so this needs no map step.
     text.push('\n');
     Prepared {
         text,
+        summary,
         map: OffsetMap::new(steps, src.len()),
         frontmatter,
         trivia,
@@ -355,7 +450,7 @@ fn src_slice(src: &str, from: usize, to: usize) -> String {
 }
 
 /// `\r\n?` → `\n`, and `<tag a="x">` → `<tag a='x'>` (same length, in place).
-fn fold_crlf(src: &str, steps: &mut Vec<StepMap>) -> String {
+fn fold_crlf(src: &str, steps: &mut Vec<StepMap>, mut buf: String) -> String {
     let mut text = if has_byte(src, b'\r') {
         let bytes = src.as_bytes();
         let mut b = Builder::new(src);
@@ -379,7 +474,11 @@ fn fold_crlf(src: &str, steps: &mut Vec<StepMap>) -> String {
         b.copy(from, bytes.len());
         b.finish(steps)
     } else {
-        src.to_string()
+        // Room for the newline `prepare` appends, so that is no copy.
+        buf.clear();
+        buf.reserve(src.len() + 1);
+        buf.push_str(src);
+        buf
     };
     swap_tag_attribute_quotes(&mut text);
     text
@@ -431,10 +530,48 @@ fn cut_frontmatter(text: String, steps: &mut Vec<StepMap>) -> (String, Option<(R
     let Some(m) = match_frontmatter(&text) else {
         return (text, None);
     };
-    let mut b = Builder::new(&text);
-    b.replace(0, m.0.1, "");
-    b.copy(m.0.1, text.len());
-    (b.finish(steps), Some(m))
+    // Shifted in place: a copy of a big diagram is a fresh allocation
+    // whose every page faults in.
+    let mut text = text;
+    steps.push(prefix_cut(m.0.1, text.len()));
+    text.drain(..m.0.1);
+    (text, Some(m))
+}
+
+/// [`cut_frontmatter`] on the source itself, copying only what follows
+/// the frontmatter into `buf` (with room for the newline `prepare`
+/// appends).
+fn cut_source_frontmatter(
+    src: &str,
+    mut buf: String,
+    steps: &mut Vec<StepMap>,
+) -> (String, Option<(Range, Range)>) {
+    let m = match_frontmatter(src);
+    let cut = m.map_or(0, |m| m.0.1);
+    let rest = src.get(cut..).unwrap_or_default();
+    buf.clear();
+    buf.reserve(rest.len() + 1);
+    buf.push_str(rest);
+    if m.is_some() {
+        steps.push(prefix_cut(cut, src.len()));
+    }
+    (buf, m)
+}
+
+/// The map a [`Builder`] records for cutting the first `cut` of `len`
+/// bytes.
+fn prefix_cut(cut: usize, len: usize) -> StepMap {
+    let segs = if cut < len {
+        vec![Seg {
+            out: 0,
+            input: cut,
+            out_len: len - cut,
+            in_len: len - cut,
+        }]
+    } else {
+        Vec::new()
+    };
+    StepMap { segs, in_len: len }
 }
 
 fn match_frontmatter(text: &str) -> Option<(Range, Range)> {
@@ -558,9 +695,10 @@ fn match_directive(text: &str, start: usize) -> Option<usize> {
 
 /// mermaid's `cleanupComments`: `/^\s*%%(?!{)[^\n]+\n?/gm` removed, then
 /// `trimStart()`. Returns the comment ranges (from `%%` to the line end).
-fn cut_comments(text: String, steps: &mut Vec<StepMap>) -> (String, Vec<Range>) {
+/// `percent`: whether the text may hold a `%` at all.
+fn cut_comments(text: String, steps: &mut Vec<StepMap>, percent: bool) -> (String, Vec<Range>) {
     let lead = skip_js_space(&text, 0);
-    if !text.contains("%%") && lead == 0 {
+    if !(percent && text.contains("%%")) && lead == 0 {
         return (text, Vec::new());
     }
     let text = text.as_str();
@@ -784,6 +922,43 @@ fn fold_brace_blanks(text: String, steps: &mut Vec<StepMap>) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn byte_summary_sees_each_byte_in_any_block() {
+        assert!(!ByteSummary::of("flowchart LR\n  A --> B\n").semi);
+        // Past the first 255-byte block, and a newline count past 255.
+        let mut text = "x\n".repeat(300);
+        let plain = ByteSummary::of(&text);
+        assert_eq!(plain.newlines, 300);
+        assert!(!(plain.cr || plain.lt || plain.percent || plain.semi));
+        assert!(!(plain.close_brace || plain.at || plain.e2));
+        text.push_str("\r<%;}@\u{2028}");
+        let s = ByteSummary::of(&text);
+        assert!(s.cr && s.lt && s.percent && s.semi && s.close_brace && s.at && s.e2);
+    }
+
+    #[test]
+    fn frontmatter_cut_from_the_source_maps_like_the_copy() {
+        let src = "---\ntitle: T\n---\nflowchart LR\n  A --> B\n";
+        let fast = prepare(src);
+        // A `<` takes the path that copies the text before the cut.
+        let slow_src = "---\ntitle: T\n---\nflowchart LR\n  A --> B<\n";
+        let slow = prepare(slow_src);
+        assert_eq!(fast.text, "flowchart LR\n  A --> B\n\n");
+        assert_eq!(slow.text, "flowchart LR\n  A --> B<\n\n");
+        assert_eq!(
+            fast.frontmatter.as_ref().map(|f| f.span),
+            slow.frontmatter.as_ref().map(|f| f.span)
+        );
+        for at in [0, 5, 13, 20, 22] {
+            assert_eq!(
+                fast.map.to_source(at),
+                slow.map.to_source(at),
+                "offset {at}"
+            );
+            assert_eq!(&src[fast.map.to_source(at)..][..1], &fast.text[at..][..1]);
+        }
+    }
     use super::*;
 
     fn prep(src: &str) -> Prepared {

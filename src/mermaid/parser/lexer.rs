@@ -38,7 +38,7 @@ use nom::combinator::value;
 use nom::sequence::preceded;
 
 use super::super::flow::Direction;
-use super::super::prep::{has_byte, is_js_line_end, is_js_space};
+use super::super::prep::{ByteSummary, is_js_line_end, is_js_space};
 use super::super::unicode::is_unicode_text;
 use super::rules::{self, keyword};
 
@@ -187,14 +187,13 @@ const DIR_KINDS: [(&[u8], Direction); 5] = [
 ];
 
 impl DirIndex {
-    fn build(text: &str) -> DirIndex {
+    fn build(text: &str, summary: &ByteSummary) -> DirIndex {
         let mut idx = DirIndex::default();
         let mut line_start = 0;
         let mut scanned = 0;
         let mut from = 0;
         // Byte checks first: `\u{2028}` and `\u{2029}` start with 0xE2.
-        let rare_breaks = has_byte(text, b'\r')
-            || (has_byte(text, 0xE2) && text.contains(['\u{2028}', '\u{2029}']));
+        let rare_breaks = summary.cr || (summary.e2 && text.contains(['\u{2028}', '\u{2029}']));
         while let Some(d) = find_direction(text, from) {
             from = d + 1;
             // Line start of `d` (JS `.` stops at any line terminator).
@@ -373,7 +372,14 @@ pub(crate) struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     /// A scanner over preprocessed text.
+    #[cfg(test)]
     pub fn new(text: &'a str) -> Self {
+        Lexer::with_summary(text, &ByteSummary::of(text))
+    }
+
+    /// A scanner over preprocessed text, told which bytes it may hold (by
+    /// the summary of its source).
+    pub fn with_summary(text: &'a str, summary: &ByteSummary) -> Self {
         Lexer {
             text,
             b: text.as_bytes(),
@@ -381,8 +387,8 @@ impl<'a> Lexer<'a> {
             stack: vec![St::Initial],
             first_graph: true,
             done: false,
-            dirs: DirIndex::build(text),
-            has_at: has_byte(text, b'@'),
+            dirs: DirIndex::build(text, summary),
+            has_at: summary.at,
             link_id_run: (usize::MAX, 0, None),
             next_at: None,
             next_at_dead: false,

@@ -35,10 +35,12 @@ use super::ast::{
 };
 use super::diagnostics::{Diagnostic, ErrorKind, Location, Span};
 use super::flow::{Arrow, Direction, LabelType, Stroke};
+use super::lower::{DbSink, Scratch};
 use super::prep::{self, OffsetMap, Prepared, decode_entities};
 use super::view::{ChainV, IdV, LabelV, LinkV, MetaV, NodeV, ShapeV};
 use lexer::{Lexer, T, Tok};
 use std::borrow::Cow;
+use std::cell::Cell;
 
 type PResult<T> = Result<T, Diagnostic>;
 
@@ -208,28 +210,30 @@ pub(crate) fn parse_document(src: &str) -> PResult<Document> {
 
 /// Parses `src` straight into the FlowDB replay: no tree is built.
 pub(crate) fn parse_flowchart(src: &str) -> PResult<super::flow::Flowchart> {
-    let prepared = prep::prepare(src);
+    let mut scratch = SCRATCH.take().map(|s| *s).unwrap_or_default();
+    let prepared = prep::prepare_in(src, std::mem::take(&mut scratch.text));
     detect(src, &prepared)?;
-    // A vectorised count, far cheaper than the growth it saves.
-    let lines = count_newlines(&prepared.text);
-    let mut sink = super::lower::DbSink::with_lines(lines);
+    // Counted with the summary: the source's lines, a few more than the
+    // text's, which only size the tables.
+    let lines = prepared.summary.newlines;
+    let mut sink = DbSink::with_lines(lines, scratch);
     Parser::new(src, &prepared, &mut sink).run()?;
-    Ok(sink.finish())
+    let (chart, mut scratch) = sink.finish_keeping();
+    scratch.text = prepared.text;
+    if scratch.allocated_bytes() <= SCRATCH_KEPT_BYTES {
+        SCRATCH.set(Some(Box::new(scratch)));
+    }
+    Ok(chart)
 }
 
-/// The number of `\n` bytes. Counted per block of at most 255 bytes into a
-/// `u8`, which the compiler turns into wide byte compares (a plain
-/// `filter().count()` compiles to a byte-at-a-time loop).
-fn count_newlines(text: &str) -> usize {
-    text.as_bytes()
-        .chunks(255)
-        .map(|block| {
-            let n = block
-                .iter()
-                .fold(0u8, |n, &c| n.wrapping_add(u8::from(c == b'\n')));
-            usize::from(n)
-        })
-        .sum()
+/// The most working memory a thread keeps between parses: enough for a
+/// diagram of a few hundred thousand edges.
+const SCRATCH_KEPT_BYTES: usize = 64 << 20;
+
+thread_local! {
+    /// The working memory of this thread's last parse ([`Scratch`]); taken
+    /// out while a parse runs (a failed parse drops it).
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
 }
 
 /// Mermaid's diagram detection, on the preprocessed text.
@@ -529,7 +533,7 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
             src,
             text: &p.text,
             map: &p.map,
-            lx: Lexer::new(&p.text),
+            lx: Lexer::with_summary(&p.text, &p.summary),
             cur: Tok {
                 t: T::Done,
                 s: 0,

@@ -371,9 +371,9 @@ fn class_def_class_style_and_shorthand() {
     assert_eq!(c.class_defs["foo"], ["fill:#f96", "stroke:#333"]);
     assert_eq!(c.class_defs["b"], ["color:red"]);
     assert!(c.class_defs.contains_key("default"));
-    assert_eq!(c.nodes[0].classes, ["foo"]);
-    assert_eq!(c.nodes[1].classes, ["a"]);
-    assert_eq!(c.nodes[0].styles, ["stroke-width:4px"]);
+    assert_eq!(*c.nodes[0].classes, ["foo"]);
+    assert_eq!(*c.nodes[1].classes, ["a"]);
+    assert_eq!(*c.nodes[0].styles, ["stroke-width:4px"]);
 }
 
 #[test]
@@ -385,7 +385,7 @@ fn style_entity_quirk() {
     let d = parse_flowchart("graph TD;style T background: #bbb;").expect_err("rejected");
     assert!(d.hint.unwrap_or_default().contains("entity"));
     assert_eq!(
-        chart("graph TD;style T background:#bbb;").nodes[0].styles,
+        *chart("graph TD;style T background:#bbb;").nodes[0].styles,
         ["background:#bbb"]
     );
 }
@@ -422,7 +422,7 @@ fn click_forms() {
     assert_eq!(c.nodes[1].attrs.link.as_deref(), Some("https://x.org/"));
     assert_eq!(c.nodes[1].attrs.link_target.as_deref(), Some("_blank"));
     assert_eq!(c.nodes[3].attrs.link_target.as_deref(), Some("_self"));
-    assert!(c.nodes.iter().all(|n| n.classes == ["clickable"]));
+    assert!(c.nodes.iter().all(|n| *n.classes == ["clickable"]));
     let doc = parse_document("flowchart LR\nA\nclick A call cb(\"x\", 1)").unwrap_or_default();
     let Some(Item::Statement(Statement::Click(click))) = doc.items.last() else {
         panic!("no click")
@@ -547,4 +547,42 @@ fn unterminated_things_at_eof_are_errors_not_panics() {
         let _ = parse_document(src);
     }
     assert_eq!(kind("graph TD\nA[\"x"), Some(ErrorKind::Parse));
+}
+
+#[test]
+fn a_parse_after_a_bigger_one_starts_from_clean_tables() {
+    // The thread's working memory is reused: counts, vertex indices and
+    // claimed flags left by the bigger chart must not leak into the next.
+    let small = "---\ntitle: S\n---\ngraph TD\nA-->B\nA-->B\nB-->A\nsubgraph g\nA\nend\n";
+    let fresh = std::thread::spawn(move || chart(small))
+        .join()
+        .unwrap_or_else(|_| panic!("the fresh parse panicked"));
+    let mut big = String::from("flowchart LR\n");
+    for i in 0..500 {
+        big.push_str(&format!(
+            "A-->B\nn{i}-->n{}\nsubgraph s{i}\nA\nn{i}\nend\n",
+            i + 1
+        ));
+    }
+    assert_eq!(chart(&big).edges.len(), 1000);
+    let again = chart(small);
+    assert_eq!(again, fresh);
+    let ids: Vec<String> = again.edges.iter().map(|e| e.id().into_owned()).collect();
+    assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_B_A_0"]);
+    assert_eq!(again.subgraphs[0].members, ["A"]);
+}
+
+#[test]
+fn a_hub_counts_repeated_pairs_past_its_short_list() {
+    // The first pairs of a source are counted in a short list, the rest
+    // by table: a repeat must be found either way.
+    let mut src = String::from("flowchart LR\n");
+    for i in 0..40 {
+        src.push_str(&format!("hub --> t{i}\n"));
+    }
+    src.push_str("hub --> t3\nhub --> t30\nhub --> t30\n");
+    let c = chart(&src);
+    let ids: Vec<String> = c.edges[40..].iter().map(|e| e.id().into_owned()).collect();
+    assert_eq!(ids, ["L_hub_t3_2", "L_hub_t30_2", "L_hub_t30_3"]);
+    assert_eq!(c.edges[39].id(), "L_hub_t39_0");
 }

@@ -269,7 +269,8 @@ impl<A: Copy> Scheduler<A> {
             self.vacant_root = false;
             self.entries.swap_remove(0);
         }
-        self.entries.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+        self.entries
+            .sort_unstable_by_key(|e| std::cmp::Reverse(e.key));
         self.heap_mode = false;
     }
 

@@ -121,6 +121,11 @@ pub struct Record {
 pub struct PartitionLog {
     low: u64,
     records: ChunkLog<Record>,
+    /// The subscription (index into its topic's) found last holding the
+    /// oldest record uncommitted: the engine's trim looks at it first.
+    /// Only a hint — any value gives the same trims — so not in an image.
+    #[serde(skip)]
+    pub(crate) holder: u32,
 }
 
 impl PartitionLog {

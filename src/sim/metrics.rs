@@ -262,13 +262,23 @@ impl<T: Copy> Samples<T> {
         out
     }
 
-    #[inline]
+    /// Appends a sample. Inlined down to a store and two compares: a
+    /// sample pushes one value onto each of a few hundred series, and
+    /// sealing a chunk happens once in [`SAMPLE_CHUNK`] pushes.
+    #[inline(always)]
     pub(crate) fn push(&mut self, v: T) {
         self.tail.push(v);
         if self.tail.len() == SAMPLE_CHUNK {
-            let full = std::mem::replace(&mut self.tail, Vec::with_capacity(SAMPLE_CHUNK));
-            self.sealed.push(Arc::from(full));
+            self.seal();
         }
+    }
+
+    /// Shares the full tail as a sealed chunk and starts a new one.
+    #[cold]
+    #[inline(never)]
+    fn seal(&mut self) {
+        let full = std::mem::replace(&mut self.tail, Vec::with_capacity(SAMPLE_CHUNK));
+        self.sealed.push(Arc::from(full));
     }
 
     /// Keeps every even-indexed sample; a kept sample `2j` (j ≥ 1) becomes
@@ -326,21 +336,30 @@ pub(crate) struct IntervalValues {
 const INTERVAL_VALUES: usize = 2048;
 
 impl IntervalValues {
-    #[inline]
+    /// Inlined into the engine's delivery path (twice a delivery); the
+    /// thinning, once in [`INTERVAL_VALUES`] values at most, is not.
+    #[inline(always)]
     pub(crate) fn record(&mut self, us: u64) {
         let keep = self.seen & ((1u64 << self.stride_log2) - 1) == 0;
         self.seen += 1;
         if keep {
             self.values.push(us.min(u64::from(u32::MAX)) as u32);
             if self.values.len() >= INTERVAL_VALUES {
-                let mut i = 0;
-                self.values.retain(|_| {
-                    i += 1;
-                    i % 2 == 1
-                });
-                self.stride_log2 += 1;
+                self.halve();
             }
         }
+    }
+
+    /// Keeps every other value and from now on records half as many.
+    #[cold]
+    #[inline(never)]
+    fn halve(&mut self) {
+        let mut i = 0;
+        self.values.retain(|_| {
+            i += 1;
+            i % 2 == 1
+        });
+        self.stride_log2 += 1;
     }
 
     /// The [`QUANTILES`] of the values so far (all 0 when none), then
@@ -601,7 +620,7 @@ impl TimeSeries {
     }
 
     /// Records one processed record of group `g`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record_delivery(&mut self, g: u32, service_us: u64, end_to_end_us: u64) {
         if let Some([p, e]) = self.latency.get_mut(g as usize) {
             p.record(service_us);

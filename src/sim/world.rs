@@ -1414,7 +1414,7 @@ impl Engine {
     }
 
     /// Starts one attempt at the record at the worker's position.
-    #[inline]
+    #[inline(always)]
     fn begin_attempt(&mut self, w: u32) {
         let lookup_us = self.registry_lookup_us(w);
         let worker = &mut self.workers[w as usize];
@@ -1753,12 +1753,20 @@ impl Engine {
         let topic = &mut self.topics[t as usize];
         let log = &mut topic.partitions[p as usize];
         // Called as each group commits, so mostly some other group still
-        // holds the oldest record: stop at the first worker that does.
+        // holds the oldest record: stop at the first worker that does,
+        // looking first at the one that held it last time.
         let oldest = log.low_watermark().0;
+        let committed = |base: u32| self.workers[(base + p) as usize].committed;
+        if let Some(&(_, base)) = topic.subscriptions.get(log.holder as usize)
+            && committed(base) <= oldest
+        {
+            return;
+        }
         let mut low = log.high_watermark().0;
-        for &(_, base) in &topic.subscriptions {
-            let committed = self.workers[(base + p) as usize].committed;
+        for (i, &(_, base)) in topic.subscriptions.iter().enumerate() {
+            let committed = committed(base);
             if committed <= oldest {
+                log.holder = i as u32;
                 return;
             }
             low = low.min(committed);
@@ -2378,7 +2386,7 @@ fn outcome_code(o: &Outcome) -> u64 {
 }
 
 /// Schedules an action; the capacity was proven sufficient in [`Engine::new`].
-#[inline]
+#[inline(always)]
 fn push(queue: &mut super::scheduler::Scheduler<Action>, t: VirtualTime, a: Action) {
     let pushed = queue.push(t, a);
     assert!(

@@ -275,6 +275,14 @@ fn a_consumer_added_mid_run_is_a_ghost_on_the_canvas_whose_badge_lag_falls() {
     step(&mut h, 60_000_000);
     let now = badge_lag(&h, "Consumer1.new");
     assert!(now < 50, "caught up: lag {now} (was {behind})");
+    // Its badge gives a rate, as every consumer's does, not a count.
+    let text = h.state().canvas.badges["Consumer1.new"].clone();
+    let rate: f64 = text
+        .split(" · ")
+        .next()
+        .and_then(|r| r.strip_suffix("/s")?.parse().ok())
+        .unwrap_or_else(|| panic!("a rate first: {text:?}"));
+    assert!(rate > 10.0, "keeping up with the bus: {text:?}");
 
     // A moment before it was added has no ghost.
     send(&mut h, eda_studio::live::Command::Seek(added_us / 2));

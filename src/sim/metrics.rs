@@ -611,6 +611,24 @@ impl TimeSeries {
         self.partition_lag.iter().filter(move |p| p.group == group)
     }
 
+    /// Adds the `events_in` and `events_out` series of component slot `i`
+    /// (one added mid-run, like a consumer group: zero before now), so its
+    /// badge shows a rate and a sparkline like every other component's.
+    pub(crate) fn add_component(&mut self, key: &str, i: u32) {
+        self.add(Series::new(
+            key,
+            "events_in",
+            SeriesKind::Cumulative,
+            Source::EventsIn(i),
+        ));
+        self.add(Series::new(
+            key,
+            "events_out",
+            SeriesKind::Cumulative,
+            Source::EventsOut(i),
+        ));
+    }
+
     /// Adds a series, zero before now.
     fn add(&mut self, mut s: Series) {
         for _ in 0..self.times.len() {

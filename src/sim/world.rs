@@ -1029,6 +1029,7 @@ impl Engine {
         );
         self.groups.push(group);
         self.update_bounded_topics();
+        self.series.add_component(name, component);
         self.series.add_group(name, g);
         let names: Vec<(String, u32)> = self
             .group_workers(g as usize)
@@ -1805,7 +1806,7 @@ impl Engine {
         let charted = worker_lags.len().min(super::metrics::MAX_PARTITION_SERIES);
         let interval = self.series.sample(
             self.now,
-            &self.metrics[..self.diagram_components],
+            &self.metrics,
             &groups,
             conflicts,
             &worker_lags[..charted],
@@ -3044,6 +3045,23 @@ mod tests {
         assert_eq!(summary.groups.len(), 3);
         let lag_series = summary.series.find("Audit", "lag").expect("series");
         assert_eq!(lag_series.values.len(), summary.series.times.len());
+        // Its throughput is sampled like a diagram component's: zero
+        // before it was added, then counting up to everything it read.
+        let read = summary
+            .series
+            .find("Audit", "events_in")
+            .expect("events_in");
+        assert_eq!(read.values.len(), summary.series.times.len());
+        let before = summary
+            .series
+            .times
+            .iter()
+            .zip(read.values.iter())
+            .filter(|(t, _)| t.as_us() < 2_000_000)
+            .map(|(_, v)| v)
+            .max();
+        assert_eq!(before, Some(0), "nothing read before it existed");
+        assert_eq!(read.values.iter().last(), Some(audit.events_in));
     }
 
     #[test]

@@ -1027,7 +1027,8 @@ pub fn badge_text(c: &ComponentFrame, group: Option<&GroupSummary>) -> (String, 
     let mut text = if is_source(c) {
         format!("{} out", per_s(c.rate_out_per_s))
     } else if c.spark_rate.is_empty() && c.events_in > 0 {
-        // A group added mid-run: its input is counted, not sampled.
+        // A group added mid-run in an engine from before such groups
+        // were sampled (an older recording): its input is counted only.
         format!("{} read", c.events_in)
     } else {
         per_s(c.rate_in_per_s)

@@ -314,10 +314,25 @@ fn summary_ui(ui: &mut egui::Ui, frame: &Frame, page: Option<&LogPage>, theme: &
             let dropped = p.total - p.retained;
             ui.colored_label(
                 theme.ink_weak,
-                format!("{dropped} older events {}", dropped_why(p.retention)),
+                dropped_text(dropped, p.retention, frame.timeline.log_missing_until_us),
             );
         }
     });
+}
+
+/// What the summary says of the `dropped` events published but not in the
+/// log: at a moment re-run from an archived image (`missing_until_us`)
+/// the image, not the retention, is why older ones are missing.
+fn dropped_text(dropped: u64, retention: Retention, missing_until_us: Option<u64>) -> String {
+    match missing_until_us {
+        Some(until) => format!(
+            "{dropped} older events are not shown: this moment was re-run from an archived \
+             image, which keeps only the records some group had still to read (events \
+             before {} in part)",
+            time_label(until)
+        ),
+        None => format!("{dropped} older events {}", dropped_why(retention)),
+    }
 }
 
 /// Why events published are no longer on the bus, by retention.
@@ -814,5 +829,16 @@ mod tests {
         assert_eq!(f.key, None);
         assert_eq!(f.to_us, None);
         assert_eq!(time_label(12_000_345), "12.000345 s");
+    }
+
+    #[test]
+    fn an_archived_moment_says_the_image_not_the_retention_left_events_out() {
+        let keep = Retention::KeepLatest { records: 100 };
+        let live = dropped_text(7, keep, None);
+        assert!(live.contains("latest 100 records"), "{live}");
+        let archived = dropped_text(7, keep, Some(3_000_000));
+        assert!(archived.contains("archived image"), "{archived}");
+        assert!(archived.contains("3.000000 s"), "{archived}");
+        assert!(!archived.contains("latest 100"), "{archived}");
     }
 }

@@ -276,13 +276,7 @@ fn the_event_log_shows_its_columns_whole_and_its_detail_fits_the_dock() {
             .is_some_and(|t| t.event.is_some() && !t.attempts.is_empty())
     });
     h.run_steps(4);
-    let dock_right = h.state().canvas.rect.max.x;
-    let outcome = h.get_by_label("Outcome").rect();
-    assert!(
-        outcome.max.x <= dock_right,
-        "the Outcome column ends at {} past the dock's edge at {dock_right}",
-        outcome.max.x
-    );
+    let dock_right = outcome_fits_the_dock(&h, "at 1400 points");
     for n in h.query_all_by_label_contains("processed") {
         assert!(n.rect().max.x <= dock_right, "{:?} is cut off", n.rect());
     }
@@ -290,11 +284,21 @@ fn the_event_log_shows_its_columns_whole_and_its_detail_fits_the_dock() {
     // gives way rather than pushing the detail off the dock.
     h.set_size(egui::vec2(1250.0, 900.0));
     h.run_steps(6);
+    outcome_fits_the_dock(&h, "at 1250 points");
+}
+
+/// Asserts the event detail's Outcome column ends inside the dock
+/// (`when` names the window size); the dock's right edge.
+fn outcome_fits_the_dock(
+    h: &egui_kittest::Harness<'_, eda_studio::gui::app::EdaApp>,
+    when: &str,
+) -> f32 {
     let dock_right = h.state().canvas.rect.max.x;
     let outcome = h.get_by_label("Outcome").rect();
     assert!(
         outcome.max.x <= dock_right,
-        "at 1250 points the Outcome column ends at {} past the dock's edge at {dock_right}",
+        "{when} the Outcome column ends at {} past the dock's edge at {dock_right}",
         outcome.max.x
     );
+    dock_right
 }

@@ -209,15 +209,7 @@ fn a_duplicates_violation_is_listed_with_its_events_and_selects_the_group() {
         },
     );
     send(&mut h, LiveCommand::StepBy(1_500_000));
-    let frame = wait_for_frame(&mut h, "the duplicates", |f| {
-        f.invariants.effects_applied_once.is_violated()
-    });
-    let example = frame
-        .invariants
-        .examples_of(Invariant::EffectsAppliedOnce)
-        .next()
-        .cloned()
-        .unwrap_or_else(|| panic!("an example: {:?}", frame.invariants));
+    let example = wait_for_duplicates(&mut h);
     assert_eq!(example.events[0].group, "Consumer1");
 
     // Let the dock, opened by the run, settle before clicking its tab.
@@ -334,15 +326,7 @@ fn duplicates_set_up_in_the_scenario_tab_show_in_the_invariants_tab_after_a_cras
     h.get_by_label("Restart instance 0").click();
     h.run_steps(2);
     step(&mut h, 1_500_000);
-    let frame = wait_for_frame(&mut h, "the duplicates", |f| {
-        f.invariants.effects_applied_once.is_violated()
-    });
-    let example = frame
-        .invariants
-        .examples_of(Invariant::EffectsAppliedOnce)
-        .next()
-        .cloned()
-        .unwrap_or_else(|| panic!("an example: {:?}", frame.invariants));
+    let example = wait_for_duplicates(&mut h);
     assert_eq!(example.events[0].group, "Consumer1");
 
     // The Invariants tab lists it, highlighted, with the events involved.
@@ -355,6 +339,21 @@ fn duplicates_set_up_in_the_scenario_tab_show_in_the_invariants_tab_after_a_cras
         h.query_all_by_label_contains(&place).next().is_some(),
         "{place} is listed"
     );
+}
+
+/// Waits for the duplicates invariant to be violated; its first example.
+fn wait_for_duplicates(
+    h: &mut egui_kittest::Harness<'_, eda_studio::gui::app::EdaApp>,
+) -> eda_studio::sim::Example {
+    let frame = wait_for_frame(h, "the duplicates", |f| {
+        f.invariants.effects_applied_once.is_violated()
+    });
+    frame
+        .invariants
+        .examples_of(Invariant::EffectsAppliedOnce)
+        .next()
+        .cloned()
+        .unwrap_or_else(|| panic!("an example: {:?}", frame.invariants))
 }
 
 fn latest_violated(h: &egui_kittest::Harness<'_, eda_studio::gui::app::EdaApp>) -> bool {

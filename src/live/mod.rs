@@ -633,13 +633,8 @@ impl Driver {
         frame.retention_source = self.scenario.retention_source;
         frame.deliveries_per_wall_s = self.measured.per_s;
         frame.error = self.error.clone();
-        frame.selected = self.selected.clone();
-        frame.log = self.log.view(engine);
+        capture_views(&mut self.log, &self.selected, engine, &mut frame);
         frame.replay = self.replay.frame();
-        frame.detail = self
-            .selected
-            .as_deref()
-            .and_then(|key| detail::capture(engine, key));
         frame.flow = self
             .flow
             .frame(&self.history, self.viewing, &self.graph, self.speed);
@@ -671,13 +666,8 @@ impl Driver {
                 f.head_us = last.head_us;
                 f.viewing_past = true;
                 f.deliveries_per_wall_s = last.deliveries_per_wall_s;
-                f.selected = self.selected.clone();
-                f.log = self.log.view(engine);
+                capture_views(&mut self.log, &self.selected, engine, &mut f);
                 f.replay = last.replay.clone();
-                f.detail = self
-                    .selected
-                    .as_deref()
-                    .and_then(|key| detail::capture(engine, key));
                 f.flow = last.flow.clone();
                 f.charts = last.charts.clone();
                 f
@@ -697,6 +687,21 @@ impl Driver {
         self.frames.send_replace(Arc::new(frame));
         (self.repaint)();
     }
+}
+
+/// Fills in what `frame` shows from `engine` of the event log and the
+/// `selected` component, as the live moment and a seek under way both do.
+fn capture_views(
+    log: &mut log::LogState,
+    selected: &Option<String>,
+    engine: &Engine,
+    frame: &mut Frame,
+) {
+    frame.selected = selected.clone();
+    frame.log = log.view(engine);
+    frame.detail = selected
+        .as_deref()
+        .and_then(|key| detail::capture(engine, key));
 }
 
 #[cfg(test)]

@@ -201,12 +201,12 @@ pub struct Seeking {
 impl Seeking {
     /// The part done, 0 ..= 1.
     pub fn fraction(&self) -> f32 {
-        let total = self.to_us.saturating_sub(self.from_us);
-        if total == 0 {
-            1.0
-        } else {
-            (self.at_us.saturating_sub(self.from_us) as f64 / total as f64) as f32
+        SeekProgress {
+            from: VirtualTime::from_us(self.from_us),
+            at: VirtualTime::from_us(self.at_us),
+            to: VirtualTime::from_us(self.to_us),
         }
+        .fraction() as f32
     }
 }
 

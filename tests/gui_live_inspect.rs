@@ -268,7 +268,11 @@ fn duplicates_set_up_in_the_scenario_tab_show_in_the_invariants_tab_after_a_cras
     step(&mut h, 200_000);
     // Consumer1 not idempotent (the default) and committing every 50
     // records, set up in the Scenario tab and applied.
-    open_tab(&mut h, "Scenario", "Consumer1 commit every");
+    open_tab(&mut h, "Scenario", "Consumer1 commits");
+    h.get_by_label("Consumer1 commits").click();
+    h.run_steps(2);
+    h.get_by_label("by records").click();
+    h.run_steps(3);
     let idempotent = h.get_by_label("Consumer1 idempotent");
     if idempotent.accesskit_node().toggled() == Some(Toggled::True) {
         idempotent.click();

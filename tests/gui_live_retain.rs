@@ -83,7 +83,8 @@ fn a_diagram_that_writes_until_consumed_runs_with_it_and_says_so() {
     h.state_mut()
         .send(Command::OpenText("explicit".into(), text));
     h.run_steps(2);
-    let f = step(&mut h, 3_000_000);
+    // Past the first of the live run's commits, 5 s in.
+    let f = step(&mut h, 6_000_000);
     assert_eq!(
         (f.retention, f.retention_source),
         (Retention::UntilConsumed, RetentionSource::Diagram)

@@ -1230,6 +1230,13 @@ impl eframe::App for EdaApp {
         self.bench(&ctx);
     }
 
+    /// The canvas's colour: the canvas leaves its background to the
+    /// window's clear (see `graph_canvas::canvas_ui`), which the software
+    /// rasteriser fills far faster than a full-canvas quad.
+    fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
+        self.ui.theme.canvas_bg.to_normalized_gamma_f32()
+    }
+
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, RECENT_KEY, &self.ui.recent);
         eframe::set_value(storage, THEME_KEY, &self.ui.theme.kind);

@@ -417,6 +417,10 @@ fn live_additions(
     if names(&before) != names(&after) {
         return None;
     }
+    // Groups added live run as the live run's groups do (its default
+    // commits, unless the diagram sets them).
+    let mut live = scenario.clone();
+    crate::live::live_commits(&mut live);
     let mut faults = Vec::new();
     for name in after.group_names() {
         if before.group_names().any(|g| g == name) {
@@ -435,7 +439,7 @@ fn live_additions(
         faults.push(Fault::AddGroup {
             name: name.to_string(),
             topics,
-            params: scenario.group_params(name),
+            params: live.group_params(name),
         });
     }
     let consumers = added.iter().filter(|c| c.role != Role::Sink).count();
@@ -559,6 +563,15 @@ mod tests {
         let f = wait(&mut run, &edited, |f| f.now_us >= 3_000_000);
         let audit = f.component("Audit").unwrap_or_else(|| panic!("Audit"));
         assert!(audit.events_in > 0, "{audit:?}");
+        // It commits as the diagram's groups do in a live run: on the
+        // 5 s timer, so nothing is committed 2 s after it joined.
+        let committed: u64 = f
+            .groups
+            .iter()
+            .find(|g| g.group == "Audit")
+            .map(|g| g.partitions.iter().map(|p| p.committed).sum())
+            .unwrap_or_else(|| panic!("Audit's group"));
+        assert_eq!(committed, 0, "commits on the live default's timer");
 
         // Saved, the run replays exactly: the diagram it was built from,
         // the consumer added as a control input.

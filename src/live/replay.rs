@@ -24,7 +24,12 @@
 //! so ("from a checkpoint at position P + N events").
 //!
 //! A live run's bus keeps the latest records of each partition
-//! ([`live_scenario`]), so a consumer added mid-run reads from offset 0.
+//! ([`live_scenario`]), so a consumer added mid-run reads from offset 0,
+//! and its groups commit every 5 s as Kafka's auto-commit does
+//! ([`live_commits`]), so a crash re-delivers what was processed since.
+//! A saved run's recorded diagram carries those defaults after a
+//! `%% eda:live-defaults` comment, so Open Run shows the user's diagram
+//! and says the settings came from the live defaults.
 //!
 //! Owns no simulation rules (those are in `sim`) and no file format (that
 //! is `record`); must not depend on egui.
@@ -33,8 +38,8 @@ use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
 use crate::record::{RecordError, Recording, RunInfo, record_history};
 use crate::sim::{
-    Engine, History, HistoryOptions, ProjectionRebuild, Retention, RetentionSource, SCENARIO_TAG,
-    Scenario, SinkState, load_scenario,
+    CommitSource, Engine, GroupParams, History, HistoryOptions, ProjectionRebuild, Retention,
+    RetentionSource, SCENARIO_TAG, Scenario, SinkState, load_scenario,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -265,8 +270,8 @@ pub fn save(
     source_name: &str,
     diagram: &str,
 ) -> Result<Saved, String> {
-    let with_retention = diagram_with_retention(diagram, graph, scenario)?;
-    let diagram = with_retention.as_str();
+    let with_defaults = diagram_with_live_defaults(diagram, graph, scenario)?;
+    let diagram = with_defaults.as_str();
     let seed = history.head().seed();
     let fresh = Engine::new(graph, scenario.clone(), seed)
         .map_err(|e| format!("cannot rebuild the run to save it: {e}"))?;
@@ -285,13 +290,23 @@ pub fn save(
     })
 }
 
+/// The time between a live run's offset commits, unless the diagram sets
+/// them: Kafka's default auto-commit (`enable.auto.commit` with
+/// `auto.commit.interval.ms` = 5000), so a crash re-delivers up to 5 s of
+/// processed records, as a real consumer does.
+pub const LIVE_COMMIT_INTERVAL_US: u64 = 5_000_000;
+
 /// The scenario a live run of `graph` uses: `scenario` with the live
-/// default retention ([`Retention::for_live_run`]) when it leaves the
-/// retention at the headless default, so a consumer added mid-run reads
-/// from offset 0 while memory stays bounded at any speed. A retention the
-/// diagram writes — even `until-consumed` — is kept
-/// ([`RetentionSource::Diagram`]).
+/// defaults where it leaves a setting at the headless default.
+///
+/// - Retention: the live default ([`Retention::for_live_run`]), so a
+///   consumer added mid-run reads from offset 0 while memory stays bounded
+///   at any speed. A retention the diagram writes — even `until-consumed`
+///   — is kept ([`RetentionSource::Diagram`]).
+/// - Commits: every [`LIVE_COMMIT_INTERVAL_US`] on a timer
+///   ([`live_commits`]).
 pub fn live_scenario(graph: &ArchGraph, mut scenario: Scenario) -> Scenario {
+    live_commits(&mut scenario);
     if scenario.retention != Retention::UntilConsumed
         || scenario.retention_source != RetentionSource::Default
     {
@@ -311,27 +326,121 @@ pub fn live_scenario(graph: &ArchGraph, mut scenario: Scenario) -> Scenario {
     scenario
 }
 
-/// `diagram` as a recording stores it: when the live run's retention is
-/// not the one the text gives (the live default), a `retention` line is
-/// appended, so that opening the recording derives the run's scenario.
-fn diagram_with_retention(
+/// Gives the groups of `scenario` whose commit setting nobody chose (the
+/// diagram writes no `commit-every` for them, nor for `*`, and code left
+/// the headless default: every record and on catching up) the live
+/// default: a commit every [`LIVE_COMMIT_INTERVAL_US`] on a timer, marked
+/// [`CommitSource::LiveDefault`]. Idempotent.
+///
+/// Why: committing after every record means a crash re-delivers nothing
+/// processed, so the at-least-once duplicates a real consumer shows after
+/// a crash never appear in a live run.
+pub fn live_commits(scenario: &mut Scenario) {
+    let unchosen = |p: &GroupParams, source: Option<CommitSource>| {
+        source != Some(CommitSource::Diagram)
+            && p.commit_interval_us == 0
+            && p.commit_every == GroupParams::default().commit_every
+    };
+    let star = scenario.commit_sources.get("*").copied();
+    if star == Some(CommitSource::LiveDefault) {
+        return;
+    }
+    if unchosen(&scenario.default_group, star) {
+        scenario.default_group.commit_interval_us = LIVE_COMMIT_INTERVAL_US;
+        scenario
+            .commit_sources
+            .insert("*".into(), CommitSource::LiveDefault);
+    }
+    let Scenario {
+        groups,
+        commit_sources,
+        ..
+    } = scenario;
+    for (name, p) in groups.iter_mut() {
+        let own = commit_sources.get(name.as_str()).copied();
+        // A group under a `*.commit-every` line was chosen with it.
+        let source = own.or(star.filter(|s| *s == CommitSource::Diagram));
+        if unchosen(p, source) {
+            p.commit_interval_us = LIVE_COMMIT_INTERVAL_US;
+            commit_sources.insert(name.clone(), CommitSource::LiveDefault);
+        } else if source.is_none() {
+            // Set in code: its own, not `*`'s live default.
+            commit_sources.insert(name.clone(), CommitSource::Default);
+        }
+    }
+}
+
+/// The comment a recording's diagram carries before the lines the live
+/// run's defaults add to it ([`diagram_with_live_defaults`]): what follows
+/// it is not the user's diagram, and Open Run says so.
+const LIVE_DEFAULTS_MARK: &str = "%% eda:live-defaults";
+
+/// `diagram` as a recording stores it: when the live run uses defaults
+/// the text does not give (retention, commit interval), their
+/// `%% eda:scenario` lines are appended after [`LIVE_DEFAULTS_MARK`], so
+/// that opening the recording derives the run's scenario — and knows those
+/// settings came from the live defaults, not from the diagram.
+fn diagram_with_live_defaults(
     diagram: &str,
     graph: &ArchGraph,
     scenario: &Scenario,
 ) -> Result<String, String> {
     let written = load_scenario(diagram, graph).map_err(|d| format!("Save Run: {}", d.message))?;
-    if written.retention == scenario.retention {
+    let mut lines = Vec::new();
+    if written.retention != scenario.retention {
+        lines.push(format!("retention = {}", scenario.retention));
+    }
+    if scenario.commit_sources.get("*") == Some(&CommitSource::LiveDefault) {
+        let us = scenario.default_group.commit_interval_us;
+        let every = if us.is_multiple_of(1_000_000) {
+            format!("{}s", us / 1_000_000)
+        } else {
+            format!("{us}us")
+        };
+        lines.push(format!("*.commit-every = {every}"));
+    }
+    if lines.is_empty() {
         return Ok(diagram.to_string());
     }
     let mut text = diagram.to_string();
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&format!(
-        "%% {SCENARIO_TAG} retention = {}\n",
-        scenario.retention
-    ));
+    text.push_str(LIVE_DEFAULTS_MARK);
+    text.push_str(" (the live run's defaults, not the diagram's)\n");
+    for line in lines {
+        text.push_str(&format!("%% {SCENARIO_TAG} {line}\n"));
+    }
     Ok(text)
+}
+
+/// A recorded diagram split into the user's diagram and whether the live
+/// run's defaults were appended to it ([`diagram_with_live_defaults`]).
+fn split_live_defaults(recorded: &str) -> (&str, bool) {
+    let at_line_start = |i: usize| i == 0 || recorded[..i].ends_with('\n');
+    let mark = recorded
+        .match_indices(LIVE_DEFAULTS_MARK)
+        .map(|(i, _)| i)
+        .find(|&i| at_line_start(i));
+    match mark {
+        Some(i) => (&recorded[..i], true),
+        None => (recorded, false),
+    }
+}
+
+/// Marks the settings of `scenario` (read from a whole recorded text)
+/// that the appended live-default lines gave, and `user` (the user's
+/// diagram alone) does not, as the live run's defaults.
+fn mark_live_defaults(scenario: &mut Scenario, user: &Scenario) {
+    if scenario.retention_source != user.retention_source {
+        scenario.retention_source = RetentionSource::LiveDefault;
+    }
+    let star = |s: &Scenario| s.commit_sources.get("*").copied();
+    if star(scenario) != star(user) {
+        scenario
+            .commit_sources
+            .insert("*".into(), CommitSource::LiveDefault);
+    }
 }
 
 /// A recording replayed, ready to become a live run.
@@ -405,14 +514,20 @@ pub fn open_watched(
     let chart = parse_flowchart(&run.diagram)
         .map_err(|_| fail("the recorded diagram does not parse".into()))?;
     let graph = ArchGraph::from_flowchart(&chart);
-    let scenario = load_scenario(&run.diagram, &graph)
+    let mut scenario = load_scenario(&run.diagram, &graph)
         .map_err(|d| fail(format!("scenario: {}", d.message)))?;
+    // The document shown is the user's diagram; the settings the live
+    // run's defaults gave are said to come from them.
+    let (diagram, live_defaults) = split_live_defaults(&run.diagram);
+    if live_defaults && let Ok(user) = load_scenario(diagram, &graph) {
+        mark_live_defaults(&mut scenario, &user);
+    }
     let recorded_hash = match &run.run_hash {
         Some(h) => Some(h.clone()),
         None => rec.snapshots()?.last().map(|s| s.run_hash.clone()),
     };
     Ok(Opened {
-        diagram: run.diagram.clone(),
+        diagram: diagram.to_string(),
         source_name: run.source_name.clone(),
         graph,
         scenario,
@@ -1085,9 +1200,22 @@ mod tests {
         let graph = ArchGraph::from_flowchart(&parse_flowchart(&text).unwrap());
         let scenario = live_scenario(&graph, load_scenario(&text, &graph).unwrap());
         assert_eq!(scenario.retention, Retention::UntilConsumed);
+        // The diagram writes the retention; the commit interval is the
+        // live default's, said so after the mark.
+        let recorded = diagram_with_live_defaults(&text, &graph, &scenario).unwrap();
         assert_eq!(
-            diagram_with_retention(&text, &graph, &scenario).unwrap(),
-            text,
+            recorded,
+            format!(
+                "{text}{LIVE_DEFAULTS_MARK} (the live run's defaults, not the diagram's)\n\
+                 %% eda:scenario *.commit-every = 5s\n"
+            )
+        );
+        assert_eq!(split_live_defaults(&recorded), (text.as_str(), true));
+        let written = format!("{text}%% eda:scenario *.commit-every = 50\n");
+        let scenario = live_scenario(&graph, load_scenario(&written, &graph).unwrap());
+        assert_eq!(
+            diagram_with_live_defaults(&written, &graph, &scenario).unwrap(),
+            written,
             "nothing appended"
         );
     }
@@ -1111,12 +1239,103 @@ mod tests {
         assert!(saved.matches_live, "{saved:?}");
         let opened = open(&path).unwrap();
         assert_eq!(opened.scenario.retention, scenario.retention);
-        assert!(opened.diagram.contains("retention = keep-latest"));
         assert_eq!(
             opened.replayed_hash,
             format!("{:016x}", h.head().run_hash())
         );
+        // The file holds the defaults' lines, after their mark; the opened
+        // run shows the user's diagram and says where the settings came from.
+        let recording = Recording::open(&path).unwrap();
+        assert!(recording.run().diagram.contains("retention = keep-latest"));
+        assert!(recording.run().diagram.contains(LIVE_DEFAULTS_MARK));
+        assert_eq!(opened.diagram, crate::SEED_DIAGRAM);
+        assert_eq!(
+            opened.scenario.retention_source,
+            RetentionSource::LiveDefault
+        );
+        for group in ["Consumer1", "ReadModel", "Audit"] {
+            assert_eq!(
+                opened.scenario.commit_source(group),
+                CommitSource::LiveDefault,
+                "{group}"
+            );
+        }
+        assert_eq!(
+            opened.scenario.group_params("Consumer1").commit_interval_us,
+            LIVE_COMMIT_INTERVAL_US
+        );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A diagram writing its own commits and retention: saved, the
+    /// recording adds nothing, and opened, they come from the diagram.
+    #[test]
+    fn a_saved_run_of_a_diagram_with_its_own_settings_opens_from_the_diagram() {
+        let text = format!(
+            "{}%% eda:scenario retention = keep-latest 2000\n\
+             %% eda:scenario *.commit-every = 20\n",
+            crate::SEED_DIAGRAM
+        );
+        let graph = ArchGraph::from_flowchart(&parse_flowchart(&text).unwrap());
+        let scenario = live_scenario(&graph, load_scenario(&text, &graph).unwrap());
+        let engine = Engine::new(&graph, scenario.clone(), 6).unwrap();
+        let mut h = History::new(engine, HistoryOptions::default());
+        h.run_until(crate::sim::VirtualTime::from_secs(1));
+        let dir = std::env::temp_dir().join(format!("eda-live-own-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("run.sqlite");
+        save(&h, &graph, &scenario, &path, "own.mmd", &text).unwrap();
+        let opened = open(&path).unwrap();
+        assert_eq!(opened.diagram, text);
+        assert_eq!(opened.scenario.retention_source, RetentionSource::Diagram);
+        assert_eq!(
+            opened.scenario.commit_source("Consumer1"),
+            CommitSource::Diagram
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_live_run_commits_every_5s_unless_the_diagram_or_code_chose() {
+        let live = |lines: &str| {
+            let text = format!("{}{lines}", crate::SEED_DIAGRAM);
+            let graph = ArchGraph::from_flowchart(&parse_flowchart(&text).unwrap());
+            live_scenario(&graph, load_scenario(&text, &graph).unwrap())
+        };
+        let commit = |s: &Scenario, g: &str| {
+            let p = s.group_params(g);
+            (p.commit_every, p.commit_interval_us, s.commit_source(g))
+        };
+        let s = live("");
+        let five = (1, LIVE_COMMIT_INTERVAL_US, CommitSource::LiveDefault);
+        assert_eq!(commit(&s, "Consumer1"), five);
+        assert_eq!(commit(&s, "NoSuchGroupYet"), five, "groups added later");
+        // Nothing of it is written back into the diagram.
+        let graph = ArchGraph::from_flowchart(&parse_flowchart(crate::SEED_DIAGRAM).unwrap());
+        let lines = s.to_lines(&graph);
+        assert!(!lines.iter().any(|l| l.contains("commit")), "{lines:?}");
+        // Idempotent.
+        assert_eq!(live_scenario(&graph, s.clone()), s);
+        // Written for one group (even the headless default), or for all.
+        let s = live(
+            "%% eda:scenario Consumer1.commit-every = 1\n\
+             %% eda:scenario Consumer2.idempotent = on\n",
+        );
+        assert_eq!(commit(&s, "Consumer1"), (1, 0, CommitSource::Diagram));
+        assert_eq!(commit(&s, "Consumer2"), five);
+        let s = live("%% eda:scenario *.commit-every = 2s\n");
+        assert_eq!(
+            commit(&s, "Consumer2"),
+            (1, 2_000_000, CommitSource::Diagram)
+        );
+        // Set in code: left alone.
+        let (graph, mut scenario) = seed_run();
+        let mut p = scenario.group_params("Consumer1");
+        p.commit_every = 50;
+        scenario.groups.insert("Consumer1".into(), p);
+        let s = live_scenario(&graph, scenario);
+        assert_eq!(commit(&s, "Consumer1"), (50, 0, CommitSource::Default));
     }
 
     /// The page check's progress on a large recording: not part of the

@@ -29,6 +29,11 @@ const SEEK_SLICE_STEPS: u64 = 20_000;
 /// (at most a snapshot spacing to re-run) normally fits.
 const SEEK_BUDGET: Duration = Duration::from_millis(30);
 
+/// A seek past [`SEEK_BUDGET`] that, at the pace it has gone so far, ends
+/// within this much in all goes on to the exact picture rather than
+/// showing its progress first (and then waiting for the next tick).
+const SEEK_FINISH: Duration = Duration::from_millis(90);
+
 /// How a live run keeps its past.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PastOptions {
@@ -161,6 +166,13 @@ impl Archiver {
     }
 }
 
+/// Whether a seek that took `spent` for the part `done` of its way ends
+/// within `limit` in all at that pace (never when nothing is done yet;
+/// never once `spent` reaches `limit`).
+fn ends_within(spent: Duration, done: f64, limit: Duration) -> bool {
+    done > 0.0 && spent.as_secs_f64() / done.min(1.0) < limit.as_secs_f64()
+}
+
 /// What the timeline scrubber shows of the run's past.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TimelineFrame {
@@ -240,7 +252,8 @@ impl SeekState {
                 }
                 Some(p) => {
                     self.seeking = Some(p.into());
-                    if started.elapsed() >= SEEK_BUDGET {
+                    let spent = started.elapsed();
+                    if spent >= SEEK_BUDGET && !ends_within(spent, p.fraction(), SEEK_FINISH) {
                         return false;
                     }
                 }
@@ -376,6 +389,15 @@ mod tests {
         live.send(Command::Seek(0)).unwrap();
         let f = live.wait_for(WAIT, |f| f.viewing_past);
         assert_eq!(f.now_us, head.timeline.window_start_us);
+    }
+
+    #[test]
+    fn a_seek_goes_on_only_when_it_ends_in_time() {
+        let ms = Duration::from_millis;
+        assert!(ends_within(ms(40), 0.5, ms(90)), "80 ms in all");
+        assert!(!ends_within(ms(40), 0.4, ms(90)), "100 ms in all");
+        assert!(!ends_within(ms(40), 0.0, ms(90)), "no pace yet");
+        assert!(!ends_within(ms(90), 1.0, ms(90)), "out of time");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! At-least-once. A worker keeps a `position` (the next offset to process)
 //! and a `committed` offset (≤ position; everything below is done for
 //! good). It commits every `commit_every` records and whenever it catches
-//! up. A failed attempt is retried at the same offset after a backoff;
+//! up — or, in a group with a `commit_interval_us`, only on the group's
+//! timer, as Kafka's auto-commit does (the live run's default: 5 s). A
+//! failed attempt is retried at the same offset after a backoff;
 //! after `max_attempts` the record goes to the group's dead-letter topic —
 //! the partition never advances past a failing record before that. When
 //! the owning instance crashes, the in-flight record is lost and the
@@ -18,7 +20,8 @@
 //! With `idempotent` on, a group remembers the event ids it applied in a
 //! [`DedupeStore`] of bounded size (`limits.max_dedupe_ids`, oldest ids
 //! forgotten first) and skips the side effect of an id it remembers. A
-//! crash re-delivers at most `commit_every` records per partition, and a
+//! crash re-delivers at most `commit_every` records per partition (or an
+//! interval's worth, on a timer), and a
 //! reset re-delivers what it rewinds over, so a store holding more ids
 //! than the group applies between those points never forgets an id it
 //! will see again; a smaller one can, and the duplicate is then counted

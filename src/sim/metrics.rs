@@ -772,16 +772,20 @@ pub struct PartitionLag {
     pub partition: u32,
     /// The instance that owns it (`u32::MAX` when the group has no live instance).
     pub instance: u32,
-    /// The next offset the group will process (everything below is committed).
+    /// The group's committed offset: everything below is done for good; a
+    /// crash re-delivers from here.
     pub committed: u64,
     /// The partition's high watermark.
     pub high_watermark: u64,
-    /// `high_watermark - committed`: records appended and not yet processed
-    /// (including the one in service), i.e. the number in this queue.
+    /// `high_watermark - position`: records appended and not yet processed
+    /// (including the one in service), i.e. the number in this queue. The
+    /// same as `high_watermark - committed` with a commit per record; a
+    /// group committing in batches or on a timer commits behind it.
     pub lag: u64,
     /// Lag in time: how long the oldest unprocessed record has waited (0 when none).
     pub lag_us: u64,
-    /// Lag averaged over virtual time since the start (L in Little's law).
+    /// `high_watermark - committed` averaged over virtual time since the
+    /// start (L in Little's law, with a commit per record).
     pub lag_time_avg: f64,
     /// Records this group processed from this partition.
     pub processed: u64,
@@ -880,6 +884,83 @@ pub struct RunSummary {
 /// so a restored engine samples exactly as the original. Metric names are
 /// mapped back to the static names the engine defines; an unknown one is
 /// a decode error naming it.
+/// The sealed chunks of a series' samples, taken out of it
+/// ([`TimeSeries::detach_sealed`]): the history's archive keeps them
+/// beside an image, shared with its other images' (and the head's), and
+/// encodes only the open tails.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SealedSamples {
+    times: Vec<Arc<[VirtualTime]>>,
+    /// Each series', then each partition lag's.
+    values: Vec<Vec<Arc<[u64]>>>,
+}
+
+impl SealedSamples {
+    /// The chunks, as (address, bytes): clones share them, so the same
+    /// address is the same memory.
+    pub(crate) fn chunks(&self) -> Vec<(usize, usize)> {
+        fn of<T>(c: &Arc<[T]>) -> (usize, usize) {
+            (
+                Arc::as_ptr(c).cast::<u8>() as usize,
+                std::mem::size_of_val(&**c),
+            )
+        }
+        self.times
+            .iter()
+            .map(of)
+            .chain(self.values.iter().flatten().map(of))
+            .collect()
+    }
+
+    /// Heap bytes of the lists themselves (not the chunks).
+    pub(crate) fn own_bytes(&self) -> usize {
+        let arc = std::mem::size_of::<Arc<[u64]>>();
+        let listed: usize = self.values.iter().map(Vec::len).sum();
+        (self.times.len() + listed) * arc + self.values.len() * std::mem::size_of::<Vec<u8>>()
+    }
+}
+
+impl TimeSeries {
+    /// Takes the sealed chunks out of every sample list, leaving the open
+    /// tails (see [`SealedSamples`]).
+    pub(crate) fn detach_sealed(&mut self) -> SealedSamples {
+        SealedSamples {
+            times: std::mem::take(&mut self.times.sealed),
+            values: self
+                .series
+                .iter_mut()
+                .map(|s| &mut s.values)
+                .chain(self.partition_lag.iter_mut().map(|p| &mut p.values))
+                .map(|v| std::mem::take(&mut v.sealed))
+                .collect(),
+        }
+    }
+
+    /// Puts chunks taken by [`TimeSeries::detach_sealed`] back in front
+    /// of the open tails (of this series or of one decoded from it);
+    /// false, and nothing changed, when they belong to other series.
+    pub(crate) fn attach_sealed(&mut self, sealed: SealedSamples) -> bool {
+        let lists = self.series.len() + self.partition_lag.len();
+        let open = |n: usize| n < SAMPLE_CHUNK;
+        let fits = sealed.values.len() == lists
+            && open(self.times.tail.len())
+            && sealed.values.iter().all(|v| v.len() == sealed.times.len());
+        if !fits {
+            return false;
+        }
+        self.times.sealed = sealed.times;
+        let lists = self
+            .series
+            .iter_mut()
+            .map(|s| &mut s.values)
+            .chain(self.partition_lag.iter_mut().map(|p| &mut p.values));
+        for (v, chunks) in lists.zip(sealed.values) {
+            v.sealed = chunks;
+        }
+        true
+    }
+}
+
 pub(crate) mod image {
     use super::{IntervalValues, PartitionSeries, Samples, Series, SeriesKind, Source, TimeSeries};
     use crate::sim::clock::VirtualTime;

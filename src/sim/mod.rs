@@ -149,10 +149,11 @@ pub use registry::{
 };
 pub use rng::SimRng;
 pub use scenario::{
-    Arrival, Backoff, Backpressure, Burst, CqrsSpec, DEFAULT_PARTITIONS, DEFAULT_RATE_PER_S,
-    GroupParams, KeyDist, KeySpace, LIVE_MIN_RECORDS_PER_PARTITION, LIVE_RETAINED_RECORDS, Limits,
-    Payload, QueueBound, ReactionSpec, Retention, RetentionSource, RetryPolicy, Scenario, Schema,
-    ServiceTime, SourceSpec, default_event_type,
+    Arrival, Backoff, Backpressure, Burst, CommitSource, CqrsSpec, DEFAULT_PARTITIONS,
+    DEFAULT_RATE_PER_S, GroupParams, KeyDist, KeySpace, LIVE_MIN_RECORDS_PER_PARTITION,
+    LIVE_RETAINED_RECORDS, Limits, MAX_COMMIT_INTERVAL_US, Payload, QueueBound, ReactionSpec,
+    Retention, RetentionSource, RetryPolicy, Scenario, Schema, ServiceTime, SourceSpec,
+    default_event_type,
 };
 pub use scenario_text::{
     SCENARIO_TAG, ScenarioLine, load_scenario, replace_scenario_lines, scenario_from_document,

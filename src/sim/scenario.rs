@@ -476,6 +476,7 @@ pub struct GroupParams {
     pub idempotent: bool,
     /// Records processed between offset commits (like a poll batch); a
     /// worker also commits whenever it catches up. 1 = commit every record.
+    /// Not used while `commit_interval_us` is set.
     pub commit_every: u32,
     /// Records one instance processes at once, over all the partitions it
     /// owns; 0 = no cap (each partition is served on its own, one record
@@ -484,6 +485,15 @@ pub struct GroupParams {
     /// The bound on records waiting per partition for this group, and
     /// what producers do when it is reached; `None` = unbounded.
     pub queue: Option<QueueBound>,
+    /// Virtual time between offset commits, as Kafka's auto-commit
+    /// (`auto.commit.interval.ms`): every interval each worker of the
+    /// group commits its position, whether it caught up or not, so a crash
+    /// re-delivers up to an interval of processed records. 0 = commit by
+    /// `commit_every` instead. Left out of the serde form when 0, so a
+    /// scenario without it reads and hashes as before (and last, so an
+    /// engine image — structs as arrays — simply ends before it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub commit_interval_us: u64,
 }
 
 /// A bounded consumer queue: at most `capacity` records appended but not
@@ -517,10 +527,31 @@ impl Default for GroupParams {
             retry: RetryPolicy::default(),
             idempotent: false,
             commit_every: 1,
+            commit_interval_us: 0,
             concurrency: 0,
             queue: None,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The longest [`GroupParams::commit_interval_us`]: an hour.
+pub const MAX_COMMIT_INTERVAL_US: u64 = 3_600_000_000;
+
+/// Where a group's commit setting came from ([`Scenario::commit_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitSource {
+    /// Nobody chose it: the headless default (every record and on catching up).
+    #[default]
+    Default,
+    /// The diagram writes a `commit-every` line for the group (or `*.`).
+    Diagram,
+    /// A live run set its default interval (Kafka's 5 s auto-commit).
+    LiveDefault,
 }
 
 /// How long the bus keeps records.
@@ -755,6 +786,11 @@ pub struct Scenario {
     /// then the diagram's retention line, if any).
     #[serde(skip)]
     pub retention_source: RetentionSource,
+    /// Where groups' commit settings came from, by group name (`*` for
+    /// `default_group`); a group not listed takes `*`'s, and with neither
+    /// it is [`CommitSource::Default`]. Not serialised, as `retention_source`.
+    #[serde(skip)]
+    pub commit_sources: BTreeMap<String, CommitSource>,
 }
 
 /// Events per second of each source in the default scenario.
@@ -779,6 +815,7 @@ impl Scenario {
             registry: None,
             snapshot_every: BTreeMap::new(),
             retention_source: RetentionSource::Default,
+            commit_sources: BTreeMap::new(),
         }
     }
 
@@ -851,6 +888,15 @@ impl Scenario {
     /// The parameters of the group of component `key`.
     pub fn group_params(&self, key: &str) -> GroupParams {
         self.groups.get(key).copied().unwrap_or(self.default_group)
+    }
+
+    /// Where group `key`'s commit setting came from (see `commit_sources`).
+    pub fn commit_source(&self, key: &str) -> CommitSource {
+        self.commit_sources
+            .get(key)
+            .or_else(|| self.commit_sources.get("*"))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Checks every value against its range and [`Limits`].
@@ -1019,6 +1065,13 @@ fn validate_delivery(name: &str, g: &GroupParams, l: &Limits) -> Result<(), SimE
             &format!("{name}: commit_every"),
             g.commit_every,
             format!("1..={}", l.max_commit_every),
+        ));
+    }
+    if g.commit_interval_us > MAX_COMMIT_INTERVAL_US {
+        return Err(out_of_range(
+            &format!("{name}: commit_interval_us"),
+            g.commit_interval_us,
+            format!("0..={MAX_COMMIT_INTERVAL_US} (0 = by record count)"),
         ));
     }
     Ok(())

@@ -28,7 +28,7 @@
 //! %% eda:scenario Consumer1.attempts = 4          (dead-lettered after 4 failed attempts)
 //! %% eda:scenario Consumer1.backoff = 10ms x2 max 1s    (or a constant: 50ms)
 //! %% eda:scenario Consumer1.idempotent = on       (or off)
-//! %% eda:scenario Consumer1.commit-every = 50
+//! %% eda:scenario Consumer1.commit-every = 50     (records; or a time: 5s, as Kafka's auto-commit)
 //! %% eda:scenario Consumer1.assignor = round-robin (or range)
 //! %% eda:scenario Consumer1.queue = 500 throttle  (per partition; or shed; or unbounded)
 //! %% eda:scenario *.service = exp 1ms             (every consumer group)
@@ -85,9 +85,9 @@ use super::clock::VirtualTime;
 use super::fault::{Fault, ScheduledFault};
 use super::registry::{Compatibility, SchemaChange};
 use super::scenario::{
-    Arrival, Backoff, Backpressure, Burst, CqrsSpec, GroupParams, KeyDist, KeySpace, QueueBound,
-    ReactionSpec, Retention, RetentionSource, Scenario, Schema, ServiceTime, SourceSpec,
-    consuming_nodes,
+    Arrival, Backoff, Backpressure, Burst, CommitSource, CqrsSpec, GroupParams, KeyDist, KeySpace,
+    QueueBound, ReactionSpec, Retention, RetentionSource, Scenario, Schema, ServiceTime,
+    SourceSpec, consuming_nodes,
 };
 use crate::mermaid::ast::{Document, Item, Statement};
 use crate::mermaid::{Diagnostic, Span};
@@ -846,10 +846,16 @@ fn target_setting(s: &mut Scenario, target: Target, field: Tok<'_>, c: &mut Curs
                 group_setting(p, field, c)?;
             }
             s.default_group = g;
+            if field.text == "commit-every" {
+                s.commit_sources.insert("*".into(), CommitSource::Diagram);
+            }
         }
         Target::Group(name) => {
             let mut p = s.group_params(&name);
             group_setting(&mut p, field, c)?;
+            if field.text == "commit-every" {
+                s.commit_sources.insert(name.clone(), CommitSource::Diagram);
+            }
             s.groups.insert(name, p);
         }
         Target::Gateway => {
@@ -1054,8 +1060,19 @@ fn group_setting(g: &mut GroupParams, field: Tok<'_>, c: &mut Cursor<'_>) -> Res
         }
         "idempotent" => g.idempotent = on_off(c.next("on or off")?)?,
         "commit-every" => {
-            let t = c.next("a record count")?;
-            g.commit_every = count_u32(t, "a record count", "records between commits, ≥ 1")?;
+            let t = c.next("a record count or a duration")?;
+            let hint = "records between commits (≥ 1), or the time between them (e.g. 5s)";
+            if t.text
+                .ends_with(|ch: char| ch.is_ascii_digit() || ch == '_')
+            {
+                g.commit_every = count_u32(t, "a record count", hint)?;
+                g.commit_interval_us = 0;
+            } else {
+                match duration(t)? {
+                    0 => return Err(bad(t, "commits need a time between them above 0", hint)),
+                    us => g.commit_interval_us = us,
+                }
+            }
         }
         "assignor" => {
             let t = c.next("an assignor")?;
@@ -1622,7 +1639,16 @@ fn fmt_probability(p: f64) -> String {
     }
 }
 
-fn group_lines(out: &mut Vec<String>, target: &str, g: &GroupParams, base: &GroupParams) {
+/// `commit_source`: where the group's commit setting came from; the
+/// diagram's is written even when it is the default (a live run keeps it),
+/// a live run's default never is.
+fn group_lines(
+    out: &mut Vec<String>,
+    target: &str,
+    g: &GroupParams,
+    base: &GroupParams,
+    commit_source: CommitSource,
+) {
     let mut line = |field: &str, value: String| out.push(format!("{target}.{field} = {value}"));
     if g.instances != base.instances {
         line("instances", g.instances.to_string());
@@ -1653,8 +1679,19 @@ fn group_lines(out: &mut Vec<String>, target: &str, g: &GroupParams, base: &Grou
     if g.idempotent != base.idempotent {
         line("idempotent", if g.idempotent { "on" } else { "off" }.into());
     }
-    if g.commit_every != base.commit_every {
-        line("commit-every", g.commit_every.to_string());
+    let commit_differs =
+        (g.commit_every, g.commit_interval_us) != (base.commit_every, base.commit_interval_us);
+    let commit = match commit_source {
+        CommitSource::Diagram => true,
+        CommitSource::LiveDefault => false,
+        CommitSource::Default => commit_differs,
+    };
+    if commit {
+        let v = match g.commit_interval_us {
+            0 => g.commit_every.to_string(),
+            us => fmt_us(us),
+        };
+        line("commit-every", v);
     }
     if g.assignor != base.assignor {
         let a = match g.assignor {
@@ -1831,10 +1868,20 @@ impl Scenario {
                 out.push(format!("{target}.schema = {v}"));
             }
         }
-        group_lines(&mut out, "*", &self.default_group, &base.default_group);
+        let star = self.commit_sources.get("*").copied().unwrap_or_default();
+        group_lines(
+            &mut out,
+            "*",
+            &self.default_group,
+            &base.default_group,
+            star,
+        );
         for (name, g) in &self.groups {
             if base.groups.contains_key(name) {
-                group_lines(&mut out, name, g, &self.default_group);
+                // A group takes `*`'s commit setting unless it has its own.
+                let own = self.commit_sources.get(name.as_str()).copied();
+                let source = own.unwrap_or(CommitSource::Default);
+                group_lines(&mut out, name, g, &self.default_group, source);
             }
         }
         for (store, every) in &self.snapshot_every {
@@ -2027,6 +2074,54 @@ mod tests {
     }
 
     #[test]
+    fn commit_every_reads_a_count_or_a_time_and_prints_what_was_written() {
+        let g = graph();
+        let seed = crate::SEED_DIAGRAM;
+        let plain = load(seed).expect("loads");
+        assert_eq!(plain.commit_source("Consumer1"), CommitSource::Default);
+        let s = load(&format!(
+            "{seed}%% eda:scenario *.commit-every = 5s\n\
+             %% eda:scenario Consumer1.commit-every = 1\n\
+             %% eda:scenario Consumer2.commit-every = 1.5s\n"
+        ))
+        .expect("loads");
+        let c1 = s.group_params("Consumer1");
+        assert_eq!((c1.commit_every, c1.commit_interval_us), (1, 0));
+        assert_eq!(s.group_params("Consumer2").commit_interval_us, 1_500_000);
+        assert_eq!(s.group_params("Consumer3").commit_interval_us, 5_000_000);
+        assert_eq!(s.default_group.commit_interval_us, 5_000_000);
+        for name in ["Consumer1", "Consumer3"] {
+            assert_eq!(s.commit_source(name), CommitSource::Diagram, "{name}");
+        }
+        // The explicit every-record commit is printed though it is the
+        // headless default: a live run would otherwise replace it.
+        let lines = s.to_lines(&g);
+        for want in [
+            "%% eda:scenario *.commit-every = 5s",
+            "%% eda:scenario Consumer1.commit-every = 1",
+            "%% eda:scenario Consumer2.commit-every = 1500ms",
+        ] {
+            assert!(lines.iter().any(|l| l == want), "{want} not in {lines:?}");
+        }
+        assert!(!lines.iter().any(|l| l.contains("Consumer3")), "{lines:?}");
+        let text = replace_scenario_lines(seed, &lines).expect("replaced");
+        assert_eq!(load(&text).expect("reloads"), s);
+        // A live default is never written.
+        let mut live = plain.clone();
+        live.default_group.commit_interval_us = 5_000_000;
+        for p in live.groups.values_mut() {
+            p.commit_interval_us = 5_000_000;
+        }
+        live.commit_sources
+            .insert("*".into(), CommitSource::LiveDefault);
+        assert_eq!(live.to_lines(&g), plain.to_lines(&g));
+        let e = err("%% eda:scenario Consumer1.commit-every = 0s\n");
+        assert!(e.contains("above 0"), "{e}");
+        let e = err("%% eda:scenario Consumer1.commit-every = soon\n");
+        assert!(e.contains("not a duration"), "{e}");
+    }
+
+    #[test]
     fn an_explicit_until_consumed_is_remembered_and_printed_back() {
         let g = graph();
         // Not written: the default, nothing printed.
@@ -2195,12 +2290,16 @@ mod tests {
             },
             idempotent: true,
             commit_every: 20,
+            commit_interval_us: 0,
             concurrency: 3,
             queue: Some(QueueBound {
                 capacity: 99,
                 policy: Backpressure::Shed,
             }),
         };
+        // A commit setting read back is the diagram's.
+        s.commit_sources
+            .insert("Consumer3".into(), CommitSource::Diagram);
         if let Some(q) = &mut s.cqrs {
             q.pay_per_s = 0.5;
             q.query_per_s = 1e4;

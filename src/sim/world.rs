@@ -66,6 +66,9 @@ enum Action {
     ReplayDone(u32, u32),
     /// Group `0`'s DLQ replay consumer retries its letter (epoch `1`).
     ReplayRetry(u32, u32),
+    /// Group `0`'s workers commit their positions (a timed commit:
+    /// [`GroupParams::commit_interval_us`]).
+    AutoCommit(u32),
 }
 
 /// Hash-word tags for what is not a plain delivery.
@@ -362,10 +365,14 @@ impl Engine {
         // One pending action per source and per worker, plus the sampler,
         // plus the control inputs.
         let handler_actions = handler.as_ref().map_or(0, |h| 1 + h.slots.len());
+        // And one per group committing on a timer.
+        let timed = |g: &Group| g.params.commit_interval_us > 0;
+        let timed_groups = groups.iter().filter(|g| timed(g)).count();
         let needed = sources.len()
             + workers.len()
             + 1
             + handler_actions
+            + timed_groups
             + scenario.limits.max_pending_controls;
         let limit = scenario.limits.max_pending_actions;
         if needed > limit {
@@ -405,6 +412,10 @@ impl Engine {
             push(&mut queue, first, Action::Command);
         }
         push(&mut queue, VirtualTime::ZERO, Action::Sample);
+        for (g, group) in groups.iter().enumerate().filter(|(_, g)| timed(g)) {
+            let first = VirtualTime::from_us(group.params.commit_interval_us);
+            push(&mut queue, first, Action::AutoCommit(g as u32));
+        }
 
         let diagram_components = metrics.len();
         let schedule = scenario.faults.clone();
@@ -500,6 +511,7 @@ impl Engine {
             Action::Handled(slot) => self.on_handled(slot as usize),
             Action::ReplayDone(g, epoch) => self.on_replay_done(g, epoch),
             Action::ReplayRetry(g, epoch) => self.on_replay_retry(g, epoch),
+            Action::AutoCommit(g) => self.on_auto_commit(g),
             Action::Control(id) => {
                 if let Some(fault) = self.controls.remove(&id) {
                     let _ = self.apply_fault(fault);
@@ -1000,15 +1012,20 @@ impl Engine {
             .map(|&t| self.topics[t as usize].partitions.len())
             .sum();
         let l = &self.scenario.limits;
-        let needed =
-            self.sources.len() + self.workers.len() + new_workers + 1 + l.max_pending_controls;
+        let timer = usize::from(params.commit_interval_us > 0);
+        let needed = self.sources.len()
+            + self.workers.len()
+            + new_workers
+            + 1
+            + timer
+            + l.max_pending_controls;
         if needed > l.max_pending_actions {
             return Err(format!(
                 "the model would need {needed} pending actions, over the limit of {}",
                 l.max_pending_actions
             ));
         }
-        self.queue.grow(new_workers);
+        self.queue.grow(new_workers + timer);
         let component = self.metrics.len() as u32;
         self.metrics
             .push(ComponentMetrics::new(name, name, Role::Consumer));
@@ -1048,6 +1065,10 @@ impl Engine {
             let worker = &mut self.workers[w as usize];
             worker.lag_since = now;
             self.try_start(w);
+        }
+        if timer > 0 {
+            let at = self.now.plus_us(params.commit_interval_us);
+            push(&mut self.queue, at, Action::AutoCommit(g));
         }
         Ok(())
     }
@@ -1711,9 +1732,12 @@ impl Engine {
         worker.attempt = 0;
         worker.since_commit += 1;
         let (g, i) = (worker.group as usize, worker.instance);
-        let every = self.groups[g].params.commit_every;
+        let params = &self.groups[g].params;
         let worker = &self.workers[w as usize];
-        if worker.since_commit >= every || worker.position >= self.high(worker) {
+        // A timed group commits only on its timer (`on_auto_commit`).
+        if params.commit_interval_us == 0
+            && (worker.since_commit >= params.commit_every || worker.position >= self.high(worker))
+        {
             self.commit(w);
         }
         if self.groups[g].params.concurrency > 0 {
@@ -1722,6 +1746,26 @@ impl Engine {
             self.wake(g, i);
         }
         self.try_start(w);
+    }
+
+    /// Group `g`'s timed commit: each of its workers commits what it has
+    /// processed, caught up or not (Kafka's auto-commit, made from the
+    /// poll loop every `auto.commit.interval.ms`); then the next one is
+    /// scheduled. A crashed instance's workers were rewound to their last
+    /// commit, so there is nothing of theirs to commit.
+    fn on_auto_commit(&mut self, g: u32) {
+        for w in self.group_workers(g as usize) {
+            let worker = &self.workers[w as usize];
+            if worker.position > worker.committed {
+                self.commit(w);
+            }
+        }
+        let every = self.groups[g as usize].params.commit_interval_us.max(1);
+        push(
+            &mut self.queue,
+            self.now.plus_us(every),
+            Action::AutoCommit(g),
+        );
     }
 
     /// Commits the worker's position and drops what every group committed.
@@ -1785,11 +1829,7 @@ impl Engine {
         }
         // Each worker's lag is read once: it is charted per partition and
         // summed per group.
-        let worker_lags: Vec<u64> = self
-            .workers
-            .iter()
-            .map(|w| self.high(w) - w.committed)
-            .collect();
+        let worker_lags: Vec<u64> = self.workers.iter().map(|w| self.lag(w)).collect();
         let groups: Vec<GroupSample> = self
             .groups
             .iter()
@@ -1818,8 +1858,17 @@ impl Engine {
         let group = &self.groups[g];
         self.workers[group.first_worker as usize..group.end_worker as usize]
             .iter()
-            .map(|w| self.high(w) - w.committed)
+            .map(|w| self.lag(w))
             .sum()
+    }
+
+    /// Records of the worker's partition appended and not yet processed,
+    /// the one in service included: from its position, not its last
+    /// commit, which a group committing in batches or on a timer leaves
+    /// behind (the same with a commit per record). A crash rewinds the
+    /// position to the commit, so the re-delivered records count again.
+    fn lag(&self, w: &Worker) -> u64 {
+        self.high(w) - w.position
     }
 
     fn high(&self, w: &Worker) -> u64 {
@@ -2012,6 +2061,28 @@ impl Engine {
         &self.series
     }
 
+    /// Takes the sealed chunks out of the time series (see
+    /// `metrics::SealedSamples`): the history's archive keeps them beside
+    /// an image, shared with its other images, instead of encoding them.
+    pub(crate) fn detach_sealed_samples(&mut self) -> super::metrics::SealedSamples {
+        self.series.detach_sealed()
+    }
+
+    /// Puts back chunks taken by [`Engine::detach_sealed_samples`]
+    /// (false, and nothing changed, when they are another series').
+    pub(crate) fn attach_sealed_samples(&mut self, sealed: super::metrics::SealedSamples) -> bool {
+        self.series.attach_sealed(sealed)
+    }
+
+    /// Controls scheduled and not yet run that move a group backwards
+    /// (see `history::rewinds`).
+    pub(crate) fn pending_rewinds(&self) -> usize {
+        self.controls
+            .values()
+            .filter(|f| super::history::rewinds(f))
+            .count()
+    }
+
     /// Per-partition state of one group, with its lag and time-averaged
     /// lag up to now.
     pub fn partition_lags(&self, group: &str) -> Option<Vec<PartitionLag>> {
@@ -2022,11 +2093,13 @@ impl Engine {
                 .iter()
                 .map(|w| {
                     let high = self.high(w);
-                    let lag = high - w.committed;
+                    let lag = self.lag(w);
                     let oldest = self.topics[w.topic as usize].partitions[w.partition as usize]
-                        .get(Offset(w.committed));
+                        .get(Offset(w.position));
+                    // The integral runs over the committed lag (`integrate`).
+                    let open = high - w.committed;
                     let area =
-                        w.lag_area + u128::from(lag) * u128::from(self.now.since_us(w.lag_since));
+                        w.lag_area + u128::from(open) * u128::from(self.now.since_us(w.lag_since));
                     PartitionLag {
                         topic: self.topics[w.topic as usize].name.clone(),
                         partition: w.partition,
@@ -2928,6 +3001,89 @@ mod tests {
         let b_in = e.component_metrics("B").expect("B").events_in;
         assert_eq!(a_in, produced + a.deduped);
         assert_eq!(b_in, produced + b.duplicates_applied);
+    }
+
+    /// A group committing every 2 s on a timer, never slowed: it keeps up,
+    /// yet a crash re-delivers what it processed since its last commit (a
+    /// group committing on catching up would re-deliver nothing).
+    #[test]
+    fn timed_commits_redeliver_up_to_an_interval_after_a_crash() {
+        let timed = |idempotent| GroupParams {
+            instances: 2,
+            idempotent,
+            commit_interval_us: 2_000_000,
+            service: ServiceTime::Exponential { mean_us: 300.0 },
+            ..GroupParams::default()
+        };
+        let crash = |g: &str| {
+            at(
+                3_500,
+                Fault::Crash {
+                    group: g.into(),
+                    instance: 0,
+                    duration_us: Some(500_000),
+                },
+            )
+        };
+        let faults = vec![crash("A"), crash("B")];
+        let mut e = two_groups(5, timed(true), timed(false), faults);
+        e.run_until(VirtualTime::from_millis(1_999));
+        let committed = |e: &Engine, g| -> u64 {
+            e.partition_lags(g)
+                .expect(g)
+                .iter()
+                .map(|p| p.committed)
+                .sum()
+        };
+        assert_eq!(committed(&e, "B"), 0, "nothing committed before the timer");
+        e.run_until(VirtualTime::from_millis(2_001));
+        assert!(committed(&e, "B") > 3_000, "all committed at 2 s");
+        e.run_until(VirtualTime::from_secs(6));
+        assert!(e.drain(VirtualTime::from_secs(20)));
+        assert_held(&e);
+        let (a, b) = (
+            e.delivery_counters("A").expect("A"),
+            e.delivery_counters("B").expect("B"),
+        );
+        // 1.5 s of instance 0's share of 2000/s, about 1,000 records.
+        assert!(b.redelivered > 500, "{b:?}");
+        assert_eq!(b.duplicates_applied, b.redelivered, "{b:?}");
+        assert!(e.invariants().effects_applied_once.is_violated());
+        assert_eq!(
+            (a.duplicates_applied, a.deduped),
+            (0, a.redelivered),
+            "{a:?}"
+        );
+        assert_eq!(e.invariants().no_duplicate_effects, Check::Held);
+    }
+
+    /// The timer adds one pending action per timed group, and one more for
+    /// a timed group added mid-run.
+    #[test]
+    fn a_timed_group_added_mid_run_commits_on_its_timer() {
+        let timed = GroupParams {
+            commit_interval_us: 1_000_000,
+            ..GroupParams::default()
+        };
+        let mut e = two_groups(3, timed, GroupParams::default(), Vec::new());
+        e.run_until(VirtualTime::from_millis(500));
+        let topic = e.topics()[0].name().to_string();
+        e.apply_fault(Fault::AddGroup {
+            name: "Late".into(),
+            topics: vec![topic],
+            params: timed,
+        })
+        .expect("added");
+        e.run_until(VirtualTime::from_millis(1_400));
+        let committed = |e: &Engine| -> u64 {
+            let lags = e.partition_lags("Late").expect("Late");
+            lags.iter().map(|p| p.committed).sum()
+        };
+        assert_eq!(committed(&e), 0);
+        e.run_until(VirtualTime::from_millis(1_600));
+        assert!(committed(&e) > 1_000, "{}", committed(&e));
+        assert!(e.drain(VirtualTime::from_secs(10)));
+        assert_held(&e);
     }
 
     #[test]

@@ -275,18 +275,13 @@ fn spark_of(c: &crate::live::ComponentFrame) -> Vec<f64> {
     }
 }
 
+/// Screen points per sparkline vertex at most: a 56-point sparkline of
+/// 60 samples is drawn through about 28 points.
+const SPARK_POINT_SPACING: f32 = 2.0;
+
 fn sparkline(painter: &egui::Painter, area: Rect, spark: &[f64], theme: &Theme) {
-    if spark.len() >= 2 {
-        let max = spark.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
-        let step = area.width() / (spark.len() - 1) as f32;
-        let points = spark
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let y = area.max.y - (v / max) as f32 * area.height();
-                pos2(area.min.x + i as f32 * step, y)
-            })
-            .collect();
+    let points = spark_points(area, spark);
+    if points.len() >= 2 {
         painter.add(Shape::line(points, Stroke::new(1.2, theme.spark)));
     } else {
         painter.line_segment(
@@ -294,6 +289,39 @@ fn sparkline(painter: &egui::Painter, area: Rect, spark: &[f64], theme: &Theme) 
             Stroke::new(1.0, theme.ink_weak),
         );
     }
+}
+
+/// The sparkline of `spark` across `area`, scaled to its largest value:
+/// one point per sample while the samples are at least
+/// [`SPARK_POINT_SPACING`] apart, else the mean of each run of samples.
+///
+/// Every point of a feathered line costs four vertices and six triangles
+/// of the software rasteriser's work, and a point per screen point shows
+/// no more than one per two; fewer points keep the badges' share of a
+/// frame small.
+fn spark_points(area: Rect, spark: &[f64]) -> Vec<egui::Pos2> {
+    if spark.len() < 2 {
+        return Vec::new();
+    }
+    let most = ((area.width() / SPARK_POINT_SPACING) as usize).max(2);
+    let n = spark.len().min(most);
+    let bucket = |i: usize| &spark[i * spark.len() / n..(i + 1) * spark.len() / n];
+    let values: Vec<f64> = (0..n)
+        .map(|i| {
+            let b = bucket(i);
+            b.iter().sum::<f64>() / b.len().max(1) as f64
+        })
+        .collect();
+    let max = values.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
+    let step = area.width() / (n - 1) as f32;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let y = area.max.y - (v / max) as f32 * area.height();
+            pos2(area.min.x + i as f32 * step, y)
+        })
+        .collect()
 }
 
 /// A small table glyph: a frame with rows, filled when the grid is shown.
@@ -461,6 +489,30 @@ fn paint_grid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sparkline_has_a_point_per_two_screen_points_and_spans_its_area() {
+        let area = Rect::from_min_size(pos2(10.0, 20.0), vec2(56.0, 12.0));
+        let spark: Vec<f64> = (0..60).map(|i| (i % 7) as f64).collect();
+        let pts = spark_points(area, &spark);
+        assert_eq!(pts.len(), 28, "60 samples over 56 points");
+        assert_eq!(pts[0].x, area.min.x);
+        assert!((pts[27].x - area.max.x).abs() < 1e-3, "{:?}", pts[27]);
+        assert!(
+            pts.iter().all(|p| area.expand(1e-3).contains(*p)),
+            "{pts:?}"
+        );
+        assert!(
+            pts.iter().any(|p| (p.y - area.min.y).abs() < 1e-3),
+            "the largest mean touches the top"
+        );
+        // Few samples: one point each, the peak at the top.
+        let few = spark_points(area, &[0.0, 4.0, 2.0]);
+        assert_eq!(few.len(), 3);
+        assert_eq!(few[1].y, area.min.y);
+        assert_eq!(few[0].y, area.max.y);
+        assert!(spark_points(area, &[3.0]).is_empty());
+    }
 
     #[test]
     fn a_badge_moves_off_a_neighbour_and_stays_under_its_node_when_free() {

@@ -292,7 +292,7 @@ pub fn canvas_ui(
     }
 
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, CornerRadius::ZERO, theme.canvas_bg);
+    // The background is the window's clear colour (`EdaApp::clear_color`).
     let t = state.transform;
     let mut drawn = 0;
     let visible = t.to_layout(rect.min);

@@ -10,7 +10,7 @@
 
 use crate::gui::theme::Theme;
 use crate::live::{FlowFrame, QUERY_COLOR};
-use egui::{Align2, Color32, CornerRadius, FontId, Pos2, Rect, Stroke, pos2, vec2};
+use egui::{Align2, Color32, CornerRadius, FontId, Pos2, Rect, Shape, Stroke, pos2, vec2};
 
 /// Radius of a dot at zoom 1, in points.
 const DOT_RADIUS: f32 = 4.0;
@@ -62,7 +62,8 @@ pub fn paint_flow(
         start = end;
     }
     let radius = DOT_RADIUS * scale;
-    let outline = Stroke::new(1.0, theme.canvas_bg);
+    let clip = painter.clip_rect().expand(radius + 1.0);
+    let mut discs = Vec::with_capacity(2 * flow.dots.len());
     for dot in &flow.dots {
         let path = path_of.get(dot.lane as usize).and_then(|&i| paths.get(i));
         let Some(Some(path)) = path else {
@@ -72,10 +73,26 @@ pub fn paint_flow(
             continue;
         };
         let at = path.at(dot.progress);
-        if painter.clip_rect().expand(radius).contains(at) {
-            painter.circle(at, radius, lane_color(theme, lane.color), outline);
+        if clip.contains(at) {
+            dot_shapes(&mut discs, at, radius, lane_color(theme, lane.color), theme);
         }
     }
+    painter.extend(discs);
+}
+
+/// Appends one dot: a disc in `color` ringed by the canvas colour, so that
+/// dots crowding an edge stay apart.
+///
+/// Drawn as two plain discs, the ring's under the dot's, not as one disc
+/// with an outline stroke: egui draws a plain disc as a single textured
+/// quad (4 vertices, 2 triangles), whereas a stroked circle is a feathered
+/// 16-gon plus a feathered ring (about 70 vertices, 100 triangles). At 1×
+/// the seed diagram has some 350 dots in flight, which made dots the
+/// largest part of the canvas's mesh and the reason 1× drew slower than
+/// 100× (where busy edges are density bands).
+fn dot_shapes(out: &mut Vec<Shape>, at: Pos2, radius: f32, color: Color32, theme: &Theme) {
+    out.push(Shape::circle_filled(at, radius + 1.0, theme.canvas_bg));
+    out.push(Shape::circle_filled(at, radius, color));
 }
 
 /// Density: for each dense lane of one edge, a translucent band beside
@@ -103,7 +120,7 @@ fn paint_density(
         offset += w;
         let pts = path.offset(shift);
         let color = lane_color(theme, lane.color).gamma_multiply(0.55);
-        painter.add(egui::Shape::line(pts, Stroke::new(*w, color)));
+        painter.add(Shape::line(pts, Stroke::new(*w, color)));
     }
     if scale >= 0.6 {
         let rate: f64 = dense.iter().map(|l| l.rate_per_s).sum();
@@ -200,12 +217,15 @@ pub fn paint_legend(painter: &egui::Painter, flow: &FlowFrame, canvas: Rect, the
     for (i, (color, galley)) in rows.into_iter().enumerate() {
         let y = rect.min.y + 4.0 + i as f32 * row_h;
         if let Some(c) = color {
-            painter.circle(
+            let mut dot = Vec::with_capacity(2);
+            dot_shapes(
+                &mut dot,
                 pos2(rect.min.x + 11.0, y + row_h / 2.0),
                 DOT_RADIUS,
                 c,
-                Stroke::new(1.0, theme.canvas_bg),
+                theme,
             );
+            painter.extend(dot);
         }
         let ink = if color.is_some() {
             theme.ink
@@ -313,6 +333,49 @@ mod tests {
         assert_eq!(side[0].x, 0.0);
         let single = Path::new(vec![pos2(3.0, 4.0)]);
         assert_eq!(single.at(0.5), pos2(3.0, 4.0));
+    }
+
+    #[test]
+    fn a_dot_costs_the_rasteriser_two_quads() {
+        // 300 dots in flight (the seed diagram at 1x has about 350): each
+        // must be two textured discs, not a feathered, stroked polygon.
+        let theme = Theme::new(crate::gui::theme::ThemeKind::Dark);
+        let flow = FlowFrame {
+            lanes: vec![crate::live::Lane {
+                from: "A".into(),
+                to: "B".into(),
+                color: 0,
+                rate_per_s: 10.0,
+                dense: false,
+            }],
+            dots: (0..300)
+                .map(|i| crate::live::Dot {
+                    lane: 0,
+                    progress: i as f32 / 300.0,
+                    event: i,
+                })
+                .collect(),
+            ..FlowFrame::default()
+        };
+        let ctx = egui::Context::default();
+        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+            let painter = ui.ctx().layer_painter(egui::LayerId::background());
+            let path = |_: &str, _: &str| Some(vec![pos2(10.0, 100.0), pos2(600.0, 300.0)]);
+            paint_flow(&painter, &flow, path, |p| p, 1.0, &theme);
+        });
+        // Nothing uploads the font atlas here; drop its delta knowingly.
+        out.textures_delta.clear();
+        let shapes = out.shapes.len();
+        let vertices: usize = ctx
+            .tessellate(out.shapes, out.pixels_per_point)
+            .iter()
+            .map(|p| match &p.primitive {
+                egui::epaint::Primitive::Mesh(m) => m.vertices.len(),
+                egui::epaint::Primitive::Callback(_) => 0,
+            })
+            .sum();
+        assert_eq!(shapes, 600, "a ring and a disc per dot");
+        assert!(vertices <= 8 * 300, "{vertices} vertices for 300 dots");
     }
 
     #[test]

@@ -8,15 +8,24 @@
 //!
 //! It also says which retention the bus runs with and where it came from
 //! (the diagram's `retention` line, or the live run's default), from the
-//! run's frame when there is one.
+//! run's frame when there is one; and how each group commits and where
+//! that came from: "5 s (live default)" (Kafka's auto-commit, which a live
+//! run uses unless the diagram says otherwise: [`crate::live::live_commits`])
+//! or the diagram's `commit-every` line. The live default is never
+//! written into the diagram; a setting chosen here is, even the headless
+//! default (every record), since a live run would otherwise replace it.
 //!
 //! Reads the document's scenario through `sim::load_scenario` and prints
-//! it with `Scenario::to_lines`; never touches the engine.
+//! it with `Scenario::to_lines`; never touches the engine (only `live`'s
+//! rule for its defaults).
 
 use crate::gui::command::{Command, Edit};
 use crate::gui::document::{Document, Positions, write};
 use crate::gui::panels::dock::DockContext;
-use crate::sim::{Arrival, Retention, RetentionSource, Scenario, SourceSpec, load_scenario};
+use crate::sim::{
+    Arrival, CommitSource, GroupParams, MAX_COMMIT_INTERVAL_US, Retention, RetentionSource,
+    Scenario, SourceSpec, load_scenario,
+};
 
 /// The tab's state: the scenario being edited and what it came from.
 #[derive(Debug, Default)]
@@ -141,23 +150,36 @@ pub fn scenario_ui(
     egui::ScrollArea::vertical()
         .id_salt("scenario-scroll")
         .show(ui, |ui| {
-            ui.columns(2, |cols| {
-                settings_ui(&mut cols[0], &mut working, cx);
-                faults_ui(&mut cols[1], &mut working, state, cx);
-                cols[1].separator();
-                cols[1].label("Saved in the diagram as:");
+            let saved_ui = |ui: &mut egui::Ui| {
+                ui.label("Saved in the diagram as:");
                 let mut text = if lines.is_empty() {
                     "(nothing: the diagram's default scenario)".to_string()
                 } else {
                     lines.join("\n")
                 };
-                cols[1].add(
+                ui.add(
                     egui::TextEdit::multiline(&mut text)
                         .code_editor()
                         .interactive(false)
                         .desired_width(f32::INFINITY),
                 );
-            });
+            };
+            // The groups' grid needs about 750 points: side by side only
+            // where both columns have room, else one under the other.
+            if ui.available_width() >= WIDE_LAYOUT {
+                ui.columns(2, |cols| {
+                    settings_ui(&mut cols[0], &mut working, cx);
+                    faults_ui(&mut cols[1], &mut working, state, cx);
+                    cols[1].separator();
+                    saved_ui(&mut cols[1]);
+                });
+            } else {
+                settings_ui(ui, &mut working, cx);
+                ui.separator();
+                faults_ui(ui, &mut working, state, cx);
+                ui.separator();
+                saved_ui(ui);
+            }
         });
     if revert {
         state.sync(doc, true);
@@ -165,6 +187,9 @@ pub fn scenario_ui(
         state.working = Some(working);
     }
 }
+
+/// The tab's width from which settings and faults sit side by side.
+const WIDE_LAYOUT: f32 = 1_500.0;
 
 /// Where a retention came from, as the scenario tab and the bus tab say it.
 pub fn retention_origin(source: RetentionSource) -> &'static str {
@@ -258,11 +283,18 @@ fn settings_ui(ui: &mut egui::Ui, s: &mut Scenario, cx: &DockContext<'_>) {
             ui.label("attempts");
             ui.label("fail %");
             ui.label("idempotent");
-            ui.label("commit every").on_hover_text(
-                "Records a worker processes between offset commits: a crash \
-                 re-delivers those not yet committed (duplicates, unless idempotent)",
+            ui.label("commits").on_hover_text(
+                "When a worker commits the offsets it processed: a crash re-delivers \
+                 those not yet committed (duplicates, unless idempotent). A live run \
+                 commits every 5 s, as Kafka's auto-commit does, unless the diagram \
+                 says otherwise: on a timer, or every N records and on catching up",
             );
             ui.end_row();
+            let live = {
+                let mut live = s.clone();
+                crate::live::live_commits(&mut live);
+                live
+            };
             let max_instances = s.limits.max_instances.max(1);
             for name in groups.iter().filter(|g| cx.doc.graph.id_of(g).is_some()) {
                 let mut p = s.group_params(name);
@@ -280,22 +312,204 @@ fn settings_ui(ui: &mut egui::Ui, s: &mut Scenario, cx: &DockContext<'_>) {
                 p.failure_probability = (percent / 100.0).clamp(0.0, 1.0);
                 ui.checkbox(&mut p.idempotent, "")
                     .widget_info(|| idempotent_info(name, p.idempotent));
-                ui.add(
-                    egui::DragValue::new(&mut p.commit_every)
-                        .range(1..=s.limits.max_commit_every.max(1))
-                        .suffix(" records"),
-                )
-                .widget_info(|| {
-                    let mut info = egui::WidgetInfo::drag_value(true, f64::from(p.commit_every));
-                    info.label = Some(format!("{name} commit every"));
-                    info
-                });
+                let source = commit_ui(ui, name, &mut p, &live, s, cx);
                 ui.end_row();
+                match source {
+                    Some(CommitSource::Diagram) => {
+                        s.commit_sources.insert(name.clone(), CommitSource::Diagram);
+                    }
+                    Some(_) => {
+                        s.commit_sources.remove(name.as_str());
+                    }
+                    None => {}
+                }
                 if p != before {
                     s.groups.insert(name.clone(), p);
                 }
             }
         });
+}
+
+/// How a group commits, as the scenario tab offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitMode {
+    /// The live run's default (nothing written into the diagram).
+    LiveDefault,
+    /// On a timer the diagram sets.
+    Timer,
+    /// Every N records and on catching up.
+    Records,
+}
+
+impl CommitMode {
+    fn label(self) -> &'static str {
+        match self {
+            CommitMode::LiveDefault => "live default",
+            CommitMode::Timer => "on a timer",
+            CommitMode::Records => "by records",
+        }
+    }
+}
+
+/// Where a group's commit setting came from, in a few words.
+pub fn commit_origin(source: CommitSource) -> &'static str {
+    match source {
+        CommitSource::Diagram => "from the diagram",
+        CommitSource::LiveDefault => "live default",
+        CommitSource::Default => "default",
+    }
+}
+
+/// A group's commit setting and where it came from: "5 s (live default)",
+/// "50 records (from the diagram)".
+pub fn commit_line(p: &GroupParams, source: CommitSource) -> String {
+    let what = match (p.commit_interval_us, p.commit_every) {
+        (0, 1) => "every record".to_string(),
+        (0, n) => format!("{n} records"),
+        (us, _) => duration_label(us),
+    };
+    format!("{what} ({})", commit_origin(source))
+}
+
+/// `us` in the largest unit that shows it whole enough: 5 s, 1.5 s, 250 ms.
+fn duration_label(us: u64) -> String {
+    if us >= 1_000_000 {
+        format!("{} s", us as f64 / 1e6)
+    } else if us >= 1_000 {
+        format!("{} ms", us as f64 / 1e3)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+/// Group `name`'s commits: the mode (live default, timer, records), the
+/// value and where it came from. `p` is the group as the diagram gives
+/// it, `live` the scenario as a live run uses it. Returns the group's new
+/// commit source when the user changed it (`Diagram`: written into the
+/// diagram on Apply; another: written no more).
+fn commit_ui(
+    ui: &mut egui::Ui,
+    name: &str,
+    p: &mut GroupParams,
+    live: &Scenario,
+    s: &Scenario,
+    cx: &DockContext<'_>,
+) -> Option<CommitSource> {
+    let shown = live.group_params(name);
+    let source = live.commit_source(name);
+    let mode = match (source, shown.commit_interval_us) {
+        (CommitSource::LiveDefault, _) => CommitMode::LiveDefault,
+        (_, 0) => CommitMode::Records,
+        _ => CommitMode::Timer,
+    };
+    // Under a `*.commit-every` line there is no live default to go back to.
+    let star_written = s.commit_sources.get("*") == Some(&CommitSource::Diagram);
+    let mut changed = None;
+    ui.horizontal(|ui| {
+        let mut picked = mode;
+        egui::ComboBox::from_id_salt(("commits", name))
+            .selected_text(mode.label())
+            .width(90.0)
+            .show_ui(ui, |ui| {
+                for m in [
+                    CommitMode::LiveDefault,
+                    CommitMode::Timer,
+                    CommitMode::Records,
+                ] {
+                    if m == CommitMode::LiveDefault && star_written {
+                        continue;
+                    }
+                    ui.selectable_value(&mut picked, m, m.label());
+                }
+            })
+            .response
+            .widget_info(|| {
+                egui::WidgetInfo::labeled(
+                    egui::WidgetType::ComboBox,
+                    true,
+                    format!("{name} commits"),
+                )
+            });
+        if picked != mode {
+            let defaults = GroupParams::default();
+            match picked {
+                CommitMode::LiveDefault => {
+                    p.commit_every = defaults.commit_every;
+                    p.commit_interval_us = 0;
+                    changed = Some(CommitSource::Default);
+                }
+                CommitMode::Timer => {
+                    p.commit_interval_us = match shown.commit_interval_us {
+                        0 => crate::live::LIVE_COMMIT_INTERVAL_US,
+                        us => us,
+                    };
+                    changed = Some(CommitSource::Diagram);
+                }
+                CommitMode::Records => {
+                    p.commit_interval_us = 0;
+                    changed = Some(CommitSource::Diagram);
+                }
+            }
+        }
+        let editable = changed.map_or(mode, |_| picked);
+        match editable {
+            CommitMode::LiveDefault => {}
+            CommitMode::Timer => {
+                let mut secs = p.commit_interval_us as f64 / 1e6;
+                let max_s = MAX_COMMIT_INTERVAL_US as f64 / 1e6;
+                let r = ui.add(
+                    egui::DragValue::new(&mut secs)
+                        .range(0.001..=max_s)
+                        .speed(0.1)
+                        .max_decimals(3)
+                        .suffix(" s"),
+                );
+                r.widget_info(|| commit_info(name, secs));
+                if r.changed() {
+                    p.commit_interval_us = (secs * 1e6).round().max(1_000.0) as u64;
+                    changed = Some(CommitSource::Diagram);
+                }
+            }
+            CommitMode::Records => {
+                let r = ui.add(
+                    egui::DragValue::new(&mut p.commit_every)
+                        .range(1..=s.limits.max_commit_every.max(1))
+                        .suffix(" records"),
+                );
+                let every = f64::from(p.commit_every);
+                r.widget_info(|| commit_info(name, every));
+                if r.changed() {
+                    changed = Some(CommitSource::Diagram);
+                }
+            }
+        }
+        let now = changed.map_or(source, |c| match c {
+            CommitSource::Diagram => CommitSource::Diagram,
+            _ => CommitSource::LiveDefault,
+        });
+        let line = match (now, changed) {
+            (CommitSource::LiveDefault, _) => {
+                let mut live_p = *p;
+                live_p.commit_interval_us = crate::live::LIVE_COMMIT_INTERVAL_US;
+                commit_line(&live_p, CommitSource::LiveDefault)
+            }
+            (_, Some(_)) => "(edited)".to_string(),
+            (source, None) => format!("({})", commit_origin(source)),
+        };
+        ui.label(egui::RichText::new(line).color(cx.theme.ink_weak))
+            .on_hover_text(
+                "Where this group's commit setting comes from: the live default is \
+                 never written into the diagram; a setting chosen here is, on Apply",
+            );
+    });
+    changed
+}
+
+/// The value of group `name`'s commit setting, as assistive tools read it.
+fn commit_info(name: &str, value: f64) -> egui::WidgetInfo {
+    let mut info = egui::WidgetInfo::drag_value(true, value);
+    info.label = Some(format!("{name} commit every"));
+    info
 }
 
 /// The checkbox of group `name`'s idempotency, as assistive tools (and

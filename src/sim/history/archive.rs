@@ -4,15 +4,26 @@
 //! # How
 //! When a [`super::History::sliding`] history drops its oldest snapshot,
 //! the archive may keep it as an engine image (`sim::image`, deflated).
-//! It keeps one every `spacing` of virtual time; when it holds more than
-//! [`ArchiveOptions::max_images`] images or [`ArchiveOptions::max_bytes`]
-//! bytes, every other image after the first is dropped and the spacing
-//! doubles. So the archive always reaches back to the run's start (the
-//! first image, at time 0, is never dropped), its images are evenly
-//! spread over the archived span, and its memory is bounded whatever the
-//! run's length. A moment in the archive is reached by restoring the
-//! latest usable image at or before it and running forward, with the
-//! history's control records, exactly as from a snapshot.
+//! When it holds more than [`ArchiveOptions::max_images`] images or
+//! [`ArchiveOptions::max_bytes`] bytes, it drops the image whose
+//! neighbours are fewest engine steps apart (never the first, at time 0),
+//! and a snapshot offered closer than half that gap to the last one is
+//! not taken. So the archive always reaches back to the run's start, fills
+//! its bounds, and keeps its images about evenly spread over the run's
+//! steps — the re-run a seek costs — with no gap longer than about twice
+//! the mean, whatever the run's length. A moment in the archive is reached
+//! by restoring the latest usable image at or before it and running
+//! forward, with the history's control records, exactly as from a
+//! snapshot.
+//!
+//! An image leaves out the sealed chunks of the engine's time series
+//! (`metrics::SealedSamples`), which were two thirds of it (on the seed,
+//! 1.5 MB of 2.2 MB inflated): the archive keeps them beside the image,
+//! shared with the other images' and the head's until the series next
+//! thins, and puts them back on restore; the image keeps the open tails.
+//! The byte bound counts each image's deflated bytes, and each shared
+//! chunk once (uncompressed: about 6 MB per doubling of the sample
+//! interval that the images span, on the seed).
 //!
 //! # What an image needs to run forward
 //! Everything the engine's later actions read is in an image: the
@@ -69,10 +80,12 @@
 //!   and the target; otherwise it goes back to an earlier usable image —
 //!   ultimately the first, at time 0, which has nothing to leave out;
 //! - to keep that fallback rare, the history snapshots right after each
-//!   rewinding control it applies, and that snapshot becomes an *anchor*
-//!   image when it leaves the window: kept whatever the spacing and not
-//!   thinned with the others (at most half of the images are anchors;
-//!   beyond that every other anchor goes).
+//!   rewinding control it applies or schedules, and right after a
+//!   scheduled one (the scenario's too) runs — the images before it are
+//!   whole, but may be a long re-run back — and that snapshot becomes an
+//!   *anchor* image when it leaves the window: kept whatever the spacing
+//!   and not thinned with the others (at most half of the images are
+//!   anchors; beyond that every other anchor goes).
 //!
 //! What is shown of an archived moment is the engine's state, exact, but
 //! its partitions hold no records below the image's floor: the event log
@@ -94,17 +107,23 @@ use crate::sim::EventStore;
 use crate::sim::clock::VirtualTime;
 use crate::sim::fault::Fault;
 use crate::sim::image::ImageError;
+use crate::sim::metrics::SealedSamples;
 use crate::sim::world::Engine;
 
 /// Images an archive keeps at most, by default.
-pub const ARCHIVE_IMAGES: usize = 128;
+pub const ARCHIVE_IMAGES: usize = 512;
 
-/// Bytes of (deflated) images an archive keeps at most, by default: the
-/// seed's slim images under the live retention are 0.67–0.86 MB (2.2–2.4
-/// MB inflated; measured by `cargo bench --bench live_archive` from 1 to
-/// 100 hours of virtual time), so this bound, not [`ARCHIVE_IMAGES`],
-/// decides, and the archive holds 46–75 images.
-pub const ARCHIVE_BYTES: usize = 64 << 20;
+/// Bytes an archive keeps at most, by default (deflated images, and the
+/// series chunks they share, once): on the seed a slim image is about
+/// 0.3 MB and the chunks about 6 MB per doubling of the sample interval
+/// the images span (measured by `cargo bench --bench live_archive`), so
+/// this bound, not [`ARCHIVE_IMAGES`], decides how many images there are.
+pub const ARCHIVE_BYTES: usize = 96 << 20;
+
+/// Bytes of an image that inflate and decode in the time the engine takes
+/// for one step, about (measured on the seed, release: a 2.3 MB image in
+/// 25 ms, a step in 250 ns).
+const INFLATED_BYTES_PER_STEP: usize = 24;
 
 /// Deflate level: the fastest, which already shrinks the seed's images
 /// 2.5×; higher levels save under 10% more for four times the time.
@@ -159,6 +178,10 @@ pub(super) struct Archived {
     image_len: usize,
     /// The image, deflated; shared by clones of the history.
     deflated: std::sync::Arc<[u8]>,
+    /// The sealed chunks of the engine's time series, kept beside the
+    /// image rather than in it: shared with the other images' (and the
+    /// head's), so each is held once (see the module doc).
+    sealed: SealedSamples,
 }
 
 /// A snapshot leaving the window, slimmed, to be encoded
@@ -177,7 +200,7 @@ pub struct ArchiveImage(Result<Archived, String>);
 impl ArchiveJob {
     /// Encodes and deflates the image (tens of milliseconds on the seed).
     pub fn encode(self) -> ArchiveImage {
-        ArchiveImage(Archived::of(&self.cursor, self.anchor).map_err(|e| e.to_string()))
+        ArchiveImage(Archived::of(self.cursor, self.anchor).map_err(|e| e.to_string()))
     }
 
     /// The virtual time of the snapshot it images.
@@ -187,8 +210,9 @@ impl ArchiveJob {
 }
 
 impl Archived {
-    /// Encodes the engine of `c` (already slimmed).
-    fn of(c: &Cursor, anchor: bool) -> Result<Archived, ImageError> {
+    /// Encodes the engine of `c` (already slimmed), all but its series.
+    fn of(mut c: Cursor, anchor: bool) -> Result<Archived, ImageError> {
+        let sealed = c.engine.detach_sealed_samples();
         let image = c.engine.to_image()?;
         let deflated = miniz_oxide::deflate::compress_to_vec(&image, DEFLATE_LEVEL);
         Ok(Archived {
@@ -200,6 +224,7 @@ impl Archived {
             anchor,
             image_len: image.len(),
             deflated: deflated.into(),
+            sealed,
         })
     }
 
@@ -215,6 +240,12 @@ impl Archived {
                     ))
                 })?;
         let mut engine = Engine::from_image(&image)?;
+        if !engine.attach_sealed_samples(self.sealed.clone()) {
+            return Err(ImageError::Decode(format!(
+                "archived image at {} does not match its series",
+                self.at
+            )));
+        }
         let keep_latest = like
             .group_names()
             .any(|g| like.event_store(g).is_some_and(EventStore::keeps_latest));
@@ -228,14 +259,20 @@ impl Archived {
         })
     }
 
-    /// Bytes this image takes.
+    /// Bytes this image takes of its own (the series' shared chunks
+    /// are counted by the archive, once).
     fn size(&self) -> usize {
-        self.deflated.len()
+        self.deflated.len() + self.sealed.own_bytes()
     }
 
     /// Bytes of the image inflated.
     pub(super) fn inflated_size(&self) -> usize {
         self.image_len
+    }
+
+    /// What restoring it costs, in engine steps run instead.
+    pub(super) fn restore_cost_steps(&self) -> u64 {
+        (self.image_len / INFLATED_BYTES_PER_STEP) as u64
     }
 }
 
@@ -284,13 +321,18 @@ pub(super) fn rewinding(control: &Control) -> bool {
 pub(super) struct Archive {
     /// Oldest first (by steps); the first is the run's start.
     images: Vec<Archived>,
-    /// Virtual time between kept images, at least.
-    spacing_us: u64,
+    /// Engine steps between an image and the next one offered, at least:
+    /// half the gap the last thinning left (an image closer than that to
+    /// the last one would be the next to go).
+    min_gap_steps: u64,
     options: ArchiveOptions,
-    /// Bytes of `images`.
+    /// Bytes of `images`: their own, and their series' shared chunks once.
     bytes: usize,
-    /// The moment of the last snapshot taken for an image.
-    last_offered: Option<VirtualTime>,
+    /// The series' sealed chunks the images hold: address → (images
+    /// holding it, bytes).
+    chunks: std::collections::HashMap<usize, (u32, usize)>,
+    /// The steps of the last snapshot taken for an image.
+    last_offered: Option<u64>,
     /// Hand the snapshots out ([`ArchiveJob`]) instead of encoding them.
     deferred: bool,
     /// Snapshots waiting to be handed out (deferred only).
@@ -300,16 +342,17 @@ pub(super) struct Archive {
 }
 
 impl Archive {
-    /// An empty archive keeping an image every `spacing_us` at first.
-    pub(super) fn new(spacing_us: u64, options: ArchiveOptions) -> Archive {
+    /// An empty archive.
+    pub(super) fn new(options: ArchiveOptions) -> Archive {
         Archive {
             images: Vec::new(),
-            spacing_us: spacing_us.max(1),
+            min_gap_steps: 0,
             options: ArchiveOptions {
                 max_images: options.max_images.max(2),
                 max_bytes: options.max_bytes,
             },
             bytes: 0,
+            chunks: std::collections::HashMap::new(),
             last_offered: None,
             deferred: false,
             jobs: Vec::new(),
@@ -318,18 +361,18 @@ impl Archive {
     }
 
     /// Offers a snapshot leaving the window: it is slimmed and encoded (or
-    /// handed out, when deferred) when it is `spacing` after the last one
-    /// taken, is the first, or is an anchor.
+    /// handed out, when deferred) when it is the first, an anchor, or far
+    /// enough from the last one taken to survive the next thinning.
     pub(super) fn offer(&mut self, mut c: Cursor) {
         let anchor = c.anchor;
         if !anchor
             && self
                 .last_offered
-                .is_some_and(|last| c.engine.now().since_us(last) < self.spacing_us)
+                .is_some_and(|last| c.steps.saturating_sub(last) < self.min_gap_steps)
         {
             return;
         }
-        self.last_offered = Some(c.engine.now());
+        self.last_offered = Some(c.steps);
         let slimmed = c.engine.slim_committed_prefix();
         if slimmed.records > 0 {
             c.slim = Some(Slim {
@@ -374,9 +417,16 @@ impl Archive {
         // Encoded elsewhere, images may come back out of order.
         let i = self.images.partition_point(|a| a.steps <= image.steps);
         self.bytes += image.size();
+        for (at, len) in image.sealed.chunks() {
+            let held = self.chunks.entry(at).or_insert((0, len));
+            if held.0 == 0 {
+                self.bytes += len;
+            }
+            held.0 += 1;
+        }
         self.images.insert(i, image);
         while self.images.iter().filter(|a| a.anchor).count() > self.options.max_images / 2 {
-            self.drop_every_other(|a| a.anchor);
+            self.drop_every_other_anchor();
         }
         while self.images.len() > self.options.max_images
             || (self.images.len() > 1 && self.bytes > self.options.max_bytes)
@@ -385,36 +435,52 @@ impl Archive {
         }
     }
 
-    /// Keeps the first image, the anchors and every other one of the rest;
-    /// doubles the spacing. When that drops nothing, every other anchor
-    /// goes; then all but the first.
+    /// Drops the image whose loss lengthens the re-run from its
+    /// predecessor least: the one whose neighbours are fewest engine steps
+    /// apart, never the first (the run's start), the newest (its next gap
+    /// is still open) or an anchor. So the images stay about evenly spread
+    /// over the run's steps (a seek's re-run cost) and fill the bounds.
+    /// With none such, every other anchor goes; then the newest.
     fn thin(&mut self) {
-        let before = self.images.len();
-        self.drop_every_other(|a| !a.anchor);
-        if self.images.len() < before {
-            self.spacing_us = self.spacing_us.saturating_mul(2);
-            return;
-        }
-        self.drop_every_other(|a| a.anchor);
-        if self.images.len() == before {
-            self.images.truncate(1);
-            self.bytes = self.images.iter().map(Archived::size).sum();
+        let n = self.images.len();
+        let gap = |i: usize| self.images[i + 1].steps - self.images[i - 1].steps;
+        let best = (1..n.saturating_sub(1))
+            .filter(|&i| !self.images[i].anchor)
+            .min_by_key(|&i| gap(i));
+        if let Some(i) = best {
+            self.min_gap_steps = self.min_gap_steps.max(gap(i) / 2);
+            self.remove(i);
+        } else if self.images.iter().skip(1).any(|a| a.anchor) {
+            self.drop_every_other_anchor();
+        } else if n > 1 {
+            self.remove(n - 1);
         }
     }
 
-    /// Drops every other image (the 1st, 3rd, … after the first image)
-    /// among those `which` picks.
-    fn drop_every_other(&mut self, which: impl Fn(&Archived) -> bool) {
-        let mut seen = 0;
-        let mut first = true;
-        self.images.retain(|a| {
-            if std::mem::take(&mut first) || !which(a) {
-                return true;
+    /// Drops every other anchor (the 1st, 3rd, … after the first image).
+    fn drop_every_other_anchor(&mut self) {
+        let anchors: Vec<usize> = (1..self.images.len())
+            .filter(|&i| self.images[i].anchor)
+            .step_by(2)
+            .collect();
+        for i in anchors.into_iter().rev() {
+            self.remove(i);
+        }
+    }
+
+    /// Drops image `i`, and its series' chunks no other image holds.
+    fn remove(&mut self, i: usize) {
+        let gone = self.images.remove(i);
+        self.bytes -= gone.size();
+        for (at, len) in gone.sealed.chunks() {
+            if let Some(held) = self.chunks.get_mut(&at) {
+                held.0 -= 1;
+                if held.0 == 0 {
+                    self.chunks.remove(&at);
+                    self.bytes -= len;
+                }
             }
-            seen += 1;
-            seen % 2 == 0
-        });
-        self.bytes = self.images.iter().map(Archived::size).sum();
+        }
     }
 
     /// The latest image at or before `t` that runs on exactly to `t`
@@ -464,9 +530,13 @@ impl Archive {
         self.bytes
     }
 
-    /// Virtual time between kept images now, at least.
+    /// The longest virtual time between two kept images.
     pub(super) fn spacing_us(&self) -> u64 {
-        self.spacing_us
+        self.images
+            .windows(2)
+            .map(|w| w[1].at.since_us(w[0].at))
+            .max()
+            .unwrap_or(0)
     }
 
     /// The times of the images kept, oldest first.
@@ -532,7 +602,7 @@ mod tests {
     }
 
     #[test]
-    fn thinning_keeps_the_whole_span_within_the_image_bound() {
+    fn thinning_keeps_the_whole_span_evenly_within_the_image_bound() {
         let every = 500_000;
         let options = ArchiveOptions {
             max_images: 6,
@@ -543,34 +613,39 @@ mod tests {
             h.run_until(secs(f64::from(s)));
             let times: Vec<VirtualTime> = h.archive_times().collect();
             assert!(times.len() <= 6, "at {s} s: {times:?}");
-            if times.is_empty() {
+            if times.len() < 2 {
                 continue;
             }
             assert_eq!(times[0], VirtualTime::ZERO, "the start stays reachable");
             assert_eq!(h.earliest(), VirtualTime::ZERO);
-            let spacing = h.archive_spacing_us();
-            let gaps = times
+            let gaps: Vec<u64> = times
                 .windows(2)
                 .map(|w| w[1].since_us(w[0]))
-                .chain([h.window_start().since_us(times[times.len() - 1])]);
-            for gap in gaps {
-                assert!(gap <= spacing + 2 * every, "at {s} s: {times:?}, {spacing}");
+                .chain([h.window_start().since_us(times[times.len() - 1])])
+                .collect();
+            // Each thinning merges the two closest gaps, so none grows
+            // past twice the mean (give or take a snapshot's spacing).
+            let mean = h.window_start().as_us() / gaps.len() as u64;
+            for &gap in &gaps {
+                assert!(gap <= 2 * mean + 2 * every, "at {s} s: {times:?}");
             }
-            assert!(
-                times.windows(2).all(|w| w[1].since_us(w[0]) >= spacing / 2),
-                "evenly spread: {times:?}, {spacing}"
-            );
+            let spacing = h.archive_spacing_us();
+            assert_eq!(Some(&spacing), gaps[..gaps.len() - 1].iter().max());
         }
         assert!(h.window_start() >= secs(38.0), "{}", h.window_start());
-        assert!(h.archive_spacing_us() >= 8 * every, "the spacing doubled");
-        assert!(h.archive_len() >= 3, "{}", h.archive_len());
+        assert_eq!(h.archive_len(), 6, "the images fill their bound");
+        assert!(
+            h.archive_spacing_us() >= 8 * every,
+            "{}",
+            h.archive_spacing_us()
+        );
         assert!(h.archive_bytes() > 0);
         assert_eq!(h.archive_error(), None);
     }
 
     #[test]
     fn the_byte_bound_holds_however_long_the_run() {
-        let max_bytes = 300_000;
+        let max_bytes = 1_200_000;
         let options = ArchiveOptions {
             max_images: 1000,
             max_bytes,
@@ -585,8 +660,57 @@ mod tests {
                 h.archive_len()
             );
         }
-        assert!(h.archive_len() >= 2, "{}", h.archive_len());
+        // About 55 snapshots left the window: the bytes, not the count, bound.
+        assert!(
+            h.archive_len() >= 2 && h.archive_len() < 20,
+            "{}",
+            h.archive_len()
+        );
         assert_eq!(h.earliest(), VirtualTime::ZERO);
+    }
+
+    /// Images of the same stretch of the run share their series' sealed
+    /// chunks: the archive holds and counts each once, and a restored
+    /// image has its whole series back.
+    #[test]
+    fn images_share_their_series_chunks_and_count_them_once() {
+        let options = ArchiveOptions {
+            max_images: 64,
+            max_bytes: usize::MAX,
+        };
+        let mut h = archived(7, 4, 2_000_000, options);
+        h.run_until(secs(60.0));
+        let archive = h.archive.as_ref().expect("an archive");
+        assert!(archive.images.len() >= 20, "{}", archive.images.len());
+        let listed: usize = archive.images.iter().map(|a| a.sealed.chunks().len()).sum();
+        assert!(
+            archive.chunks.len() * 4 < listed,
+            "shared: {} chunks for {listed} listed",
+            archive.chunks.len()
+        );
+        let own: usize = archive.images.iter().map(Archived::size).sum();
+        let shared: usize = archive.chunks.values().map(|&(_, bytes)| bytes).sum();
+        assert_eq!(archive.bytes, own + shared);
+        let last = archive.images.last().expect("an image");
+        let t = last.at;
+        let restored = last.restore(h.head()).expect("restores");
+        let mut fresh = seed_engine(7);
+        fresh.run_until(t);
+        assert_eq!(restored.engine.series(), fresh.series());
+        assert!(fresh.series().times.len() > 300, "sealed chunks in play");
+        // Thinned away, an image gives its chunks back.
+        let options = ArchiveOptions {
+            max_images: 3,
+            max_bytes: usize::MAX,
+        };
+        let mut small = archived(7, 4, 2_000_000, options);
+        small.run_until(secs(60.0));
+        let archive = small.archive.as_ref().expect("an archive");
+        let held: usize = archive.images.iter().map(|a| a.sealed.chunks().len()).sum();
+        assert!(archive.chunks.len() <= held);
+        let shared: usize = archive.chunks.values().map(|&(_, bytes)| bytes).sum();
+        let own: usize = archive.images.iter().map(Archived::size).sum();
+        assert_eq!(archive.bytes, own + shared);
     }
 
     /// Drives `h` through the same run every time: controls before,
@@ -1018,9 +1142,12 @@ mod tests {
         run(&mut full);
         let (slim, anchors, _) = a.archive_stats();
         assert!(slim >= 2, "{:?}", a.archive_stats());
-        assert_eq!(anchors, 3, "one anchor per rewinding control made");
+        assert_eq!(
+            anchors, 4,
+            "one per rewinding control made, one when scheduled runs"
+        );
         let anchor_times: Vec<VirtualTime> = a.archive_times().collect();
-        for t in [secs(4.0), secs(6.3), secs(8.1)] {
+        for t in [secs(4.0), secs(6.3), secs(8.1), secs(9.0)] {
             assert!(anchor_times.contains(&t), "{t}: {anchor_times:?}");
         }
         // Just after each control, the seek starts from its anchor.
@@ -1055,6 +1182,99 @@ mod tests {
         let mut tf = Tracer::start(&full, event);
         assert_eq!(ta.advance(&a, u64::MAX), tf.advance(&full, u64::MAX));
         assert_eq!(ta.trace(), tf.trace());
+    }
+
+    /// Rewinding controls scheduled in the scenario (never logged by the
+    /// history) get an anchor image right after they run, as those made
+    /// through the history do, and seeks across them are exact.
+    #[test]
+    fn a_scheduled_rewinding_control_gets_an_anchor_after_it_runs() {
+        let options = ArchiveOptions {
+            max_images: 8,
+            max_bytes: usize::MAX,
+        };
+        let chart = crate::mermaid::parse_flowchart(crate::SEED_DIAGRAM).expect("seed parses");
+        let g = ArchGraph::from_flowchart(&chart);
+        let mut s = Scenario::default_for(&g);
+        s.retention = KEEP;
+        s.faults = vec![
+            crate::sim::ScheduledFault {
+                at: secs(4.0),
+                fault: Fault::ResetToOffset {
+                    group: "ReadModel".into(),
+                    offset: 0,
+                },
+            },
+            crate::sim::ScheduledFault {
+                at: secs(6.3),
+                fault: Fault::AddGroup {
+                    name: "Audit".into(),
+                    topics: vec!["OrderCreated".into()],
+                    params: crate::sim::GroupParams::default(),
+                },
+            },
+            crate::sim::ScheduledFault {
+                at: secs(9.0),
+                fault: Fault::ResetToTime {
+                    group: "Consumer1".into(),
+                    at: secs(1.0),
+                },
+            },
+        ];
+        let mut engine = Engine::new(&g, s, 29).expect("seed builds");
+        engine.set_store_keep_latest(true);
+        let window = HistoryOptions {
+            snapshot_every_steps: 1 << 40,
+            max_snapshots: 4,
+        };
+        let mut a = History::sliding(engine.clone(), window, 500_000).with_archive(options);
+        let mut full = History::new(
+            engine,
+            HistoryOptions {
+                snapshot_every_steps: 2_000,
+                max_snapshots: 64,
+            },
+        );
+        for h in [&mut a, &mut full] {
+            h.run_until(secs(1.5));
+            h.apply(Fault::Crash {
+                group: "Consumer2".into(),
+                instance: 0,
+                duration_us: Some(1_000_000),
+            })
+            .expect("crash");
+            for _ in 0..17 {
+                h.step();
+            }
+            h.run_until(secs(16.0));
+        }
+        let (slim, anchors, _) = a.archive_stats();
+        assert!(slim >= 2, "{:?}", a.archive_stats());
+        assert_eq!(anchors, 3, "one anchor per scheduled rewinding control");
+        // Just after each control, the seek starts from its anchor.
+        for control in [secs(4.0), secs(6.3), secs(9.0)] {
+            let t = control.plus_us(200_000);
+            match a.start_for(t) {
+                super::super::Start::Image(i) => {
+                    assert!(i.at >= control && i.at <= t, "{t}: {}", i.at)
+                }
+                super::super::Start::Kept(_) => panic!("{t} is archived"),
+            }
+        }
+        let times = [
+            secs(3.9),
+            secs(4.0),
+            secs(4.25),
+            secs(6.0),
+            secs(6.3),
+            secs(6.31),
+            secs(7.7),
+            secs(8.99),
+            secs(9.0),
+            secs(9.4),
+            secs(11.2),
+        ];
+        assert_archive_matches(&mut a, &full, &times);
     }
 
     /// Once the live run refused a publish (the bus was full), a slim

@@ -229,6 +229,9 @@ pub struct History {
     checkpoints: Vec<Cursor>,
     /// Where the seek under way started (for its progress).
     seek_from: Option<VirtualTime>,
+    /// With an archive: when the rewinding controls scheduled and not yet
+    /// run will run (soonest first), each to be followed by an anchor.
+    rewinds_at: Vec<VirtualTime>,
 }
 
 /// Snapshots a live run keeps ([`History::sliding`]): about 2 MB each on
@@ -245,6 +248,13 @@ pub const LIVE_SNAPSHOT_EVERY_US: u64 = 30_000_000;
 /// Checkpoints a seek into the archive keeps (about 2 MB each on the
 /// seed; dropped by [`History::forget_cursor`]).
 pub const SEEK_CHECKPOINTS: usize = 8;
+
+/// How long before its target a seek keeps a checkpoint (longest first),
+/// so that re-running a short stretch before the moment — the canvas's
+/// dots re-run the rate window (1 s) and a dot's travel (0.4 s × speed, at
+/// most 10 s) with activity on — starts from there, not from the snapshot
+/// or image before: without them that stretch cost as much as the seek.
+const SEEK_LEADS_US: [u64; 3] = [11_000_000, 5_000_000, 2_000_000];
 
 /// How far a seek under way ([`History::seek_toward`]) has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,6 +325,7 @@ impl History {
             archive: None,
             checkpoints: Vec::new(),
             seek_from: None,
+            rewinds_at: Vec::new(),
         }
     }
 
@@ -337,7 +348,20 @@ impl History {
     /// history that is not sliding (it keeps the whole run anyway).
     pub fn with_archive(mut self, options: ArchiveOptions) -> History {
         if self.sliding {
-            self.archive = Some(archive::Archive::new(self.every_us, options));
+            self.archive = Some(archive::Archive::new(options));
+            // The scenario's own: the history never logs them.
+            let head = &self.live.engine;
+            if head.pending_rewinds() > 0 {
+                let now = head.now();
+                self.rewinds_at = head
+                    .scenario()
+                    .faults
+                    .iter()
+                    .filter(|f| f.at >= now && rewinds(&f.fault))
+                    .map(|f| f.at)
+                    .collect();
+                self.rewinds_at.sort();
+            }
         }
         self
     }
@@ -401,8 +425,8 @@ impl History {
         self.archive.as_ref().map_or(0, archive::Archive::bytes)
     }
 
-    /// Virtual time between archived images now, at least (0 without an
-    /// archive): a seek before [`History::window_start`] re-executes at
+    /// The longest virtual time between two archived images (0 without
+    /// an archive): a seek before [`History::window_start`] re-executes at
     /// most about this much of the run.
     pub fn archive_spacing_us(&self) -> u64 {
         self.archive
@@ -475,14 +499,15 @@ impl History {
         let before = self.live.steps;
         loop {
             let due = self.next_snapshot;
-            let stop = self.next_snapshot_at.map_or(t, |at| at.min(t));
+            let at = self.next_snapshot_at.map_or(t, |at| at.min(t));
+            let stop = self.rewinds_at.first().map_or(at, |&r| r.min(at));
             self.live.run(stop, due);
-            if self.live.steps >= due {
-                self.snapshot();
-            } else if stop < t {
-                // Virtual time for a snapshot: taken without moving the
-                // clock (the run goes on stepping, as an unbroken one would).
-                self.snapshot();
+            let rewound = self.rewind_ran();
+            // Virtual time for a snapshot (or a rewinding control ran): it
+            // is taken without moving the clock (the run goes on
+            // stepping, as an unbroken one would).
+            if rewound || self.live.steps >= due || stop < t {
+                self.snapshot_marked(rewound);
             } else {
                 break;
             }
@@ -495,10 +520,26 @@ impl History {
     pub fn step(&mut self) -> Option<VirtualTime> {
         let t = self.live.engine.step()?;
         self.live.steps += 1;
-        if self.live.steps >= self.next_snapshot {
-            self.snapshot();
+        let rewound = self.rewind_ran();
+        if rewound || self.live.steps >= self.next_snapshot {
+            self.snapshot_marked(rewound);
         }
         Some(t)
+    }
+
+    /// Whether the next scheduled rewinding control has run (with every
+    /// action due at its time); forgets it if so. The snapshot taken then
+    /// is an anchor, as after a rewinding control made through the history.
+    fn rewind_ran(&mut self) -> bool {
+        let Some(&r) = self.rewinds_at.first() else {
+            return false;
+        };
+        let head = &self.live.engine;
+        let ran = head.now() >= r && head.next_time().is_none_or(|n| n > r);
+        if ran {
+            self.rewinds_at.remove(0);
+        }
+        ran
     }
 
     /// Stops the sources and runs until drained or `deadline` (see
@@ -536,6 +577,17 @@ impl History {
             control,
         });
         self.live.controls = self.log.len();
+        if let (Some(_), Control::Schedule(at, f), Ok(())) = (
+            &self.archive,
+            &self.log[self.log.len() - 1].control,
+            &result,
+        ) && rewinds(f)
+        {
+            // An anchor when it runs too (see `rewind_ran`).
+            let runs_at = (*at).max(self.live.engine.now());
+            let i = self.rewinds_at.partition_point(|&r| r <= runs_at);
+            self.rewinds_at.insert(i, runs_at);
+        }
         if self.archive.is_some() && archive::rewinding(&self.log[self.log.len() - 1].control) {
             // An anchor: a seek after it need not go back past it.
             self.snapshot_marked(true);
@@ -672,24 +724,32 @@ impl History {
     }
 
     /// Where a seek with `cursor` toward `t` stops next: `t`, or the next
-    /// checkpoint moment (a multiple of the snapshot spacing, among the
-    /// last [`SEEK_CHECKPOINTS`] before `t`) when the cursor is before the
-    /// window and there is an archive.
+    /// checkpoint moment: one of [`SEEK_LEADS_US`] before `t`, or, when
+    /// the cursor is before the window and there is an archive, a multiple
+    /// of the snapshot spacing among the last [`SEEK_CHECKPOINTS`] before `t`.
     fn checkpoint_after(&self, cursor: &Cursor, t: VirtualTime) -> VirtualTime {
         let now = cursor.engine.now();
+        // Shortly before `t`, wherever it is.
+        let lead = SEEK_LEADS_US
+            .iter()
+            .map(|&l| VirtualTime::from_us(t.as_us().saturating_sub(l)))
+            .find(|&at| at > now)
+            .unwrap_or(t);
         if self.archive.is_none() || now >= self.window_start() {
-            return t;
+            return lead;
         }
         let every = self.every_us.max(1);
         // Only the last few before `t` are kept: none before them is taken.
         let kept_span = every.saturating_mul(SEEK_CHECKPOINTS as u64);
         let from = now.as_us().max(t.as_us().saturating_sub(kept_span));
         let next = VirtualTime::from_us((from / every).saturating_add(1).saturating_mul(every));
-        next.min(t)
+        next.min(lead)
     }
 
     fn keep_checkpoint(&mut self, c: Cursor) {
-        if self.checkpoints.iter().any(|k| k.steps == c.steps) {
+        // Past the head, a control made later at the head would be missing.
+        let ahead = c.steps > self.live.steps || c.engine.now() > self.live.engine.now();
+        if ahead || self.checkpoints.iter().any(|k| k.steps == c.steps) {
             return;
         }
         if self.checkpoints.len() >= SEEK_CHECKPOINTS {
@@ -741,9 +801,10 @@ impl History {
     }
 
     /// Where a re-execution to `t` starts: the latest kept engine or
-    /// archived image at or before `t`, whichever is later (a kept one on a
-    /// tie: cloning is cheaper than restoring); the oldest snapshot when
-    /// nothing is at or before `t`.
+    /// archived image at or before `t`, whichever costs less to run on
+    /// from (an image only when it is later by more steps than restoring
+    /// it costs: cloning a kept engine is far cheaper); the oldest
+    /// snapshot when nothing is at or before `t`.
     fn start_for(&self, t: VirtualTime) -> Start<'_> {
         let kept = self.kept_before(t);
         let rejected = self.live.engine.rejected_publishes();
@@ -752,7 +813,9 @@ impl History {
             .as_ref()
             .and_then(|a| a.before(t, &self.log, rejected));
         match (kept, image) {
-            (Some(k), Some(a)) if a.steps > k.steps => Start::Image(a),
+            (Some(k), Some(a)) if a.steps > k.steps.saturating_add(a.restore_cost_steps()) => {
+                Start::Image(a)
+            }
             (Some(k), _) => Start::Kept(k),
             (None, Some(a)) => Start::Image(a),
             (None, None) => Start::Kept(&self.snapshots[0]),
@@ -769,10 +832,6 @@ impl History {
                 .restore(&self.live.engine)
                 .unwrap_or_else(|_| self.snapshots[0].clone()),
         }
-    }
-
-    fn snapshot(&mut self) {
-        self.snapshot_marked(false);
     }
 
     /// Takes a snapshot of the head; `anchor`: one right after a
@@ -933,6 +992,63 @@ mod tests {
         assert_eq!(h.snapshot_count(), 6);
         let later = h.head().event_store("ES").map_or(0, |s| s.log_len());
         assert!(later < kept * 3 / 2, "{later} vs {kept}");
+    }
+
+    /// A seek leaves checkpoints shortly before its target, so that the
+    /// stretch the canvas re-runs before it (with activity on) starts
+    /// there, not at the snapshot before.
+    #[test]
+    fn a_seek_keeps_checkpoints_just_before_its_target() {
+        let options = HistoryOptions {
+            snapshot_every_steps: 1 << 40,
+            max_snapshots: 8,
+        };
+        let mut h = History::sliding(seed_engine(8), options, 30_000_000);
+        h.run_until(VirtualTime::from_secs(40));
+        let t = VirtualTime::from_secs(29);
+        let mut fresh = seed_engine(8);
+        fresh.run_until(t);
+        assert_eq!(h.seek(t).run_hash(), fresh.run_hash());
+        let kept: Vec<u64> = h
+            .checkpoints
+            .iter()
+            .map(|c| c.engine.now().as_us())
+            .collect();
+        assert_eq!(kept, [18_000_000, 24_000_000, 27_000_000]);
+        let from = VirtualTime::from_us(t.as_us() - 1_400_000);
+        match h.start_for(from) {
+            Start::Kept(c) => assert_eq!(c.engine.now(), VirtualTime::from_secs(27)),
+            Start::Image(_) => panic!("no archive"),
+        }
+        let observed = h.state_at_observed(from, t, |e| e.set_activity(true));
+        assert_eq!(observed.run_hash(), fresh.run_hash());
+        assert!(observed.activity().is_some());
+        // None past the head: a control made there later would be missing.
+        h.forget_cursor();
+        h.seek(VirtualTime::from_secs(50));
+        assert!(
+            h.checkpoints
+                .iter()
+                .all(|c| c.engine.now() <= h.head().now())
+        );
+        h.apply(Fault::ResetToOffset {
+            group: "ReadModel".into(),
+            offset: 0,
+        })
+        .expect("reset");
+        let mut fresh = seed_engine(8);
+        fresh.run_until(VirtualTime::from_secs(40));
+        fresh
+            .apply_fault(Fault::ResetToOffset {
+                group: "ReadModel".into(),
+                offset: 0,
+            })
+            .expect("reset");
+        fresh.run_until(VirtualTime::from_secs(50));
+        assert_eq!(
+            h.seek(VirtualTime::from_secs(50)).run_hash(),
+            fresh.run_hash()
+        );
     }
 
     #[test]

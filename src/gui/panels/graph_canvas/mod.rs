@@ -173,7 +173,9 @@ pub fn canvas_ui(
     );
 
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, CornerRadius::ZERO, theme.canvas_bg);
+    // No background quad: the window is cleared to the canvas colour
+    // (`EdaApp::clear_color`). On llvmpipe a quad over the whole canvas
+    // was a quarter of the pixels shaded per frame; the clear is a fill.
     let visible = Rect::from_min_max(t.to_layout(rect.min), t.to_layout(rect.max)).expand(20.0);
     let mut drawn = 0;
     for (gid, grect) in &group_rects(doc) {

@@ -4,15 +4,17 @@
 //! chunks that history snapshots share), and the run hash that
 //! fingerprints the history.
 //!
-//! Interval percentiles cost the hot path two `Vec` pushes per delivery
-//! (the values of the current interval, thinned past a bound) and are
-//! computed by selection when the sample is taken.
+//! Interval percentiles cost the hot path two bucket increments per
+//! delivery ([`IntervalHistogram`]: within 1/128 of the exact value, min
+//! and max exact) and one walk over each interval's occupied buckets when
+//! the sample is taken; the whole system's interval is merged from the
+//! groups' on that walk, never recorded separately.
 
 use super::clock::VirtualTime;
 use super::consumer::DeliveryCounters;
 use super::cqrs::CqrsSummary;
 use super::fault::FaultRecord;
-use super::histogram::{Histogram, LatencySummary};
+use super::histogram::{Histogram, IntervalHistogram, LatencySummary};
 use super::invariants::InvariantReport;
 use super::state::SinkSummary;
 use crate::model::Role;
@@ -319,101 +321,13 @@ impl<'de, T: Copy + Deserialize<'de>> Deserialize<'de> for Samples<T> {
     }
 }
 
-/// Values recorded during one sample interval, for its percentiles.
-///
-/// Bounded: past [`INTERVAL_VALUES`] values it keeps every other one and
-/// from then on records only every 2nd (4th, …) value of the interval, a
-/// deterministic thinning that leaves the percentiles of a steady stream
-/// unbiased. Values are µs saturated at `u32::MAX` (71 minutes).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct IntervalValues {
-    values: Vec<u32>,
-    seen: u64,
-    stride_log2: u32,
-}
-
-/// Values an [`IntervalValues`] keeps at most.
-const INTERVAL_VALUES: usize = 2048;
-
-impl IntervalValues {
-    /// Inlined into the engine's delivery path (twice a delivery); the
-    /// thinning, once in [`INTERVAL_VALUES`] values at most, is not.
-    #[inline(always)]
-    pub(crate) fn record(&mut self, us: u64) {
-        let keep = self.seen & ((1u64 << self.stride_log2) - 1) == 0;
-        self.seen += 1;
-        if keep {
-            self.values.push(us.min(u64::from(u32::MAX)) as u32);
-            if self.values.len() >= INTERVAL_VALUES {
-                self.halve();
-            }
-        }
-    }
-
-    /// Keeps every other value and from now on records half as many.
-    #[cold]
-    #[inline(never)]
-    fn halve(&mut self) {
-        let mut i = 0;
-        self.values.retain(|_| {
-            i += 1;
-            i % 2 == 1
-        });
-        self.stride_log2 += 1;
-    }
-
-    /// The [`QUANTILES`] of the values so far (all 0 when none), then
-    /// starts a new interval.
-    fn take_quantiles(&mut self) -> [u64; 4] {
-        let out = quantiles(&mut self.values);
-        self.values.clear();
-        self.seen = 0;
-        self.stride_log2 = 0;
-        out
-    }
-}
-
-/// Up to this many values, [`quantiles`] sorts rather than selects.
-const SORT_BELOW: usize = 64;
-
-/// The index of the `ceil(q·n)`-th smallest of `n` values (n > 0).
-#[inline]
-fn rank_index(q: f64, n: usize) -> usize {
-    ((q * n as f64).ceil() as usize).clamp(1, n) - 1
-}
-
-/// The [`QUANTILES`] of `values` (reordered): for each `q` the
-/// `ceil(q·n)`-th smallest value, as [`super::Histogram::quantile`] ranks
-/// them; all 0 when empty.
-fn quantiles(values: &mut [u32]) -> [u64; 4] {
-    let n = values.len();
-    let mut out = [0; 4];
-    if n == 0 {
-        return out;
-    }
-    if n <= SORT_BELOW {
-        // Few values (a group's short interval): one small sort costs
-        // less than four selections; the value at a rank is the same.
-        values.sort_unstable();
-        for (o, (q, _)) in out.iter_mut().zip(QUANTILES) {
-            *o = u64::from(values[rank_index(q, n)]);
-        }
-        return out;
-    }
-    // Ascending ranks: each selection only searches right of the last.
-    let mut from = 0;
-    for (o, (q, _)) in out.iter_mut().zip(QUANTILES) {
-        let at = rank_index(q, n);
-        if at >= from {
-            let (_, v, _) = values[from..].select_nth_unstable(at - from);
-            *o = u64::from(*v);
-            from = at;
-        } else {
-            *o = u64::from(values[at]);
-        }
-    }
-    out
-}
+/// The quantiles of [`QUANTILES`], for [`IntervalHistogram::take_quantiles`].
+const QS: [f64; 4] = [
+    QUANTILES[0].0,
+    QUANTILES[1].0,
+    QUANTILES[2].0,
+    QUANTILES[3].0,
+];
 
 /// What a sample reads of a consumer group (engine-internal).
 #[derive(Debug, Clone, Copy, Default)]
@@ -478,9 +392,13 @@ pub struct TimeSeries {
     pub(crate) max_samples: usize,
     /// Per group: service and append → done times of the current interval.
     #[serde(skip)]
-    latency: Vec<[IntervalValues; 2]>,
+    latency: Vec<[IntervalHistogram; 2]>,
     #[serde(skip)]
-    staleness: IntervalValues,
+    staleness: IntervalHistogram,
+    /// Every group's service and append → done times of the interval
+    /// being closed: empty except inside [`TimeSeries::sample`].
+    #[serde(skip)]
+    system: [IntervalHistogram; 2],
 }
 
 impl TimeSeries {
@@ -516,7 +434,8 @@ impl TimeSeries {
             partition_lag: Vec::new(),
             max_samples,
             latency: Vec::new(),
-            staleness: IntervalValues::default(),
+            staleness: IntervalHistogram::default(),
+            system: Default::default(),
         };
         for (g, layout) in groups.iter().enumerate() {
             ts.add_group(layout.name, g as u32);
@@ -637,12 +556,22 @@ impl TimeSeries {
         self.series.push(s);
     }
 
-    /// Records one processed record of group `g`.
+    /// Records one processed record of group `g`, whose component's
+    /// metrics are `m`: in its whole-run histograms and this interval's,
+    /// each value's bucket computed once for both.
     #[inline(always)]
-    pub(crate) fn record_delivery(&mut self, g: u32, service_us: u64, end_to_end_us: u64) {
+    pub(crate) fn record_delivery(
+        &mut self,
+        g: u32,
+        m: &mut ComponentMetrics,
+        service_us: u64,
+        end_to_end_us: u64,
+    ) {
+        let bp = m.processing_us.record_returning_bucket(service_us);
+        let be = m.end_to_end_us.record_returning_bucket(end_to_end_us);
         if let Some([p, e]) = self.latency.get_mut(g as usize) {
-            p.record(service_us);
-            e.record(end_to_end_us);
+            p.record_in(bp, service_us);
+            e.record_in(be, end_to_end_us);
         }
     }
 
@@ -665,21 +594,24 @@ impl TimeSeries {
         conflicts: u64,
         worker_lags: &[u64],
     ) -> u64 {
-        // Sized up front: grown value by value, the two lists were
-        // reallocated a few times every sample.
-        let total = |k: usize| self.latency.iter().map(|l| l[k].values.len()).sum();
-        let mut all = [Vec::with_capacity(total(0)), Vec::with_capacity(total(1))];
+        // Each group's interval is folded into the system's as its
+        // percentiles are taken: one walk over its occupied buckets.
+        let [all_p, all_e] = &mut self.system;
         let per_group: Vec<[[u64; 4]; 2]> = self
             .latency
             .iter_mut()
             .map(|[p, e]| {
-                all[0].extend_from_slice(&p.values);
-                all[1].extend_from_slice(&e.values);
-                [p.take_quantiles(), e.take_quantiles()]
+                [
+                    p.take_quantiles(QS, Some(&mut *all_p)),
+                    e.take_quantiles(QS, Some(&mut *all_e)),
+                ]
             })
             .collect();
-        let system = [quantiles(&mut all[0]), quantiles(&mut all[1])];
-        let staleness = self.staleness.take_quantiles();
+        let system = [
+            all_p.take_quantiles(QS, None),
+            all_e.take_quantiles(QS, None),
+        ];
+        let staleness = self.staleness.take_quantiles(QS, None);
         let group = |g: u32| groups.get(g as usize).copied().unwrap_or_default();
         for s in &mut self.series {
             let v = match s.source {
@@ -962,7 +894,9 @@ impl TimeSeries {
 }
 
 pub(crate) mod image {
-    use super::{IntervalValues, PartitionSeries, Samples, Series, SeriesKind, Source, TimeSeries};
+    use super::{
+        IntervalHistogram, PartitionSeries, Samples, Series, SeriesKind, Source, TimeSeries,
+    };
     use crate::sim::clock::VirtualTime;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -981,8 +915,8 @@ pub(crate) mod image {
         times: &'a Samples<VirtualTime>,
         series: Vec<SeriesOut<'a>>,
         max_samples: usize,
-        latency: &'a [[IntervalValues; 2]],
-        staleness: &'a IntervalValues,
+        latency: &'a [[IntervalHistogram; 2]],
+        staleness: &'a IntervalHistogram,
         partition_lag: &'a [PartitionSeries],
     }
 
@@ -1001,8 +935,10 @@ pub(crate) mod image {
         times: Samples<VirtualTime>,
         series: Vec<SeriesIn>,
         max_samples: usize,
-        latency: Vec<[IntervalValues; 2]>,
-        staleness: IntervalValues,
+        /// Each interval histogram reads its own older form too (raw
+        /// values), so images made before it still restore.
+        latency: Vec<[IntervalHistogram; 2]>,
+        staleness: IntervalHistogram,
         /// Absent from images made before partition lags were sampled.
         #[serde(default)]
         partition_lag: Vec<PartitionSeries>,
@@ -1056,6 +992,7 @@ pub(crate) mod image {
             max_samples: t.max_samples,
             latency: t.latency,
             staleness: t.staleness,
+            system: Default::default(),
             partition_lag: t.partition_lag,
         })
     }
@@ -1141,103 +1078,137 @@ mod tests {
         assert_eq!(ts.partition_lag.len(), MAX_PARTITION_SERIES);
     }
 
+    /// Within the interval histogram's bound of the exact value `want`.
+    fn near(got: u64, want: u64) -> bool {
+        got.abs_diff(want) as f64 <= want as f64 / 128.0
+    }
+
     #[test]
     fn interval_percentiles_cover_only_their_interval() {
         let mut ts = one_group();
+        let mut m = ComponentMetrics::new("C", "C", Role::Consumer);
         let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
         let g = [GroupSample::default()];
         ts.sample(VirtualTime(0), &c, &g, 0, &[]);
         for v in 1..=1000u64 {
-            ts.record_delivery(0, v, 10 * v);
+            ts.record_delivery(0, &mut m, v, 10 * v);
         }
         ts.sample(VirtualTime(10), &c, &g, 0, &[]);
         // The next interval is slow: its percentiles are its own.
         for _ in 0..10 {
-            ts.record_delivery(0, 5_000, 50_000);
+            ts.record_delivery(0, &mut m, 5_000, 50_000);
         }
         ts.sample(VirtualTime(20), &c, &g, 0, &[]);
         // Nothing recorded: 0, not the previous interval's figure.
         ts.sample(VirtualTime(30), &c, &g, 0, &[]);
-        assert_eq!(values(&ts, "processing_p50_us"), vec![0, 500, 5_000, 0]);
-        assert_eq!(values(&ts, "processing_p95_us"), vec![0, 950, 5_000, 0]);
-        assert_eq!(values(&ts, "processing_p99_us"), vec![0, 990, 5_000, 0]);
-        assert_eq!(values(&ts, "processing_p999_us"), vec![0, 999, 5_000, 0]);
-        assert_eq!(values(&ts, "e2e_p50_us"), vec![0, 5_000, 50_000, 0]);
-        let all = ts
+        for (metric, exact, scale) in [
+            ("processing_p50_us", 500, 1),
+            ("processing_p95_us", 950, 1),
+            ("processing_p99_us", 990, 1),
+            ("processing_p999_us", 999, 1),
+            ("e2e_p50_us", 5_000, 10),
+            ("e2e_p999_us", 9_990, 10),
+        ] {
+            let v = values(&ts, metric);
+            assert_eq!(v.len(), 4, "{metric}");
+            assert!(near(v[1], exact), "{metric}: {v:?}");
+            // One value repeated: min = max, so the figure is exact.
+            assert_eq!((v[0], v[2], v[3]), (0, 5_000 * scale, 0), "{metric}");
+        }
+        let all: Vec<u64> = ts
             .find(SYSTEM, "e2e_p99_us")
-            .map(|s| s.values.iter().collect::<Vec<_>>());
-        assert_eq!(all, Some(vec![0, 9_900, 50_000, 0]));
+            .map(|s| s.values.iter().collect())
+            .unwrap_or_default();
+        assert_eq!(all.len(), 4);
+        assert!(near(all[1], 9_900) && all[2] == 50_000, "{all:?}");
     }
 
     #[test]
-    fn percentiles_rank_like_the_histogram() {
-        let mut h = super::super::histogram::Histogram::new();
-        let mut v: Vec<u32> = (0..777u32).map(|i| (i * 7919) % 1000).collect();
-        for &x in &v {
-            h.record(u64::from(x));
+    fn interval_percentiles_match_the_whole_run_histogram() {
+        // Same buckets, same ranks: an interval's figures are exactly the
+        // ones a whole-run histogram of the same values reports.
+        let mut ts = one_group();
+        let mut m = ComponentMetrics::new("C", "C", Role::Consumer);
+        let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
+        let g = [GroupSample::default()];
+        let mut h = Histogram::new();
+        for i in 0..777u64 {
+            let v = (i * 7919) % 100_000;
+            h.record(v);
+            ts.record_delivery(0, &mut m, v, v);
         }
-        let q = quantiles(&mut v);
-        for (i, (p, _)) in QUANTILES.iter().enumerate() {
-            // Values below 64 are exact in the histogram.
-            let exact = h.quantile(*p);
-            assert!(
-                (q[i] as f64 - exact as f64).abs() <= exact as f64 / 64.0 + 1.0,
-                "{p}: {} vs {exact}",
-                q[i]
+        ts.sample(VirtualTime(0), &c, &g, 0, &[]);
+        assert_eq!(m.processing_us.summary(), h.summary(), "whole run recorded");
+        for (i, name) in PROCESSING_NAMES.iter().enumerate() {
+            assert_eq!(
+                values(&ts, name),
+                vec![h.quantile(QUANTILES[i].0)],
+                "{name}"
             );
         }
-        assert_eq!(quantiles(&mut []), [0; 4]);
-        assert_eq!(quantiles(&mut [7]), [7; 4]);
     }
 
     #[test]
-    fn sorted_and_selected_percentiles_agree_with_a_sorted_reference() {
-        // Both paths: sizes on either side of SORT_BELOW.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for n in [1usize, 2, 3, 10, 63, 64, 65, 66, 200, 1001] {
-            let mut v: Vec<u32> = (0..n)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x % 5_000) as u32
-                })
-                .collect();
-            let mut sorted = v.clone();
-            sorted.sort_unstable();
-            let want = QUANTILES.map(|(q, _)| u64::from(sorted[rank_index(q, n)]));
-            assert_eq!(quantiles(&mut v), want, "n = {n}");
+    fn system_percentiles_are_those_of_every_group_together() {
+        let c = [
+            ComponentMetrics::new("A", "A", Role::Consumer),
+            ComponentMetrics::new("B", "B", Role::Consumer),
+        ];
+        let groups = [
+            GroupLayout {
+                name: "A",
+                read_views: false,
+            },
+            GroupLayout {
+                name: "B",
+                read_views: false,
+            },
+        ];
+        let mut ts = TimeSeries::for_engine(10, 100, &c, &groups, None);
+        let g = [GroupSample::default(); 2];
+        let mut m = ComponentMetrics::new("A", "A", Role::Consumer);
+        for round in 0..3u64 {
+            // A fast group and a slow one; the system mixes both.
+            let mut all = Histogram::new();
+            for i in 0..500u64 {
+                let (a, b) = (100 + i + round, 20_000 + 37 * i);
+                ts.record_delivery(0, &mut m, a, a);
+                ts.record_delivery(1, &mut m, b, b);
+                all.record(a);
+                all.record(b);
+            }
+            ts.sample(VirtualTime(10 * round), &c, &g, 0, &[]);
+            for (q, name) in QUANTILES.iter().zip(END_TO_END_NAMES) {
+                let got = ts.find(SYSTEM, name).and_then(|s| s.values.last());
+                assert_eq!(got, Some(all.quantile(q.0)), "{name} round {round}");
+            }
         }
+        // The groups' own intervals were left empty by the merge.
+        ts.sample(VirtualTime(40), &c, &g, 0, &[]);
+        let p50 = ts.find(SYSTEM, "e2e_p50_us").and_then(|s| s.values.last());
+        assert_eq!(p50, Some(0));
+        assert_eq!(
+            ts.find("B", "e2e_p50_us").and_then(|s| s.values.last()),
+            Some(0)
+        );
     }
 
     #[test]
     fn thinning_folds_interval_figures_into_the_kept_sample() {
         let mut ts = one_group();
+        let mut m = ComponentMetrics::new("C", "C", Role::Consumer);
         let c = [ComponentMetrics::new("C", "C", Role::Consumer)];
         let g = [GroupSample::default()];
         // Samples 0..=4 with one slow interval (the 3rd, dropped by thinning).
         for (i, slow) in [0u64, 100, 9_000, 200, 300].iter().enumerate() {
             if *slow > 0 {
-                ts.record_delivery(0, *slow, *slow);
+                ts.record_delivery(0, &mut m, *slow, *slow);
             }
             ts.sample(VirtualTime(10 * i as u64), &c, &g, 0, &[]);
         }
         assert_eq!(ts.times.len(), 3);
         // Kept: t=0, t=20 (covering the intervals ending at 10 and 20), t=40.
         assert_eq!(values(&ts, "processing_p99_us"), vec![0, 9_000, 300]);
-    }
-
-    #[test]
-    fn interval_values_stay_bounded() {
-        let mut iv = IntervalValues::default();
-        for v in 0..100_000u64 {
-            iv.record(v);
-        }
-        assert!(iv.values.len() < INTERVAL_VALUES);
-        let q = iv.take_quantiles();
-        // Thinned evenly: the median is still near the middle.
-        assert!((q[0] as f64 / 50_000.0 - 1.0).abs() < 0.02, "{q:?}");
-        assert!(iv.values.is_empty());
     }
 
     #[test]

@@ -1662,9 +1662,7 @@ impl Engine {
         }
         let m = &mut self.metrics[group.component as usize];
         m.events_in += 1;
-        m.processing_us.record(service_us);
-        m.end_to_end_us.record(sojourn_us);
-        self.series.record_delivery(g, service_us, sojourn_us);
+        self.series.record_delivery(g, m, service_us, sojourn_us);
         self.metrics[topic.bus as usize].events_out += 1;
         if self.trace.is_some() {
             let outcome = match (apply, seen_before) {

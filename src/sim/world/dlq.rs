@@ -613,10 +613,8 @@ impl Engine {
         let react = apply && !group.reactions.is_empty();
         let m = &mut self.metrics[group.component as usize];
         m.events_in += 1;
-        m.processing_us.record(service_us);
-        m.end_to_end_us.record(sojourn_us);
         self.series
-            .record_delivery(g as u32, service_us, sojourn_us);
+            .record_delivery(g as u32, m, service_us, sojourn_us);
         self.metrics[topic.bus as usize].events_out += 1;
         if react {
             self.react(g as u32, t, letter.key);

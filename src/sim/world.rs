@@ -1348,7 +1348,11 @@ impl Engine {
 
     /// Starts the record at the worker's position, if it is owned, idle,
     /// has no action pending and has something to read.
-    #[inline]
+    ///
+    /// The checks are inlined at every caller: a worker that finishes a
+    /// record has mostly caught up, so the call after each delivery ends
+    /// here; the start itself is a call.
+    #[inline(always)]
     fn try_start(&mut self, w: u32) {
         let worker = &self.workers[w as usize];
         let log = self.log_of(w);
@@ -1359,6 +1363,16 @@ impl Engine {
         {
             return;
         }
+        self.start(w);
+    }
+
+    /// [`Engine::try_start`] past its checks: skips what retention
+    /// dropped, takes a slot where the group caps concurrency, and begins
+    /// an attempt.
+    #[inline(never)]
+    fn start(&mut self, w: u32) {
+        let worker = &self.workers[w as usize];
+        let log = self.log_of(w);
         if worker.position < log.low_watermark().0 {
             // Retention dropped records it had not read (never under
             // until-consumed or keep-all).

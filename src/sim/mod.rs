@@ -3,7 +3,7 @@
 //!
 //! # What it owns
 //! - [`VirtualTime`] (`clock.rs`): integer microseconds; the only clock.
-//! - [`SimRng`] (`rng.rs`): the one seeded ChaCha8 generator and the
+//! - [`SimRng`] (`rng.rs`): the one seeded xoshiro256++ generator and the
 //!   distributions drawn from it (exponential, lognormal from p50/p99, …).
 //! - [`Scheduler`] (`scheduler.rs`): the one priority queue of timed
 //!   actions, ordered by `(time, sequence number)` so ties are deterministic.

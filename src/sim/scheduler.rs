@@ -135,7 +135,10 @@ impl<A: Copy> Scheduler<A> {
     }
 
     /// Schedules `action` at `time`, after every action already due then.
-    #[inline]
+    ///
+    /// The list case is inlined into the engine's loop (it is most
+    /// pushes); the heap case is a call.
+    #[inline(always)]
     pub fn push(&mut self, time: VirtualTime, action: A) -> Result<(), QueueFull> {
         if self.len() >= self.capacity {
             return Err(QueueFull(self.capacity));
@@ -146,20 +149,34 @@ impl<A: Copy> Scheduler<A> {
             key: (u128::from(time.0) << 64) | u128::from(seq),
             action,
         };
-        if !self.heap_mode {
-            if self.entries.len() < SMALL_MAX {
-                // Latest first: walk back from the earliest end, moving
-                // up each entry due before it (a shift of a few entries
-                // costs less done here than through `Vec::insert`).
-                let mut i = self.entries.len();
-                self.entries.push(entry);
-                while i > 0 && self.entries[i - 1].key < entry.key {
-                    self.entries[i] = self.entries[i - 1];
-                    i -= 1;
-                }
-                self.entries[i] = entry;
-                return Ok(());
+        let n = self.entries.len();
+        if self.heap_mode || n >= SMALL_MAX {
+            self.push_heap(entry);
+            return Ok(());
+        }
+        // Latest first: walk back from the earliest end, moving up each
+        // entry due before it (a shift of a few entries costs less done
+        // here than through `Vec::insert`). The slice's length is known
+        // to be `n + 1`, so the walk needs no bounds checks.
+        self.entries.push(entry);
+        let list = &mut self.entries[..=n];
+        let mut i = n;
+        while i > 0 {
+            let before = list[i - 1];
+            if before.key > entry.key {
+                break;
             }
+            list[i] = before;
+            i -= 1;
+        }
+        list[i] = entry;
+        Ok(())
+    }
+
+    /// [`Scheduler::push`] into the heap, first turning a full list into one.
+    #[inline(never)]
+    fn push_heap(&mut self, entry: Entry<A>) {
+        if !self.heap_mode {
             self.grow_to_heap();
         }
         if self.vacant_root {
@@ -169,7 +186,6 @@ impl<A: Copy> Scheduler<A> {
             self.entries.push(entry);
             self.sift_up(self.entries.len() - 1);
         }
-        Ok(())
     }
 
     /// Removes and returns the earliest action.

@@ -548,17 +548,20 @@ impl SearchIndex {
                     }
                 }
             }
-            other => {
-                let n = self.term_docs.entry(other).or_insert(0);
-                if up {
-                    *n += 1;
-                } else {
+            other => match self.term_docs.get_mut(&other) {
+                // The term is nearly always there: one search, no entry.
+                Some(n) if up => *n += 1,
+                Some(n) => {
                     *n = n.saturating_sub(1);
                     if *n == 0 {
                         self.term_docs.remove(&other);
                     }
                 }
-            }
+                None if up => {
+                    self.term_docs.insert(other, 1);
+                }
+                None => {}
+            },
         }
     }
 }
@@ -765,7 +768,11 @@ impl SinkState {
                 } else {
                     s.recent.partition_point(|x| x.event_id < n.event_id)
                 };
-                if s.recent.get(at).is_some_and(|x| x.event_id == n.event_id) {
+                if newest && s.recent.len() >= RECENT_NOTIFICATIONS {
+                    // The usual case once full: the oldest makes way.
+                    s.recent.pop_front();
+                    s.recent.push_back(n);
+                } else if s.recent.get(at).is_some_and(|x| x.event_id == n.event_id) {
                     s.recent[at] = n;
                 } else if s.recent.len() < RECENT_NOTIFICATIONS {
                     s.recent.insert(at, n);

@@ -1369,7 +1369,11 @@ impl Engine {
 
     /// Starts the record at the worker's position, if it is owned, idle,
     /// has no action pending and has something to read.
-    #[inline]
+    ///
+    /// The checks are inlined at every caller: a worker that finishes a
+    /// record has mostly caught up, so the call after each delivery ends
+    /// here; the start itself is a call.
+    #[inline(always)]
     fn try_start(&mut self, w: u32) {
         let worker = &self.workers[w as usize];
         let log = self.log_of(w);
@@ -1380,6 +1384,16 @@ impl Engine {
         {
             return;
         }
+        self.start(w);
+    }
+
+    /// [`Engine::try_start`] past its checks: skips what retention
+    /// dropped, takes a slot where the group caps concurrency, and begins
+    /// an attempt.
+    #[inline(never)]
+    fn start(&mut self, w: u32) {
+        let worker = &self.workers[w as usize];
+        let log = self.log_of(w);
         if worker.position < log.low_watermark().0 {
             // Retention dropped records it had not read (never under
             // until-consumed or keep-all).
@@ -1438,7 +1452,11 @@ impl Engine {
     /// Starts one attempt at the record at the worker's position.
     #[inline(always)]
     fn begin_attempt(&mut self, w: u32) {
-        let lookup_us = self.registry_lookup_us(w);
+        let lookup_us = if self.registry.is_some() {
+            self.registry_lookup_us(w)
+        } else {
+            0
+        };
         let worker = &mut self.workers[w as usize];
         let g = &self.groups[worker.group as usize];
         let mut service_us = g.params.service.sample_us(&mut self.rng);
@@ -1789,22 +1807,34 @@ impl Engine {
 
     /// Drops the records of `t/p` every subscribed group has committed
     /// (under [`Retention::UntilConsumed`]).
+    ///
+    /// Called as each group commits, so mostly some other group still
+    /// holds the oldest record: the check of the one that held it last
+    /// time is inlined into the commit, the scan over the groups is not.
+    #[inline]
     fn trim(&mut self, t: u32, p: u32) {
         if self.scenario.retention != Retention::UntilConsumed {
             return;
         }
-        let topic = &mut self.topics[t as usize];
-        let log = &mut topic.partitions[p as usize];
-        // Called as each group commits, so mostly some other group still
-        // holds the oldest record: stop at the first worker that does,
-        // looking first at the one that held it last time.
-        let oldest = log.low_watermark().0;
-        let committed = |base: u32| self.workers[(base + p) as usize].committed;
+        let topic = &self.topics[t as usize];
+        let log = &topic.partitions[p as usize];
         if let Some(&(_, base)) = topic.subscriptions.get(log.holder as usize)
-            && committed(base) <= oldest
+            && self.workers[(base + p) as usize].committed <= log.low_watermark().0
         {
             return;
         }
+        self.trim_scan(t, p);
+    }
+
+    /// [`Engine::trim`] past its holder check: stops at the first worker
+    /// still holding the oldest record (and remembers it), else drops
+    /// what every group committed.
+    #[inline(never)]
+    fn trim_scan(&mut self, t: u32, p: u32) {
+        let topic = &mut self.topics[t as usize];
+        let log = &mut topic.partitions[p as usize];
+        let oldest = log.low_watermark().0;
+        let committed = |base: u32| self.workers[(base + p) as usize].committed;
         let mut low = log.high_watermark().0;
         for (i, &(_, base)) in topic.subscriptions.iter().enumerate() {
             let committed = committed(base);

@@ -112,13 +112,15 @@ impl ByteSummary {
     }
 }
 
-/// Appends `text` to `buf` and returns its [`ByteSummary`], in one pass:
-/// each block is summarised while the copy has it in the first-level
-/// cache. On a diagram of megabytes, summarising then copying streamed
-/// the text from memory twice.
-fn copy_summarized(text: &str, buf: &mut String) -> ByteSummary {
+/// Appends `text` to `buf` and returns its [`ByteSummary`] and whether
+/// [`fold_brace_blanks`] would change it, in one pass: each block is
+/// summarised and searched while the copy has it in the first-level
+/// cache. On a diagram of megabytes, summarising, copying and searching
+/// one after the other streamed the text from memory three times.
+fn copy_summarized(text: &str, buf: &mut String) -> (ByteSummary, bool) {
     const BLOCK: usize = 4096;
     let mut summary = ByteSummary::default();
+    let mut brace_blanks = false;
     let mut a = 0;
     while a < text.len() {
         let mut b = (a + BLOCK).min(text.len());
@@ -128,9 +130,10 @@ fn copy_summarized(text: &str, buf: &mut String) -> ByteSummary {
         let block = text.get(a..b).unwrap_or_default();
         summary.add(block.as_bytes());
         buf.push_str(block);
+        brace_blanks = brace_blanks || has_brace_blanks_in(text, a, b);
         a = b;
     }
-    summary
+    (summary, brace_blanks)
 }
 
 /// Whether the byte `x` occurs in `text`. The blocks are scanned
@@ -379,22 +382,24 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
     buf.clear();
     // Room for the newline appended at the end, so that is no copy.
     buf.reserve(src.len() - cut.min(src.len()) + 1);
-    let mut summary = copy_summarized(src.get(cut..).unwrap_or_default(), &mut buf);
+    let (mut summary, copy_brace_blanks) =
+        copy_summarized(src.get(cut..).unwrap_or_default(), &mut buf);
     summary.add(src.as_bytes().get(..cut).unwrap_or_default());
     let mut steps = Vec::new();
     // Trivia and frontmatter are reported in source offsets: map their
     // positions through the steps that ran before they were cut.
-    let (text, n_crlf, frontmatter_range) = if summary.cr || summary.lt {
+    // `copied_steps`: the steps when the text was the copy.
+    let (text, n_crlf, frontmatter_range, copied_steps) = if summary.cr || summary.lt {
         // Lost bet (CRLF line ends or HTML): start again from the source.
         let text = fold_crlf(src, &mut steps, buf);
         let n_crlf = steps.len();
         let (text, range) = cut_frontmatter(text, &mut steps);
-        (text, n_crlf, range)
+        (text, n_crlf, range, None)
     } else {
         if source_cut.is_some() {
             steps.push(prefix_cut(cut, src.len()));
         }
-        (buf, 0, source_cut)
+        (buf, 0, source_cut, Some(steps.len()))
     };
     let frontmatter = frontmatter_range.map(|(whole, body)| {
         let at = |x| map_back(&steps[..n_crlf], x);
@@ -467,7 +472,12 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
         text
     };
     let mut text = if summary.close_brace {
-        fold_brace_blanks(text, &mut steps)
+        // Every step that changes the text records a map: with none since
+        // the copy, the copy has already answered the search.
+        let known = copied_steps
+            .filter(|&n| n == steps.len())
+            .map(|_| copy_brace_blanks);
+        fold_brace_blanks(text, &mut steps, known)
     } else {
         text
     };
@@ -897,8 +907,16 @@ fn has_entity(text: &str) -> bool {
 
 /// Whether `}` is followed by blanks that contain a newline after some blank.
 fn has_brace_blanks(text: &str) -> bool {
-    let mut from = 0;
-    while let Some(at) = find_byte(text, b'}', from) {
+    has_brace_blanks_in(text, 0, text.len())
+}
+
+/// [`has_brace_blanks`] for the `}`s at `from..to` (their blanks may run
+/// past `to`).
+fn has_brace_blanks_in(text: &str, from: usize, to: usize) -> bool {
+    // Searching only up to `to` keeps a block's search in the block.
+    let upto = text.get(..to).unwrap_or(text);
+    let mut from = from;
+    while let Some(at) = find_byte(upto, b'}', from) {
         let ws_end = skip_js_space(text, at + 1);
         if text[at + 1..ws_end].rfind('\n').is_some_and(|nl| nl > 0) {
             return true;
@@ -908,9 +926,10 @@ fn has_brace_blanks(text: &str) -> bool {
     false
 }
 
-/// The flow parser's `src.replace(/}\s*\n/g, '}\n')`.
-fn fold_brace_blanks(text: String, steps: &mut Vec<StepMap>) -> String {
-    if !has_brace_blanks(&text) {
+/// The flow parser's `src.replace(/}\s*\n/g, '}\n')`. `known`: whether
+/// it changes anything, if a pass over the text found out already.
+fn fold_brace_blanks(text: String, steps: &mut Vec<StepMap>, known: Option<bool>) -> String {
+    if !known.unwrap_or_else(|| has_brace_blanks(&text)) {
         return text;
     }
     let text = text.as_str();
@@ -963,8 +982,12 @@ mod tests {
         text.push_str("A --> B;}\r");
         let mut buf = "stale".to_string();
         buf.clear();
-        let s = copy_summarized(&text, &mut buf);
+        let (s, brace_blanks) = copy_summarized(&text, &mut buf);
         assert_eq!(buf, text);
+        assert!(
+            !brace_blanks,
+            "`}}\\r` at the end is no blank run with a newline"
+        );
         let whole = ByteSummary::of(&text);
         assert_eq!(s.newlines, whole.newlines);
         assert_eq!(s.newlines, 2000);
@@ -981,6 +1004,18 @@ mod tests {
             )
         );
         assert!(s.cr && s.semi && s.close_brace && !s.lt);
+        // A `}` at the end of a block whose blanks and newline are in the
+        // next: found like the search over the whole text finds it.
+        for at in [4094, 4095, 4096, 5000] {
+            let mut text = "x".repeat(at);
+            text.push_str("}  \nA\n");
+            let mut buf = String::new();
+            let (_, found) = copy_summarized(&text, &mut buf);
+            assert!(found, "`}}` at {at}");
+            assert_eq!(found, has_brace_blanks(&text));
+            let plain = text.replace("}  \n", "}\n");
+            assert!(!copy_summarized(&plain, &mut String::new()).1);
+        }
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub(crate) struct ByteSummary {
 }
 
 impl ByteSummary {
-    /// The summary of `text`.
+    /// The summary of `text` (the parse gets it from
+    /// [`copy_summarized`]).
+    #[cfg(test)]
     pub fn of(text: &str) -> ByteSummary {
         let mut s = ByteSummary::default();
         s.add(text.as_bytes());

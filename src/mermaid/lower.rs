@@ -439,8 +439,10 @@ impl<'a> Db<'a> {
         let edges = &self.chart.edges;
         let auto = self.auto_edges.get_or_insert_with(|| {
             let mut m = HashMap::default();
-            for e in edges.iter().filter(|e| !e.user_defined_id()) {
-                m.entry(e.id().into_owned()).or_insert(e.index);
+            for (i, e) in edges.iter().enumerate() {
+                if !e.user_defined_id() {
+                    m.entry(e.id().into_owned()).or_insert(i);
+                }
             }
             m
         });
@@ -643,7 +645,7 @@ impl<'a> Db<'a> {
         if let Some(shape) = shape
             && vertex.shape.as_deref() != Some(shape)
         {
-            vertex.shape = Some(Cow::Borrowed(shape));
+            vertex.shape = Some(Id::from(shape));
         }
         if let Some(styles) = styles {
             vertex.styles.extend(styles.iter().cloned());
@@ -681,7 +683,7 @@ impl<'a> Db<'a> {
                 };
                 return Err(Diagnostic::db(at(), format!("No such shape: {name}.")).with_hint(hint));
             };
-            vertex.shape = Some(Cow::Borrowed(known));
+            vertex.shape = Some(Id::from(known));
         }
         let label_blank = get("label").is_none_or(is_blank_text);
         if let Some(label) = get("label").filter(|v| v.truthy()) {
@@ -794,8 +796,8 @@ impl<'a> Db<'a> {
         link: &LinkV<'a>,
         id: Option<&str>,
     ) {
+        let index = self.chart.edges.len();
         let mut edge = Edge {
-            index: self.chart.edges.len(),
             stroke: link.stroke,
             arrow_start: link.arrow_start,
             arrow_end: link.arrow_end,
@@ -829,7 +831,7 @@ impl<'a> Db<'a> {
         match id {
             Some(id) if self.edge_index(id).is_none() => {
                 edge.id = EdgeId::User(Id::from(id));
-                self.user_edges.insert(id.to_string(), edge.index);
+                self.user_edges.insert(id.to_string(), index);
             }
             _ => {
                 let n = if existing == 0 {
@@ -840,7 +842,7 @@ impl<'a> Db<'a> {
                 edge.id = EdgeId::Auto(n);
                 if let Some(auto) = &mut self.auto_edges {
                     auto.entry(super::flow::auto_edge_id(&from, &to, n))
-                        .or_insert(edge.index);
+                        .or_insert(index);
                 }
             }
         }

@@ -73,13 +73,23 @@ pub(crate) struct ByteSummary {
 }
 
 impl ByteSummary {
-    /// The summary of `text`.
+    /// The summary of `text` (the parse gets it from
+    /// [`copy_summarized`]).
+    #[cfg(test)]
     pub fn of(text: &str) -> ByteSummary {
         let mut s = ByteSummary::default();
+        s.add(text.as_bytes());
+        s
+    }
+
+    /// Adds what `bytes` hold: the summary of two texts added is the
+    /// summary of the two one after the other.
+    fn add(&mut self, bytes: &[u8]) {
+        let s = self;
         // Per block of at most 255 bytes, so the newline count fits a `u8`;
         // flags and count as bytes, which the compiler turns into wide
         // compares.
-        for block in text.as_bytes().chunks(255) {
+        for block in bytes.chunks(255) {
             let (mut cr, mut lt, mut pc, mut semi) = (0u8, 0u8, 0u8, 0u8);
             let (mut close, mut at, mut e2, mut nl) = (0u8, 0u8, 0u8, 0u8);
             for &c in block {
@@ -101,8 +111,31 @@ impl ByteSummary {
             s.e2 |= e2 != 0;
             s.newlines += usize::from(nl);
         }
-        s
     }
+}
+
+/// Appends `text` to `buf` and returns its [`ByteSummary`] and whether
+/// [`fold_brace_blanks`] would change it, in one pass: each block is
+/// summarised and searched while the copy has it in the first-level
+/// cache. On a diagram of megabytes, summarising, copying and searching
+/// one after the other streamed the text from memory three times.
+fn copy_summarized(text: &str, buf: &mut String) -> (ByteSummary, bool) {
+    const BLOCK: usize = 4096;
+    let mut summary = ByteSummary::default();
+    let mut brace_blanks = false;
+    let mut a = 0;
+    while a < text.len() {
+        let mut b = (a + BLOCK).min(text.len());
+        while !text.is_char_boundary(b) {
+            b += 1;
+        }
+        let block = text.get(a..b).unwrap_or_default();
+        summary.add(block.as_bytes());
+        buf.push_str(block);
+        brace_blanks = brace_blanks || has_brace_blanks_in(text, a, b);
+        a = b;
+    }
+    (summary, brace_blanks)
 }
 
 /// Whether the byte `x` occurs in `text`. The blocks are scanned
@@ -342,21 +375,33 @@ pub(crate) fn prepare(src: &str) -> Prepared {
 /// [`prepare`], writing the text into `buf` (emptied first) when no step
 /// needs a fresh copy, so a caller that parses again and again reuses one
 /// buffer instead of faulting in a new one each time.
-pub(crate) fn prepare_in(src: &str, buf: String) -> Prepared {
-    let summary = ByteSummary::of(src);
+pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
+    // Bet on the common case, where `cleanupText` changes nothing: cut
+    // the frontmatter from the source and copy the rest, summarising the
+    // source on the way (the frontmatter apart, the rest as it is copied).
+    let source_cut = match_frontmatter(src);
+    let cut = source_cut.map_or(0, |m| m.0.1);
+    buf.clear();
+    // Room for the newline appended at the end, so that is no copy.
+    buf.reserve(src.len() - cut.min(src.len()) + 1);
+    let (mut summary, copy_brace_blanks) =
+        copy_summarized(src.get(cut..).unwrap_or_default(), &mut buf);
+    summary.add(src.as_bytes().get(..cut).unwrap_or_default());
     let mut steps = Vec::new();
     // Trivia and frontmatter are reported in source offsets: map their
     // positions through the steps that ran before they were cut.
-    let (text, n_crlf, frontmatter_range) = if summary.cr || summary.lt {
+    // `copied_steps`: the steps when the text was the copy.
+    let (text, n_crlf, frontmatter_range, copied_steps) = if summary.cr || summary.lt {
+        // Lost bet (CRLF line ends or HTML): start again from the source.
         let text = fold_crlf(src, &mut steps, buf);
         let n_crlf = steps.len();
         let (text, range) = cut_frontmatter(text, &mut steps);
-        (text, n_crlf, range)
+        (text, n_crlf, range, None)
     } else {
-        // `cleanupText` changes nothing: cut the frontmatter from the
-        // source and copy only the rest.
-        let (text, range) = cut_source_frontmatter(src, buf, &mut steps);
-        (text, 0, range)
+        if source_cut.is_some() {
+            steps.push(prefix_cut(cut, src.len()));
+        }
+        (buf, 0, source_cut, Some(steps.len()))
     };
     let frontmatter = frontmatter_range.map(|(whole, body)| {
         let at = |x| map_back(&steps[..n_crlf], x);
@@ -429,7 +474,12 @@ pub(crate) fn prepare_in(src: &str, buf: String) -> Prepared {
         text
     };
     let mut text = if summary.close_brace {
-        fold_brace_blanks(text, &mut steps)
+        // Every step that changes the text records a map: with none since
+        // the copy, the copy has already answered the search.
+        let known = copied_steps
+            .filter(|&n| n == steps.len())
+            .map(|_| copy_brace_blanks);
+        fold_brace_blanks(text, &mut steps, known)
     } else {
         text
     };
@@ -536,26 +586,6 @@ fn cut_frontmatter(text: String, steps: &mut Vec<StepMap>) -> (String, Option<(R
     steps.push(prefix_cut(m.0.1, text.len()));
     text.drain(..m.0.1);
     (text, Some(m))
-}
-
-/// [`cut_frontmatter`] on the source itself, copying only what follows
-/// the frontmatter into `buf` (with room for the newline `prepare`
-/// appends).
-fn cut_source_frontmatter(
-    src: &str,
-    mut buf: String,
-    steps: &mut Vec<StepMap>,
-) -> (String, Option<(Range, Range)>) {
-    let m = match_frontmatter(src);
-    let cut = m.map_or(0, |m| m.0.1);
-    let rest = src.get(cut..).unwrap_or_default();
-    buf.clear();
-    buf.reserve(rest.len() + 1);
-    buf.push_str(rest);
-    if m.is_some() {
-        steps.push(prefix_cut(cut, src.len()));
-    }
-    (buf, m)
 }
 
 /// The map a [`Builder`] records for cutting the first `cut` of `len`
@@ -879,8 +909,16 @@ fn has_entity(text: &str) -> bool {
 
 /// Whether `}` is followed by blanks that contain a newline after some blank.
 fn has_brace_blanks(text: &str) -> bool {
-    let mut from = 0;
-    while let Some(at) = find_byte(text, b'}', from) {
+    has_brace_blanks_in(text, 0, text.len())
+}
+
+/// [`has_brace_blanks`] for the `}`s at `from..to` (their blanks may run
+/// past `to`).
+fn has_brace_blanks_in(text: &str, from: usize, to: usize) -> bool {
+    // Searching only up to `to` keeps a block's search in the block.
+    let upto = text.get(..to).unwrap_or(text);
+    let mut from = from;
+    while let Some(at) = find_byte(upto, b'}', from) {
         let ws_end = skip_js_space(text, at + 1);
         if text[at + 1..ws_end].rfind('\n').is_some_and(|nl| nl > 0) {
             return true;
@@ -890,9 +928,10 @@ fn has_brace_blanks(text: &str) -> bool {
     false
 }
 
-/// The flow parser's `src.replace(/}\s*\n/g, '}\n')`.
-fn fold_brace_blanks(text: String, steps: &mut Vec<StepMap>) -> String {
-    if !has_brace_blanks(&text) {
+/// The flow parser's `src.replace(/}\s*\n/g, '}\n')`. `known`: whether
+/// it changes anything, if a pass over the text found out already.
+fn fold_brace_blanks(text: String, steps: &mut Vec<StepMap>, known: Option<bool>) -> String {
+    if !known.unwrap_or_else(|| has_brace_blanks(&text)) {
         return text;
     }
     let text = text.as_str();
@@ -935,6 +974,50 @@ mod tests {
         text.push_str("\r<%;}@\u{2028}");
         let s = ByteSummary::of(&text);
         assert!(s.cr && s.lt && s.percent && s.semi && s.close_brace && s.at && s.e2);
+    }
+
+    #[test]
+    fn copy_summarized_copies_and_summarises_like_two_passes() {
+        // Multi-byte characters straddle the copy's block boundaries, and
+        // the rare bytes sit in the last, short block.
+        let mut text = "é日\n".repeat(2000);
+        text.push_str("A --> B;}\r");
+        let mut buf = "stale".to_string();
+        buf.clear();
+        let (s, brace_blanks) = copy_summarized(&text, &mut buf);
+        assert_eq!(buf, text);
+        assert!(
+            !brace_blanks,
+            "`}}\\r` at the end is no blank run with a newline"
+        );
+        let whole = ByteSummary::of(&text);
+        assert_eq!(s.newlines, whole.newlines);
+        assert_eq!(s.newlines, 2000);
+        assert_eq!(
+            (s.cr, s.lt, s.percent, s.semi, s.close_brace, s.at, s.e2),
+            (
+                whole.cr,
+                whole.lt,
+                whole.percent,
+                whole.semi,
+                whole.close_brace,
+                whole.at,
+                whole.e2
+            )
+        );
+        assert!(s.cr && s.semi && s.close_brace && !s.lt);
+        // A `}` at the end of a block whose blanks and newline are in the
+        // next: found like the search over the whole text finds it.
+        for at in [4094, 4095, 4096, 5000] {
+            let mut text = "x".repeat(at);
+            text.push_str("}  \nA\n");
+            let mut buf = String::new();
+            let (_, found) = copy_summarized(&text, &mut buf);
+            assert!(found, "`}}` at {at}");
+            assert_eq!(found, has_brace_blanks(&text));
+            let plain = text.replace("}  \n", "}\n");
+            assert!(!copy_summarized(&plain, &mut String::new()).1);
+        }
     }
 
     #[test]

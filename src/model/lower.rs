@@ -174,9 +174,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn edge(index: usize, from: &str, to: &str, label: &str, at: usize) -> Edge {
+    fn edge(from: &str, to: &str, label: &str, at: usize) -> Edge {
         Edge {
-            index,
             from: from.into(),
             to: to.into(),
             label: label.into(),
@@ -243,8 +242,7 @@ pub(crate) mod tests {
         ];
         let edges = pairs
             .iter()
-            .enumerate()
-            .map(|(i, (f, t, l, ln))| edge(i, f, t, l, arrow_on(*ln)))
+            .map(|(f, t, l, ln)| edge(f, t, l, arrow_on(*ln)))
             .collect();
         let sub = line_start(14);
         Flowchart {
@@ -371,7 +369,7 @@ pub(crate) mod tests {
     #[test]
     fn an_edge_to_an_unlisted_node_gets_a_bare_component() {
         let chart = Flowchart {
-            edges: vec![edge(0, "A", "B", "", 0)],
+            edges: vec![edge("A", "B", "", 0)],
             ..Flowchart::default()
         };
         let g = ArchGraph::from_flowchart(&chart);

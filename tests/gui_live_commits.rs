@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{harness, right_click_on, step, wait_for_frame};
+use common::{file_menu_with_path, harness, right_click_on, step, type_into_spin, wait_for_frame};
 use eda_studio::gui::app::EdaApp;
 use eda_studio::live::Frame;
 use eda_studio::sim::{Check, Example, Invariant};
@@ -190,15 +190,7 @@ fn a_commit_setting_chosen_in_the_scenario_tab_is_written_and_the_default_is_not
 
     // On a timer: the value typed is written as a time.
     pick_commit_mode(&mut h, "Consumer1", "on a timer");
-    h.get_by_role_and_label(Role::SpinButton, "Consumer1 commit every")
-        .click();
-    h.run_steps(2);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.event(egui::Event::Text("2".into()));
-    h.run_steps(1);
-    h.key_press(egui::Key::Enter);
-    h.run_steps(3);
+    type_into_spin(&mut h, "Consumer1 commit every", "2");
     h.get_by_label("Apply").click();
     h.run_steps(3);
     let text = h.state().doc.to_text();
@@ -213,22 +205,6 @@ fn a_commit_setting_chosen_in_the_scenario_tab_is_written_and_the_default_is_not
     h.run_steps(3);
     let text = h.state().doc.to_text();
     assert!(!text.contains("commit-every"), "{text}");
-}
-
-/// File ▸ `item`, then the typed-path prompt (no native dialog in tests)
-/// answered with `path`.
-fn file_menu_with_path(h: &mut Harness<'_, EdaApp>, item: &str, path: &std::path::Path) {
-    h.get_by_label("File").click_accesskit();
-    h.run_steps(2);
-    h.get_by_label_contains(item).click_accesskit();
-    h.run_steps(2);
-    match &mut h.state_mut().ui.path_prompt {
-        Some((_, text)) => *text = path.display().to_string(),
-        None => panic!("{item} asks for a path"),
-    }
-    h.run_steps(1);
-    h.get_by_label("OK").click_accesskit();
-    h.run_steps(3);
 }
 
 /// Runs UI frames while the status bar starts with `while_`; the status then.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{harness, select_node, send, wait_for_frame};
+use common::{harness, select_node, send, type_into_spin, wait_for_frame};
 use eda_studio::live::Command as LiveCommand;
 use eda_studio::sim::{Fault, INITIAL_STOCK, Invariant};
 use egui_kittest::kittest::Queryable as _;
@@ -285,15 +285,7 @@ fn duplicates_set_up_in_the_scenario_tab_show_in_the_invariants_tab_after_a_cras
         Some(Toggled::True),
         "idempotency off"
     );
-    h.get_by_role_and_label(Role::SpinButton, "Consumer1 commit every")
-        .click();
-    h.run_steps(2);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.event(egui::Event::Text("50".into()));
-    h.run_steps(1);
-    h.key_press(egui::Key::Enter);
-    h.run_steps(3);
+    type_into_spin(&mut h, "Consumer1 commit every", "50");
     h.get_by_label("Apply").click();
     h.run_steps(3);
     let text = h.state().doc.to_text();

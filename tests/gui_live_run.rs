@@ -7,8 +7,8 @@
 mod common;
 
 use common::{
-    assert_lowest_stock_shown, click_at, harness, latest_frame, seed_engine_at, select_node, send,
-    wait_for_frame_up_to,
+    assert_lowest_stock_shown, click_at, file_menu_with_path, harness, latest_frame,
+    seed_engine_at, select_node, send, wait_for_frame_up_to,
 };
 use eda_studio::gui::app::EdaApp;
 use eda_studio::live::{Command as LiveCommand, Frame, RunState};
@@ -16,7 +16,7 @@ use eda_studio::sim::Fault;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,22 +34,6 @@ fn wait_for_frame(
     pred: impl Fn(&Frame) -> bool,
 ) -> Arc<Frame> {
     wait_for_frame_up_to(h, Duration::from_secs(20), what, pred)
-}
-
-/// File ▸ `item`, then the typed-path prompt (no native dialog in tests)
-/// answered with `path`.
-fn file_menu_with_path(h: &mut Harness<'_, EdaApp>, item: &str, path: &Path) {
-    h.get_by_label("File").click_accesskit();
-    h.run_steps(2);
-    h.get_by_label_contains(item).click_accesskit();
-    h.run_steps(2);
-    match &mut h.state_mut().ui.path_prompt {
-        Some((_, text)) => *text = path.display().to_string(),
-        None => panic!("{item} asks for a path"),
-    }
-    h.run_steps(1);
-    h.get_by_label("OK").click_accesskit();
-    h.run_steps(3);
 }
 
 fn status(h: &Harness<'_, EdaApp>) -> (String, bool) {

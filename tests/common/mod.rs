@@ -12,9 +12,11 @@ use eda_studio::gui::command::Command;
 use eda_studio::live::{Command as LiveCommand, Frame, live_scenario};
 use eda_studio::model::ArchGraph;
 use eda_studio::sim::{Engine, SinkState, VirtualTime, load_scenario};
+use egui::accesskit::Role;
 use egui::{Modifiers, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -206,4 +208,33 @@ pub fn assert_lowest_stock_shown(h: &Harness<'_, EdaApp>, frame: &Frame, engine:
         h.get_all_by_label(&stock.to_string()).next().is_some(),
         "the inspector shows stock {stock}"
     );
+}
+
+/// File ▸ `item`, then the typed-path prompt (no native dialog in tests)
+/// answered with `path`.
+pub fn file_menu_with_path(h: &mut Harness<'_, EdaApp>, item: &str, path: &Path) {
+    h.get_by_label("File").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label_contains(item).click_accesskit();
+    h.run_steps(2);
+    match &mut h.state_mut().ui.path_prompt {
+        Some((_, text)) => *text = path.display().to_string(),
+        None => panic!("{item} asks for a path"),
+    }
+    h.run_steps(1);
+    h.get_by_label("OK").click_accesskit();
+    h.run_steps(3);
+}
+
+/// Types `text` over the value of the spin button labelled `label` and
+/// presses Enter.
+pub fn type_into_spin(h: &mut Harness<'_, EdaApp>, label: &str, text: &str) {
+    h.get_by_role_and_label(Role::SpinButton, label).click();
+    h.run_steps(2);
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.event(egui::Event::Text(text.into()));
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
 }

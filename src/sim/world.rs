@@ -1793,58 +1793,74 @@ impl Engine {
         worker.integrate(now, high);
         worker.committed = worker.position;
         worker.since_commit = 0;
-        let (t, p) = (worker.topic, worker.partition);
+        let (t, p, new) = (worker.topic, worker.partition, worker.committed);
+        let log = &mut self.topics[t as usize].partitions[p as usize];
+        let low = log.low_watermark().0;
         // Only a worker that was at the low watermark can move it, so the
-        // others skip the scan over the groups.
-        if old
-            == self.topics[t as usize].partitions[p as usize]
-                .low_watermark()
-                .0
-        {
-            self.trim(t, p);
+        // others skip the scan over the groups; one still there holds it.
+        if old != low {
+            if old < low {
+                // Not one of the holders counted (a group behind the log):
+                // the count no longer says who holds the oldest record.
+                log.set_holders(0);
+            }
+            return;
         }
+        if new == low {
+            return;
+        }
+        // One holder fewer: the scan waits for the last of them.
+        let holders = log.holders();
+        if holders > 1 {
+            log.set_holders(holders - 1);
+            return;
+        }
+        if holders == 1 {
+            log.set_holders(0);
+        }
+        self.trim(t, p);
     }
 
     /// Drops the records of `t/p` every subscribed group has committed
     /// (under [`Retention::UntilConsumed`]).
-    ///
-    /// Called as each group commits, so mostly some other group still
-    /// holds the oldest record: the check of the one that held it last
-    /// time is inlined into the commit, the scan over the groups is not.
     #[inline]
     fn trim(&mut self, t: u32, p: u32) {
         if self.scenario.retention != Retention::UntilConsumed {
             return;
         }
-        let topic = &self.topics[t as usize];
-        let log = &topic.partitions[p as usize];
-        if let Some(&(_, base)) = topic.subscriptions.get(log.holder as usize)
-            && self.workers[(base + p) as usize].committed <= log.low_watermark().0
-        {
-            return;
-        }
         self.trim_scan(t, p);
     }
 
-    /// [`Engine::trim`] past its holder check: stops at the first worker
-    /// still holding the oldest record (and remembers it), else drops
-    /// what every group committed.
+    /// [`Engine::trim`] past its retention check: one pass over the
+    /// subscriptions finds the smallest commit and how many groups are at
+    /// it; when some group still holds the oldest record, their count is
+    /// kept beside the log (each commit past it counts one down, see
+    /// [`Engine::commit`]), else the records below the smallest commit
+    /// are dropped and the groups at the new low watermark are counted.
     #[inline(never)]
     fn trim_scan(&mut self, t: u32, p: u32) {
         let topic = &mut self.topics[t as usize];
         let log = &mut topic.partitions[p as usize];
         let oldest = log.low_watermark().0;
-        let committed = |base: u32| self.workers[(base + p) as usize].committed;
         let mut low = log.high_watermark().0;
-        for (i, &(_, base)) in topic.subscriptions.iter().enumerate() {
-            let committed = committed(base);
-            if committed <= oldest {
-                log.holder = i as u32;
-                return;
+        let mut at_low = 0u32;
+        for &(_, base) in &topic.subscriptions {
+            let committed = self.workers[(base + p) as usize].committed;
+            if committed < low {
+                low = committed;
+                at_low = 1;
+            } else if committed == low {
+                at_low += 1;
             }
-            low = low.min(committed);
         }
-        self.queued_records -= log.trim_below(Offset(low));
+        if low > oldest {
+            self.queued_records -= log.trim_below(Offset(low));
+        }
+        if log.low_watermark().0 == low {
+            log.set_holders(at_low);
+        } else {
+            log.set_holders(0);
+        }
     }
 
     fn on_sample(&mut self) {

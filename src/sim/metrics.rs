@@ -279,8 +279,9 @@ impl<T: Copy> Samples<T> {
     #[cold]
     #[inline(never)]
     fn seal(&mut self) {
-        let full = std::mem::replace(&mut self.tail, Vec::with_capacity(SAMPLE_CHUNK));
-        self.sealed.push(Arc::from(full));
+        // Copied out, the tail keeping its buffer: one allocation a chunk.
+        self.sealed.push(Arc::from(&self.tail[..]));
+        self.tail.clear();
     }
 
     /// Keeps every even-indexed sample; a kept sample `2j` (j ≥ 1) becomes

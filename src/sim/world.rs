@@ -1218,10 +1218,23 @@ impl Engine {
         self.produced += 1;
         self.metrics[component as usize].events_out += 1;
         self.metrics[bus as usize].events_in += 1;
-        let subs = self.topics[t as usize].subscriptions.len();
+        // `try_start` on each subscribed worker, with the partition's high
+        // watermark read once (starting one never appends to it).
+        let topic = &self.topics[t as usize];
+        let (subs, high) = (
+            topic.subscriptions.len(),
+            topic.partitions[p as usize].high_watermark().0,
+        );
         for i in 0..subs {
-            let (_, base) = self.topics[t as usize].subscriptions[i];
-            self.try_start(base + p);
+            let w = self.topics[t as usize].subscriptions[i].1 + p;
+            let worker = &self.workers[w as usize];
+            if !(worker.busy
+                || worker.pending
+                || worker.instance == UNOWNED
+                || worker.position >= high)
+            {
+                self.start(w);
+            }
         }
         true
     }
@@ -1538,6 +1551,12 @@ impl Engine {
                 schema::decode_error(r, g, worker.instance, t, record.source, sources)
             }) {
                 Some(e)
+            } else if group.params.failure_probability == 0.0
+                && self.fail_probability == 0.0
+                && self.group_fail.is_empty()
+            {
+                // Nothing can fail: no probability to work out.
+                None
             } else {
                 let own = group.params.failure_probability;
                 let mut extra = self.fail_probability;
@@ -1714,32 +1733,12 @@ impl Engine {
     /// The record at `offset` is done with (applied or dead-lettered):
     /// check the order, advance, commit when due, start the next one.
     fn finish(&mut self, w: u32, offset: u64) {
-        let worker = &mut self.workers[w as usize];
-        if offset != worker.expect_next {
-            let (expected, g) = (worker.expect_next, worker.group);
-            let (t, p) = (worker.topic, worker.partition);
-            let name = &self.groups[g as usize].name;
-            let topic = &self.topics[t as usize];
-            let now = self.now;
-            self.order.record_events(now, || {
-                let text = format!(
-                    "{name} finished {}/{p}@{offset}, expected @{expected}, at {now}",
-                    topic.name
-                );
-                let event = |o: u64| {
-                    let r = topic.partitions[p as usize].get(Offset(o));
-                    EventRef {
-                        group: name.clone(),
-                        topic: topic.name.clone(),
-                        partition: p,
-                        offset: o,
-                        key: r.map(|r| r.key),
-                        event_id: r.map(|r| r.event_id),
-                    }
-                };
-                (text, vec![event(offset), event(expected)])
-            });
+        if offset != self.workers[w as usize].expect_next {
+            self.order_broken(w, offset);
         }
+        let now = self.now;
+        // Split borrows of the fields, so that the worker, its group and
+        // its partition are looked up once for the commit and the restart.
         let worker = &mut self.workers[w as usize];
         worker.expect_next = offset + 1;
         worker.position = offset + 1;
@@ -1747,21 +1746,59 @@ impl Engine {
         worker.busy = false;
         worker.attempt = 0;
         worker.since_commit += 1;
-        let (g, i) = (worker.group as usize, worker.instance);
+        let (g, i, t, p) = (
+            worker.group as usize,
+            worker.instance,
+            worker.topic,
+            worker.partition,
+        );
         let params = &self.groups[g].params;
-        let worker = &self.workers[w as usize];
+        let concurrency = params.concurrency;
+        let log = &mut self.topics[t as usize].partitions[p as usize];
+        let high = log.high_watermark().0;
         // A timed group commits only on its timer (`on_auto_commit`).
         if params.commit_interval_us == 0
-            && (worker.since_commit >= params.commit_every || worker.position >= self.high(worker))
+            && (worker.since_commit >= params.commit_every || worker.position >= high)
+            && commit_worker(worker, log, now)
         {
-            self.commit(w);
+            self.trim(t, p);
         }
-        if self.groups[g].params.concurrency > 0 {
+        if concurrency > 0 {
             // Waiting partitions first, then this one again (FIFO, no starvation).
             self.free_slot(g, i);
             self.wake(g, i);
         }
         self.try_start(w);
+    }
+
+    /// Records that worker `w` finished `offset` out of order.
+    #[cold]
+    #[inline(never)]
+    fn order_broken(&mut self, w: u32, offset: u64) {
+        let worker = &self.workers[w as usize];
+        let (expected, g) = (worker.expect_next, worker.group);
+        let (t, p) = (worker.topic, worker.partition);
+        let name = &self.groups[g as usize].name;
+        let topic = &self.topics[t as usize];
+        let now = self.now;
+        self.order.record_events(now, || {
+            let text = format!(
+                "{name} finished {}/{p}@{offset}, expected @{expected}, at {now}",
+                topic.name
+            );
+            let event = |o: u64| {
+                let r = topic.partitions[p as usize].get(Offset(o));
+                EventRef {
+                    group: name.clone(),
+                    topic: topic.name.clone(),
+                    partition: p,
+                    offset: o,
+                    key: r.map(|r| r.key),
+                    event_id: r.map(|r| r.event_id),
+                }
+            };
+            (text, vec![event(offset), event(expected)])
+        });
     }
 
     /// Group `g`'s timed commit: each of its workers commits what it has
@@ -1787,38 +1824,12 @@ impl Engine {
     /// Commits the worker's position and drops what every group committed.
     fn commit(&mut self, w: u32) {
         let now = self.now;
-        let high = self.high(&self.workers[w as usize]);
         let worker = &mut self.workers[w as usize];
-        let old = worker.committed;
-        worker.integrate(now, high);
-        worker.committed = worker.position;
-        worker.since_commit = 0;
-        let (t, p, new) = (worker.topic, worker.partition, worker.committed);
+        let (t, p) = (worker.topic, worker.partition);
         let log = &mut self.topics[t as usize].partitions[p as usize];
-        let low = log.low_watermark().0;
-        // Only a worker that was at the low watermark can move it, so the
-        // others skip the scan over the groups; one still there holds it.
-        if old != low {
-            if old < low {
-                // Not one of the holders counted (a group behind the log):
-                // the count no longer says who holds the oldest record.
-                log.set_holders(0);
-            }
-            return;
+        if commit_worker(worker, log, now) {
+            self.trim(t, p);
         }
-        if new == low {
-            return;
-        }
-        // One holder fewer: the scan waits for the last of them.
-        let holders = log.holders();
-        if holders > 1 {
-            log.set_holders(holders - 1);
-            return;
-        }
-        if holders == 1 {
-            log.set_holders(0);
-        }
-        self.trim(t, p);
     }
 
     /// Drops the records of `t/p` every subscribed group has committed
@@ -2492,6 +2503,44 @@ impl Engine {
             examples,
         }
     }
+}
+
+/// Commits `worker`'s position in `log`, its partition; says whether the
+/// records every group committed may now be dropped ([`Engine::trim`]).
+///
+/// Only a worker that was at the low watermark can move it, so for the
+/// others nothing is looked at; of those that were, the log counts how
+/// many still hold the oldest record, and only the last to commit past
+/// it sends the engine over the groups.
+#[inline(always)]
+fn commit_worker(worker: &mut Worker, log: &mut PartitionLog, now: VirtualTime) -> bool {
+    let old = worker.committed;
+    worker.integrate(now, log.high_watermark().0);
+    worker.committed = worker.position;
+    worker.since_commit = 0;
+    let low = log.low_watermark().0;
+    if old != low {
+        if old < low {
+            // Not one of the holders counted (a group behind the log):
+            // the count no longer says who holds the oldest record.
+            log.set_holders(0);
+        }
+        return false;
+    }
+    if worker.committed == low {
+        // Still holding it.
+        return false;
+    }
+    // One holder fewer: the scan waits for the last of them.
+    let holders = log.holders();
+    if holders > 1 {
+        log.set_holders(holders - 1);
+        return false;
+    }
+    if holders == 1 {
+        log.set_holders(0);
+    }
+    true
 }
 
 /// A word for the run hash: what the handler did.

@@ -223,12 +223,11 @@ impl PartitionLog {
 
     /// Drops every record below `offset`; returns how many were dropped.
     pub(crate) fn trim_below(&mut self, offset: Offset) -> usize {
-        let wanted = offset.0.saturating_sub(self.low);
-        let dropped =
-            usize::try_from(wanted).map_or(self.records.len(), |n| n.min(self.records.len()));
-        self.records.trim_front(dropped);
-        self.low += dropped as u64;
-        dropped
+        // Records kept = high - low: the chunked log's length unasked.
+        let dropped = offset.0.saturating_sub(self.low).min(self.high - self.low);
+        self.records.trim_front(dropped as usize);
+        self.low += dropped;
+        dropped as usize
     }
 
     /// Drops the oldest records beyond the latest `keep`; returns how many

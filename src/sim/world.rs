@@ -1403,8 +1403,44 @@ impl Engine {
     /// [`Engine::try_start`] past its checks: skips what retention
     /// dropped, takes a slot where the group caps concurrency, and begins
     /// an attempt.
+    ///
+    /// The usual case — nothing dropped, no cap, no registry — begins the
+    /// attempt here with the worker, its group and its partition looked
+    /// up once; the rest goes through [`Engine::start_general`].
     #[inline(never)]
     fn start(&mut self, w: u32) {
+        let worker = &mut self.workers[w as usize];
+        let g = &self.groups[worker.group as usize];
+        let log = &self.topics[worker.topic as usize].partitions[worker.partition as usize];
+        if worker.position < log.low_watermark().0
+            || g.params.concurrency > 0
+            || self.registry.is_some()
+        {
+            self.start_general(w);
+            return;
+        }
+        let mut service_us = g.params.service.sample_us(&mut self.rng);
+        if g.slow_factor != 1.0 {
+            service_us = to_us(service_us as f64 * g.slow_factor);
+        }
+        worker.busy = true;
+        worker.pending = true;
+        worker.attempt += 1;
+        worker.started = self.now;
+        push(
+            &mut self.queue,
+            self.now.plus_us(service_us),
+            Action::Done(w, worker.epoch),
+        );
+        if self.activity.is_on() {
+            self.record_attempt(w, service_us);
+        }
+    }
+
+    /// [`Engine::start`] in general.
+    #[cold]
+    #[inline(never)]
+    fn start_general(&mut self, w: u32) {
         let worker = &self.workers[w as usize];
         let log = self.log_of(w);
         if worker.position < log.low_watermark().0 {
@@ -1756,6 +1792,9 @@ impl Engine {
         let concurrency = params.concurrency;
         let log = &mut self.topics[t as usize].partitions[p as usize];
         let high = log.high_watermark().0;
+        // `try_start`'s checks, read while at hand: neither a commit nor a
+        // trim changes them (a trim moves the low watermark only).
+        let next = !worker.pending && i != UNOWNED && worker.position < high;
         // A timed group commits only on its timer (`on_auto_commit`).
         if params.commit_interval_us == 0
             && (worker.since_commit >= params.commit_every || worker.position >= high)
@@ -1767,8 +1806,10 @@ impl Engine {
             // Waiting partitions first, then this one again (FIFO, no starvation).
             self.free_slot(g, i);
             self.wake(g, i);
+            self.try_start(w);
+        } else if next {
+            self.start(w);
         }
-        self.try_start(w);
     }
 
     /// Records that worker `w` finished `offset` out of order.
@@ -1884,7 +1925,7 @@ impl Engine {
         }
         // Each worker's lag is read once: it is charted per partition and
         // summed per group.
-        let worker_lags: Vec<u64> = self.workers.iter().map(|w| self.lag(w)).collect();
+        let worker_lags = self.worker_lags();
         let groups: Vec<GroupSample> = self
             .groups
             .iter()
@@ -1907,6 +1948,34 @@ impl Engine {
             &worker_lags[..charted],
         );
         push(&mut self.queue, self.now.plus_us(interval), Action::Sample);
+    }
+
+    /// Every worker's lag ([`Engine::lag`]), by worker: read subscription
+    /// by subscription, whose workers are a run of the worker list in
+    /// partition order, so that no worker looks its partition up.
+    fn worker_lags(&self) -> Vec<u64> {
+        let mut lags = vec![0; self.workers.len()];
+        let mut filled = 0;
+        for topic in &self.topics {
+            for &(_, base) in &topic.subscriptions {
+                let base = base as usize;
+                let n = topic.partitions.len();
+                if let (Some(out), Some(workers)) = (
+                    lags.get_mut(base..base + n),
+                    self.workers.get(base..base + n),
+                ) {
+                    for ((lag, w), log) in out.iter_mut().zip(workers).zip(&topic.partitions) {
+                        *lag = log.high_watermark().0 - w.position;
+                    }
+                    filled += n;
+                }
+            }
+        }
+        if filled != self.workers.len() {
+            // Some worker outside the runs (never built so): one by one.
+            return self.workers.iter().map(|w| self.lag(w)).collect();
+        }
+        lags
     }
 
     fn group_lag(&self, g: usize) -> u64 {

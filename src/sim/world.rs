@@ -497,8 +497,10 @@ impl Engine {
         Some(t)
     }
 
-    /// Runs `action`, popped from the queue, at its time `t`.
-    #[inline]
+    /// Runs `action`, popped from the queue, at its time `t`. Inlined into
+    /// the loops that pop: a call per action would save and restore the
+    /// whole delivery path's registers and frame every time.
+    #[inline(always)]
     fn run_action(&mut self, t: VirtualTime, action: Action) {
         debug_assert!(t >= self.now, "time went backwards: {t} < {}", self.now);
         self.now = t;
@@ -1641,7 +1643,7 @@ impl Engine {
             if self.trace.is_some() {
                 self.trace_attempt(w, offset, &record, trace::AttemptOutcome::DeadLettered);
             }
-            self.finish(w, offset);
+            self.finish_outlined(w, offset);
             return;
         }
 
@@ -1766,8 +1768,16 @@ impl Engine {
         }
     }
 
+    /// [`Engine::finish`] as a call, for the rare paths.
+    #[inline(never)]
+    fn finish_outlined(&mut self, w: u32, offset: u64) {
+        self.finish(w, offset);
+    }
+
     /// The record at `offset` is done with (applied or dead-lettered):
     /// check the order, advance, commit when due, start the next one.
+    /// Inlined into the delivery path, which ends with it.
+    #[inline(always)]
     fn finish(&mut self, w: u32, offset: u64) {
         if offset != self.workers[w as usize].expect_next {
             self.order_broken(w, offset);
@@ -1915,6 +1925,7 @@ impl Engine {
         }
     }
 
+    #[inline(never)]
     fn on_sample(&mut self) {
         if let Retention::Time { .. } = self.scenario.retention {
             for t in 0..self.topics.len() as u32 {

@@ -1812,6 +1812,8 @@ impl Engine {
         {
             self.trim(t, p);
         }
+        #[cfg(debug_assertions)]
+        self.check_holders(t, p);
         if concurrency > 0 {
             // Waiting partitions first, then this one again (FIFO, no starvation).
             self.free_slot(g, i);
@@ -1881,6 +1883,42 @@ impl Engine {
         if commit_worker(worker, log, now) {
             self.trim(t, p);
         }
+        #[cfg(debug_assertions)]
+        self.check_holders(t, p);
+    }
+
+    /// Debug builds, after a commit: under until-consumed retention some
+    /// group still holds the oldest record of `t/p` (else it would have
+    /// been dropped), and the count of holders kept beside the log, when
+    /// known, is not above the true one — a count too high would skip a
+    /// trim; too low only costs a scan.
+    #[cfg(debug_assertions)]
+    fn check_holders(&self, t: u32, p: u32) {
+        if self.scenario.retention != Retention::UntilConsumed {
+            return;
+        }
+        let topic = &self.topics[t as usize];
+        let log = &topic.partitions[p as usize];
+        let low = log.low_watermark().0;
+        let committed: Vec<u64> = topic
+            .subscriptions
+            .iter()
+            .map(|&(_, base)| self.workers[(base + p) as usize].committed)
+            .collect();
+        if let Some(&min) = committed.iter().min() {
+            debug_assert!(
+                min <= low,
+                "{}/{p}: every group committed past {low} (at least to {min}) and nothing was dropped",
+                topic.name
+            );
+        }
+        let holding = committed.iter().filter(|&&c| c <= low).count();
+        debug_assert!(
+            log.holders() as usize <= holding,
+            "{}/{p}: {} holders counted, {holding} hold {low}",
+            topic.name,
+            log.holders()
+        );
     }
 
     /// Drops the records of `t/p` every subscribed group has committed

@@ -214,13 +214,12 @@ impl IntervalHistogram {
         // any (a half-open range: `..=` loops compile to more tests).
         let first = bucket_of(min) / 64;
         let end = (bucket_of(max) / 64 + 1).min(INTERVAL_WORDS);
-        let counts = &mut *self.counts;
-        for w in first..end {
-            let mut bits = std::mem::take(&mut self.occupied[w]);
+        let blocks = self.counts.iter_mut().zip(self.occupied.iter_mut());
+        for (w, (block, occupied)) in blocks.enumerate().take(end).skip(first) {
+            let mut bits = std::mem::take(occupied);
             if bits == 0 {
                 continue;
             }
-            let block = &mut counts[w];
             let mut into = match merge.as_deref_mut() {
                 Some(m) => {
                     m.occupied[w] |= bits;

@@ -11,7 +11,10 @@
 //! For a past moment (after a seek) the same picture is rebuilt from the
 //! history: a short window before the moment is re-run with activity on
 //! ([`History::state_at_observed`]), so the dots and rates are those of
-//! that moment, exactly.
+//! that moment, exactly. The driver has its seeks run that window with
+//! activity on ([`History::observe_seeks`]), so normally the seek's own
+//! engine is the one observed ([`History::observed_seek`]) and the window
+//! is not re-run a second time.
 //!
 //! # Pace
 //! A dot travels an edge in `max(real hop time, TRAVEL_WALL_S × speed)`
@@ -165,6 +168,14 @@ pub fn travel_us(speed: Speed) -> u64 {
         Speed::Max => Speed::MAX_FACTOR,
     };
     (TRAVEL_WALL_S * factor * 1e6) as u64
+}
+
+/// How far before a past moment its dots are rebuilt from, virtual µs:
+/// the rate window and a dot's travel (at most [`MAX_PAST_TRAVEL_US`]).
+/// The driver has its seeks run this stretch with activity on
+/// (`History::observe_seeks`), so the dots need no second re-run.
+pub(super) fn past_window_us(speed: Speed) -> u64 {
+    RATE_WINDOW_US + travel_us(speed).min(MAX_PAST_TRAVEL_US)
 }
 
 /// The flow in `engine` now, on the edges of `graph`.
@@ -373,12 +384,16 @@ impl FlowTracker {
         {
             return frame.clone();
         }
-        let window = RATE_WINDOW_US + travel.min(MAX_PAST_TRAVEL_US);
-        let from = VirtualTime::from_us(t.saturating_sub(window));
-        let engine = history.state_at_observed(from, VirtualTime::from_us(t), |e| {
-            e.set_activity(true);
-        });
-        let frame = capture(&engine, graph, speed);
+        let from = VirtualTime::from_us(t.saturating_sub(past_window_us(speed)));
+        let at = VirtualTime::from_us(t);
+        // The seek's own engine, when it ran that stretch with activity on.
+        let frame = match history.observed_seek(from, at) {
+            Some(engine) => capture(engine, graph, speed),
+            None => {
+                let engine = history.state_at_observed(from, at, |e| e.set_activity(true));
+                capture(&engine, graph, speed)
+            }
+        };
         self.past = Some((key, frame.clone()));
         frame
     }

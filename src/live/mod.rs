@@ -611,6 +611,10 @@ impl Driver {
 
     fn publish(&mut self) {
         self.archiver.pump(&mut self.history);
+        // A seek runs the stretch whose dots the frame shows with activity
+        // on, so the flow needs no second re-run of it.
+        self.history
+            .observe_seeks(Some(flow::past_window_us(self.speed)));
         if let Some(t) = self.viewing
             && !self.seek.prepare(&mut self.history, t)
         {

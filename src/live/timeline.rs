@@ -48,7 +48,7 @@ pub struct PastOptions {
 }
 
 impl Default for PastOptions {
-    /// [`LIVE_SNAPSHOTS`] every [`LIVE_SNAPSHOT_EVERY_US`] (about 130 MB
+    /// [`LIVE_SNAPSHOTS`] every [`LIVE_SNAPSHOT_EVERY_US`] (about 65 MB
     /// on the seed diagram) and the default archive (at most
     /// [`crate::sim::ARCHIVE_BYTES`]).
     fn default() -> Self {

@@ -5,11 +5,22 @@
 //! forward, not by re-executing from zero.
 //!
 //! # Format
-//! `EDAIMG01` (8 bytes), the body's length (u64 little-endian), the
-//! body's 64-bit FNV-1a (u64 little-endian), then the body: the engine's
-//! serde form in MessagePack ([`rmp_serde`], structs as arrays, so no
-//! field names are repeated). The length and checksum turn a truncated or
+//! `EDAIMG` and the format version as two decimal digits (8 bytes in all:
+//! `EDAIMG02` today), the body's length (u64 little-endian), the body's
+//! 64-bit FNV-1a (u64 little-endian), then the body: the engine's serde
+//! form in MessagePack ([`rmp_serde`], structs as arrays, so no field
+//! names are repeated). The length and checksum turn a truncated or
 //! damaged image into a clear [`ImageError`] before any decoding.
+//!
+//! # Versions
+//! An image restores only into the engine that made it: the body has no
+//! field names, and an engine that runs differently (another random
+//! stream) would not continue the run exactly even where the body
+//! decodes. So the version is bumped whenever the engine's serde form or
+//! the way it runs changes, and an image of another version is refused
+//! by its header with [`ImageError::OtherVersion`], naming both versions,
+//! before its body is read. v1: up to the ChaCha8 random stream; v2: the
+//! xoshiro256++ stream.
 //!
 //! # What an image leaves out
 //! The event store's kept log (the run's history: the recording's
@@ -26,20 +37,40 @@
 use super::bus::Fnv1a;
 use super::world::Engine;
 
-/// The first bytes of every image (format version 1).
-pub const IMAGE_MAGIC: &[u8; 8] = b"EDAIMG01";
+/// The format version this engine writes and reads (see the module doc).
+pub const IMAGE_VERSION: u32 = 2;
+
+/// The first bytes of every image this engine writes: [`IMAGE_PREFIX`]
+/// and [`IMAGE_VERSION`] as two digits.
+pub const IMAGE_MAGIC: &[u8; 8] = b"EDAIMG02";
+
+/// The first bytes of an image of any version.
+pub const IMAGE_PREFIX: &[u8; 6] = b"EDAIMG";
 
 const HEADER: usize = 8 + 8 + 8;
 
 /// Why an image could not be made or restored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
-    /// The bytes do not start with [`IMAGE_MAGIC`].
+    /// The bytes do not start with an image header ([`IMAGE_PREFIX`]
+    /// and two digits).
     #[error(
         "not an engine image (no {} header)",
         String::from_utf8_lossy(IMAGE_MAGIC)
     )]
     NotAnImage,
+    /// An image of another format version: made by an older (or newer)
+    /// engine, which runs differently; refused before its body is read.
+    #[error(
+        "the engine image was made by {} version of eda-studio's engine (image v{found}, this engine reads v{reads})",
+        if found < reads { "an older" } else { "a newer" }
+    )]
+    OtherVersion {
+        /// The version in the image's header.
+        found: u32,
+        /// The version this engine reads ([`IMAGE_VERSION`]).
+        reads: u32,
+    },
     /// Fewer bytes than the header says.
     #[error("the engine image is truncated: {found} bytes of {expected}")]
     Truncated {
@@ -62,6 +93,30 @@ pub enum ImageError {
     /// The engine did not encode (a bug: every part of it is plain data).
     #[error("the engine does not encode: {0}")]
     Encode(String),
+}
+
+/// The format version in an image's first bytes: `None` when they are
+/// not an image header at all (see the module doc). A caller reading
+/// images itself (a recording's check) refuses another version with
+/// [`ImageError::OtherVersion`] as [`Engine::from_image`] does.
+pub fn image_version(bytes: &[u8]) -> Option<u32> {
+    let digits = bytes.get(IMAGE_PREFIX.len()..IMAGE_MAGIC.len())?;
+    if !bytes.starts_with(IMAGE_PREFIX) || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |v, d| v * 10 + u32::from(d - b'0')))
+}
+
+/// Refuses `bytes` unless they start with this engine's header.
+pub fn check_image_version(bytes: &[u8]) -> Result<(), ImageError> {
+    match image_version(bytes) {
+        None => Err(ImageError::NotAnImage),
+        Some(IMAGE_VERSION) => Ok(()),
+        Some(found) => Err(ImageError::OtherVersion {
+            found,
+            reads: IMAGE_VERSION,
+        }),
+    }
 }
 
 fn checksum(body: &[u8]) -> u64 {
@@ -87,9 +142,7 @@ impl Engine {
     /// Restores an engine from an image made by [`Engine::to_image`]:
     /// it continues exactly where the imaged one was.
     pub fn from_image(bytes: &[u8]) -> Result<Engine, ImageError> {
-        if bytes.len() < IMAGE_MAGIC.len() || &bytes[..IMAGE_MAGIC.len()] != IMAGE_MAGIC {
-            return Err(ImageError::NotAnImage);
-        }
+        check_image_version(bytes)?;
         let word = |at: usize| {
             bytes
                 .get(at..at + 8)
@@ -228,6 +281,50 @@ mod tests {
             err.to_string()
                 .contains("unknown series metric `melted_us`"),
             "{err}"
+        );
+    }
+
+    /// An image of the v1 format (the ChaCha8 engine's): its whole header
+    /// as that engine wrote it — magic, length and checksum of its body —
+    /// is refused by version, before the body, with both versions named.
+    #[test]
+    fn an_image_of_another_version_is_refused_by_its_header() {
+        let mut e = seed_engine();
+        e.run_until(VirtualTime::from_millis(300));
+        let mut old = e.to_image().expect("encodes");
+        old[..8].copy_from_slice(b"EDAIMG01");
+        assert_eq!(image_version(&old), Some(1));
+        let err = Engine::from_image(&old).expect_err("refused");
+        assert_eq!(err, ImageError::OtherVersion { found: 1, reads: 2 });
+        assert_eq!(
+            err.to_string(),
+            "the engine image was made by an older version of eda-studio's engine \
+             (image v1, this engine reads v2)"
+        );
+        // Even when its body would not decode today (the old engine's RNG
+        // state had another shape), the header decides first.
+        let mut damaged = old.clone();
+        let body_len = damaged.len() - HEADER;
+        damaged.truncate(HEADER);
+        damaged.extend(std::iter::repeat_n(0xc1, body_len));
+        let sum = checksum(&damaged[HEADER..]);
+        damaged[16..24].copy_from_slice(&sum.to_le_bytes());
+        assert_eq!(Engine::from_image(&damaged).err(), Some(err));
+        // A newer one says so; a header without digits is no image.
+        old[6..8].copy_from_slice(b"07");
+        let newer = Engine::from_image(&old).expect_err("refused");
+        assert_eq!(newer, ImageError::OtherVersion { found: 7, reads: 2 });
+        assert!(newer.to_string().contains("a newer version"), "{newer}");
+        old[6..8].copy_from_slice(b"0x");
+        assert_eq!(Engine::from_image(&old).err(), Some(ImageError::NotAnImage));
+        assert_eq!(
+            Engine::from_image(b"EDAIMG").err(),
+            Some(ImageError::NotAnImage)
+        );
+        // This engine's own images carry its version.
+        assert_eq!(
+            image_version(&e.to_image().expect("encodes")),
+            Some(IMAGE_VERSION)
         );
     }
 

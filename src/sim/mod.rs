@@ -136,7 +136,9 @@ pub use history::{
     ControlRecord, History, HistoryOptions, LIVE_SNAPSHOT_EVERY_US, LIVE_SNAPSHOTS, Published,
     Replay, SEEK_CHECKPOINTS, SeekProgress, TraceStatus, Tracer,
 };
-pub use image::{IMAGE_MAGIC, ImageError};
+pub use image::{
+    IMAGE_MAGIC, IMAGE_PREFIX, IMAGE_VERSION, ImageError, check_image_version, image_version,
+};
 pub use invariants::{Check, EventRef, Example, Invariant, InvariantReport, MAX_EXAMPLES};
 pub use metrics::{
     ComponentMetrics, ComponentSummary, GroupSummary, MAX_PARTITION_SERIES, PartitionLag,

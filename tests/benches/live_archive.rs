@@ -1,6 +1,7 @@
 //! The archive of a long live run: the seed diagram recorded as the live
 //! driver records it (the live scenario, with its Kafka-like retention; a
-//! window of `LIVE_SNAPSHOTS` snapshots every 30 s of virtual time, the
+//! window of `LIVE_SNAPSHOTS` snapshots every 30 s of virtual time (or
+//! `PAST_SNAPSHOTS`; the archive's bytes `PAST_ARCHIVE_MB`), the
 //! snapshots leaving it archived as slim compact images) for
 //! `LIVE_ARCHIVE_HOURS` of virtual time (default 100: a one-hour run at
 //! 100×), or until `LIVE_ARCHIVE_EVENTS` events when that is set. Prints
@@ -22,37 +23,62 @@ use eda_studio::sim::{
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// `name` from the environment, if set and a number.
+fn env(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// The live run's history: `LIVE_SNAPSHOTS` and `ARCHIVE_BYTES` unless
+/// `PAST_SNAPSHOTS` / `PAST_ARCHIVE_MB` (MiB) say otherwise (to compare
+/// ways of spending the same memory).
 fn live_history() -> History {
     let graph = ArchGraph::from_flowchart(&parse_flowchart(eda_studio::SEED_DIAGRAM).unwrap());
     let scenario = eda_studio::live::live_scenario(&graph, Scenario::default_for(&graph));
     let mut engine = Engine::new(&graph, scenario, 1).unwrap();
     engine.set_activity(true);
     engine.set_store_keep_latest(true);
+    let mut archive = ArchiveOptions::default();
+    if let Some(mb) = env("PAST_ARCHIVE_MB") {
+        archive.max_bytes = (mb as usize) << 20;
+    }
     History::sliding(
         engine,
         HistoryOptions {
-            max_snapshots: LIVE_SNAPSHOTS,
+            max_snapshots: env("PAST_SNAPSHOTS").map_or(LIVE_SNAPSHOTS, |n| n as usize),
             ..HistoryOptions::default()
         },
         LIVE_SNAPSHOT_EVERY_US,
     )
-    .with_archive(ArchiveOptions::default())
+    .with_archive(archive)
+}
+
+/// The process's resident memory, MB (Linux; 0 elsewhere).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kb| kb / 1e3)
 }
 
 fn report(h: &History, wall: Duration) {
     let n = h.archive_len().max(1);
     let (slim, anchors, largest) = h.archive_stats();
     eprintln!(
-        "at {:>7.0} s virtual, {:>9} events ({:>6.1} s wall): {:>3} images ({slim} slim, {anchors} anchors), {:>5.1} MB ({:.2} MB each, largest {:.2} MB inflated), spacing {:>6.0} s, window from {:.0} s",
+        "at {:>7.0} s virtual, {:>9} events ({:>6.1} s wall): {:>3} images ({slim} slim, {anchors} anchors), {:>5.1} MB ({:.1} MB of it shared series chunks; {:.2} MB each, largest {:.2} MB inflated), spacing {:>6.0} s, window from {:.0} s; process {:.0} MB resident",
         h.head().now().as_secs_f64(),
         h.head().events_produced(),
         wall.as_secs_f64(),
         h.archive_len(),
         h.archive_bytes() as f64 / 1e6,
+        h.archive_series_bytes() as f64 / 1e6,
         h.archive_bytes() as f64 / 1e6 / n as f64,
         largest as f64 / 1e6,
         h.archive_spacing_us() as f64 / 1e6,
         h.window_start().as_secs_f64(),
+        rss_mb(),
     );
 }
 

@@ -115,10 +115,13 @@ pub const ARCHIVE_IMAGES: usize = 512;
 
 /// Bytes an archive keeps at most, by default (deflated images, and the
 /// series chunks they share, once): on the seed a slim image is about
-/// 0.3 MB and the chunks about 6 MB per doubling of the sample interval
-/// the images span (measured by `cargo bench --bench live_archive`), so
-/// this bound, not [`ARCHIVE_IMAGES`], decides how many images there are.
-pub const ARCHIVE_BYTES: usize = 96 << 20;
+/// 0.35 MB and the chunks about 40 MB in all on a 10-million-event run
+/// (measured by `cargo bench --bench live_archive`), so this bound, not
+/// [`ARCHIVE_IMAGES`], decides how many images there are: 340 on such
+/// a run, 77 s of it apart on average and 120 s at most. It took memory
+/// the window gave up ([`super::LIVE_SNAPSHOTS`]): a live run's past
+/// takes less memory than before, in twice as many moments.
+pub const ARCHIVE_BYTES: usize = 160 << 20;
 
 /// Bytes of an image that inflate and decode in the time the engine takes
 /// for one step, about (measured on the seed, release: a 2.3 MB image in
@@ -256,6 +259,7 @@ impl Archived {
             controls: self.controls,
             slim: self.slim,
             anchor: false,
+            observed_from: None,
         })
     }
 
@@ -557,6 +561,11 @@ impl Archive {
         )
     }
 
+    /// Bytes of the series' shared chunks the images hold (each once).
+    pub(super) fn series_bytes(&self) -> usize {
+        self.chunks.values().map(|&(_, bytes)| bytes).sum()
+    }
+
     /// Why the last image offered was not kept, if it could not be encoded.
     pub(super) fn error(&self) -> Option<&str> {
         self.error.as_deref()
@@ -837,6 +846,27 @@ mod tests {
         let observed = a.state_at_observed(back, t, |e| e.set_activity(true));
         assert_eq!(observed.run_hash(), fresh.run_hash());
         assert!(observed.activity().is_some());
+
+        // Observing a window longer than the gap before `after`: the seek
+        // starts at the image before that (slices go on from there, they
+        // do not restart) and ends observed.
+        a.forget_cursor();
+        let window = a.archive_spacing_us() + 1_000_000;
+        a.observe_seeks(Some(window));
+        let after = times[1].plus_us(300_000);
+        let from = VirtualTime::from_us(after.as_us().saturating_sub(window));
+        let mut slices = 0;
+        while let Some(p) = a.seek_toward(after, 500) {
+            slices += 1;
+            assert_eq!(p.from, VirtualTime::ZERO, "from the image before");
+            assert!(slices < 100_000, "an observed seek in slices ends");
+        }
+        let mut fresh_after = seed_engine(4);
+        fresh_after.run_until(after);
+        let seen = a.observed_seek(from, after).expect("observed");
+        assert_eq!(seen.run_hash(), fresh_after.run_hash());
+        assert!(seen.activity().is_some());
+        a.observe_seeks(None);
 
         a.forget_cursor();
         assert!(a.checkpoints.is_empty());
@@ -1301,6 +1331,99 @@ mod tests {
             .collect();
         assert!(times.len() >= 3, "{times:?}");
         assert_archive_matches(&mut a, &full, &times);
+    }
+
+    /// The activity a past moment's dots are drawn from, comparable.
+    fn hops_of(e: &Engine) -> Vec<(u32, u32, u32, u64, Vec<crate::sim::Hop>, u64)> {
+        let log = e.activity().expect("activity is on");
+        log.routes()
+            .iter()
+            .map(|r| {
+                let rate = r.rate_per_s(e.now()).to_bits();
+                (
+                    r.from,
+                    r.to,
+                    r.topic,
+                    r.count,
+                    r.hops().copied().collect(),
+                    rate,
+                )
+            })
+            .collect()
+    }
+
+    /// A seek told to observe ([`History::observe_seeks`]) turns activity on
+    /// at `t - window` on its way, so its engine at `t` is the one
+    /// `state_at_observed(t - window, t)` re-runs for the canvas's dots —
+    /// from an archived image, from the window, after a step right or
+    /// left — and when it cannot be (its cursor was already past that
+    /// moment) it says so rather than give another picture.
+    #[test]
+    fn an_observed_seek_has_the_dots_of_a_second_re_run() {
+        let options = ArchiveOptions {
+            max_images: 6,
+            max_bytes: usize::MAX,
+        };
+        let (mut a, mut full) = retained_histories(31, KEEP, ROOMY, options);
+        drive_retained(&mut a);
+        drive_retained(&mut full);
+        let window = 6_000_000;
+        a.observe_seeks(Some(window));
+        let before_window = a.window_start();
+        let check = |a: &mut History, t: VirtualTime, fresh: bool| {
+            let from = VirtualTime::from_us(t.as_us().saturating_sub(window));
+            if fresh {
+                a.forget_cursor();
+            }
+            a.seek(t);
+            let expected = full.state_at_observed(from, t, |e| e.set_activity(true));
+            let seen = a.observed_seek(from, t).map(|e| (hops_of(e), e.run_hash()));
+            (seen, (hops_of(&expected), expected.run_hash()))
+        };
+        let times = [
+            secs(2.3),
+            secs(7.55),
+            VirtualTime::from_us(before_window.as_us() - 1),
+            secs(12.2),
+        ];
+        assert!(times[1] < before_window && times[3] > before_window);
+        // Observed when restarting before `t - window` costs less than
+        // re-running the window again (always from the start of the run);
+        // otherwise not, and then it says so.
+        let mut observed = 0;
+        for t in times {
+            let (seen, expected) = check(&mut a, t, true);
+            assert!(!expected.0.is_empty(), "{t}: hops were seen");
+            if let Some(seen) = seen {
+                assert_eq!(seen, expected, "{t}");
+                observed += 1;
+            } else {
+                assert!(t > secs(6.0), "{t}");
+            }
+        }
+        assert!(observed >= 2, "{observed}");
+        // A far step right: the cursor goes on, observed afresh.
+        check(&mut a, secs(6.0), true);
+        let (seen, expected) = check(&mut a, secs(12.5), false);
+        assert!(seen.is_none_or(|s| s == expected), "far step right");
+        // A small step right: the cursor is past `t - window` already.
+        let t = secs(13.0);
+        a.seek(t);
+        let from = VirtualTime::from_us(t.as_us() - window);
+        assert!(
+            a.observed_seek(from, t).is_none(),
+            "observed from elsewhere"
+        );
+        assert!(a.seek(t).activity().is_none(), "and no longer observing");
+        assert_same_moment(a.seek(t), &full.state_at(t), "still exact");
+        // A step back restarts, observed again; none without observing.
+        let (seen, expected) = check(&mut a, secs(9.0), false);
+        assert!(seen.is_none_or(|s| s == expected), "step back");
+        a.observe_seeks(None);
+        a.forget_cursor();
+        a.seek(secs(9.0));
+        assert!(a.observed_seek(secs(3.0), secs(9.0)).is_none());
+        assert!(a.seek(secs(9.0)).activity().is_none(), "the seek runs lean");
     }
 
     /// Encoding the images elsewhere (deferred) as they come makes the

@@ -40,7 +40,9 @@
 //!
 //! [`History::seek`] keeps a cursor: moving forward from the last seek
 //! only runs the difference (a timeline slider dragged to the right);
-//! moving back restarts from the nearest snapshot.
+//! moving back restarts from the nearest snapshot. A seek runs lean (the
+//! engine's activity off) except, when asked ([`History::observe_seeks`]),
+//! for the stretch just before its target whose dots a frame shows.
 //!
 //! # Rules
 //! Part of `sim`: no wall-clock time, threads, tokio or GUI types.
@@ -131,6 +133,9 @@ struct Cursor {
     slim: Option<archive::Slim>,
     /// A snapshot taken right after a rewinding control (see [`archive`]).
     anchor: bool,
+    /// The moment the seek turned the engine's activity on at (see
+    /// [`History::observe_seeks`]); `None` when it is off.
+    observed_from: Option<VirtualTime>,
 }
 
 impl Cursor {
@@ -232,15 +237,24 @@ pub struct History {
     /// With an archive: when the rewinding controls scheduled and not yet
     /// run will run (soonest first), each to be followed by an anchor.
     rewinds_at: Vec<VirtualTime>,
+    /// How long before its target a seek turns activity on (see
+    /// [`History::observe_seeks`]).
+    observe_us: Option<u64>,
 }
 
 /// Snapshots a live run keeps ([`History::sliding`]): about 2 MB each on
 /// the seed diagram (measured: a clone of the engine after 60 s and after
-/// 600 s of virtual time are both 2.0–2.3 MB), so about 130 MB in all.
-pub const LIVE_SNAPSHOTS: usize = 64;
+/// 600 s of virtual time are both 2.0–2.3 MB), plus the records published
+/// in the window that they hold. Half what it was: the memory went to
+/// the archive ([`ARCHIVE_BYTES`]), where it buys many more moments (a
+/// slim image is about 0.35 MB deflated), so a seek anywhere in a
+/// 10-million-event run re-runs at most about 120 s of it, not 240 s,
+/// and the process is smaller (measured by `cargo bench --bench
+/// live_archive` at 10 million events: 442 MB resident against 503 MB).
+pub const LIVE_SNAPSHOTS: usize = 32;
 
 /// Virtual time between a live run's snapshots, at most: with
-/// [`LIVE_SNAPSHOTS`] the window reaches 32 minutes back (less when the
+/// [`LIVE_SNAPSHOTS`] the window reaches 16 minutes back (less when the
 /// diagram is busy enough for the step spacing to come first), and a seek
 /// re-executes at most 30 s of the run.
 pub const LIVE_SNAPSHOT_EVERY_US: u64 = 30_000_000;
@@ -294,6 +308,13 @@ impl Start<'_> {
             Start::Image(a) => a.steps,
         }
     }
+
+    fn at(&self) -> VirtualTime {
+        match self {
+            Start::Kept(c) => c.engine.now(),
+            Start::Image(a) => a.at,
+        }
+    }
 }
 
 impl History {
@@ -307,6 +328,7 @@ impl History {
             controls: 0,
             slim: None,
             anchor: false,
+            observed_from: None,
         };
         History {
             snapshots: vec![live.clone()],
@@ -326,6 +348,7 @@ impl History {
             checkpoints: Vec::new(),
             seek_from: None,
             rewinds_at: Vec::new(),
+            observe_us: None,
         }
     }
 
@@ -445,6 +468,14 @@ impl History {
         self.archive
             .as_ref()
             .map_or((0, 0, 0), archive::Archive::stats)
+    }
+
+    /// Of [`History::archive_bytes`], the time series' sealed chunks the
+    /// images share (each counted once; 0 without an archive).
+    pub fn archive_series_bytes(&self) -> usize {
+        self.archive
+            .as_ref()
+            .map_or(0, archive::Archive::series_bytes)
     }
 
     /// Hands the snapshots leaving the window out to be encoded
@@ -662,13 +693,16 @@ impl History {
     /// snapshot spacing on the way, so that moments near `t` (the dots'
     /// window before it, a small step back) are reached from there.
     pub fn seek_toward(&mut self, t: VirtualTime, max_steps: u64) -> Option<SeekProgress> {
-        let start_steps = self.start_for(t).steps();
+        let observe_from = self
+            .observe_us
+            .map(|w| VirtualTime::from_us(t.as_us().saturating_sub(w)));
+        let start_steps = self.seek_start(t, observe_from).steps();
         let (mut cursor, restored) = match self.cursor.take() {
             Some(c) if c.engine.now() <= t && c.steps >= start_steps && self.usable(&c, t) => {
                 (c, false)
             }
             _ => {
-                let start = self.start_for(t);
+                let start = self.seek_start(t, observe_from);
                 let restored = matches!(start, Start::Image(_));
                 let c = self.begin(start);
                 self.seek_from = Some(c.engine.now());
@@ -677,17 +711,40 @@ impl History {
         };
         let limit = self.limit_for(t);
         let mut budget = max_steps.max(1);
+        if cursor.observed_from.is_some()
+            && observe_from
+                .is_none_or(|from| cursor.engine.now() > from && cursor.observed_from != Some(from))
+        {
+            // Observed from another moment: of no use for this one.
+            cursor.engine.set_activity(false);
+            cursor.observed_from = None;
+        }
         let done = if restored && max_steps != u64::MAX {
             // Restoring took this slice.
             cursor.engine.now() >= t && cursor.advance_by(t, &self.log, limit, 0)
         } else {
             loop {
-                let stop = self.checkpoint_after(&cursor, t);
+                let mut stop = self.checkpoint_after(&cursor, t);
+                if let Some(from) = observe_from
+                    && cursor.engine.now() <= from
+                    && cursor.observed_from != Some(from)
+                {
+                    stop = stop.min(from);
+                }
                 let before = cursor.steps;
                 let reached = cursor.advance_by(stop, &self.log, limit, budget);
                 budget = budget.saturating_sub(cursor.steps - before).max(1);
                 if !reached {
                     break false;
+                }
+                if let Some(from) = observe_from
+                    && cursor.engine.now() == from
+                    && cursor.observed_from != Some(from)
+                {
+                    // As `state_at_observed(from, t)` turns it on: afresh.
+                    cursor.engine.set_activity(false);
+                    cursor.engine.set_activity(true);
+                    cursor.observed_from = Some(from);
                 }
                 if stop >= t {
                     break true;
@@ -714,6 +771,30 @@ impl History {
     /// later. `None` when no seek is under way.
     pub fn seek_in_progress(&self) -> Option<&Engine> {
         self.seek_from.and(self.cursor.as_ref()).map(|c| &c.engine)
+    }
+
+    /// Makes every seek from now on turn the engine's activity on
+    /// ([`Engine::set_activity`]) `window_us` before its target (`None`:
+    /// never), so that the seek's engine at `t` is the one
+    /// [`History::state_at_observed`]`(t - window_us, t, …)` gives with
+    /// activity turned on — the canvas's dots of the moment — without
+    /// re-running that stretch a second time ([`History::observed_seek`]).
+    /// Only the stretch before the target runs with activity on.
+    pub fn observe_seeks(&mut self, window_us: Option<u64>) {
+        self.observe_us = window_us;
+    }
+
+    /// The engine of the last seek, when it is at `t` and its activity
+    /// was turned on at `from` on the way (see [`History::observe_seeks`]):
+    /// it is then the engine [`History::state_at_observed`]`(from, t, …)`
+    /// returns with activity turned on. `None` otherwise (the seek's
+    /// cursor went on from a moment past `from`, say a small step right).
+    pub fn observed_seek(&self, from: VirtualTime, t: VirtualTime) -> Option<&Engine> {
+        self.cursor
+            .as_ref()
+            .filter(|c| c.observed_from == Some(from) && c.engine.now() == t)
+            .filter(|_| self.seek_from.is_none())
+            .map(|c| &c.engine)
     }
 
     /// Drops the seek cursor and its checkpoints (frees their memory).
@@ -746,7 +827,9 @@ impl History {
         next.min(lead)
     }
 
-    fn keep_checkpoint(&mut self, c: Cursor) {
+    fn keep_checkpoint(&mut self, mut c: Cursor) {
+        // A clone: its activity is off.
+        c.observed_from = None;
         // Past the head, a control made later at the head would be missing.
         let ahead = c.steps > self.live.steps || c.engine.now() > self.live.engine.now();
         if ahead || self.checkpoints.iter().any(|k| k.steps == c.steps) {
@@ -819,6 +902,25 @@ impl History {
             (Some(k), _) => Start::Kept(k),
             (None, Some(a)) => Start::Image(a),
             (None, None) => Start::Kept(&self.snapshots[0]),
+        }
+    }
+
+    /// Where a seek to `t` starts: as any re-execution to `t`; when it is
+    /// to observe from `from` ([`History::observe_seeks`]), from where the
+    /// re-run of `from ..= t` would start instead, unless that is earlier
+    /// by more than `t - from` (the stretch it saves re-running).
+    fn seek_start(&self, t: VirtualTime, observe_from: Option<VirtualTime>) -> Start<'_> {
+        let for_t = self.start_for(t);
+        match observe_from {
+            Some(from) if from < t => {
+                let for_from = self.start_for(from);
+                if for_t.at().since_us(for_from.at()) <= t.since_us(from) {
+                    for_from
+                } else {
+                    for_t
+                }
+            }
+            _ => for_t,
         }
     }
 

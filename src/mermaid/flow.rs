@@ -766,3 +766,54 @@ fn subgraph_json(s: &Subgraph) -> Value {
     }
     Value::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edges_are_small_and_free_nothing() {
+        // What a 100k-edge chart is made of: every byte here is written per
+        // edge, and anything to free would be read again on drop.
+        assert!(
+            std::mem::size_of::<Edge>() <= 36,
+            "{}",
+            std::mem::size_of::<Edge>()
+        );
+        assert!(!std::mem::needs_drop::<Edge>());
+    }
+
+    #[test]
+    fn hand_built_edges_read_back_through_the_chart() {
+        let mut chart = Flowchart {
+            nodes: vec![Node {
+                id: "A".into(),
+                ..Node::default()
+            }],
+            ..Flowchart::default()
+        };
+        let mut e = Edge::default();
+        e.set_span(Span::new(3, 6));
+        let i = chart.add_edge("A", "B", "Paid", e);
+        let j = chart.add_edge("A", "A", "", Edge::default());
+        let (Some(e), Some(f)) = (chart.edge(i), chart.edge(j)) else {
+            panic!("both edges are there");
+        };
+        assert_eq!((e.from(), e.to(), e.label()), ("A", "B", "Paid"));
+        assert_eq!(e.from.as_vertex(), Some(0));
+        assert_eq!(e.to.as_vertex(), None, "B is no vertex: kept as text");
+        assert_eq!(e.span(), Span::new(3, 6));
+        assert_eq!(e.id(), "L_A_B_0");
+        assert_eq!((f.to(), f.label()), ("A", ""));
+        assert!(e.attrs().style.is_empty());
+        if let Some(a) = chart.link_attrs_mut(j) {
+            a.style.push("stroke:red".into());
+        }
+        assert_eq!(
+            chart.edge(j).map(|f| f.attrs().style.clone()),
+            Some(vec!["stroke:red".into()])
+        );
+        assert!(chart.edge(i).is_some_and(|e| e.attrs().style.is_empty()));
+        assert!(chart.link_attrs_mut(5).is_none());
+    }
+}

@@ -13,14 +13,17 @@
 //!   and feed it the whole history from offset 0.
 //!
 //! With none of them, the state at the end. `--json` prints one JSON
-//! object instead of text. Exit codes: 0 when the replay matched; 1 when
+//! object instead of text. A recording of an older engine (another
+//! random stream) is not replayed: it is said so, and what it stores is
+//! shown as stored — the run's figures, and at each moment asked the
+//! snapshot at or before it with its metric samples; actions are refused. Exit codes: 0 when the replay matched; 1 when
 //! an action was refused; 2 (from `main`) when the file is not a readable
 //! recording or the replay diverged.
 
 use super::emit;
 use super::simulate::{parse_duration, render_text};
 use anyhow::{Context, Result, bail};
-use eda_studio::record::Recording;
+use eda_studio::record::{OlderEngine, RecordError, Recording};
 use eda_studio::sim::{Engine, Fault, History, HistoryOptions, VirtualTime};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -86,12 +89,171 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
     let opening = Instant::now();
     let recording = Recording::open(options.file)?;
     let open_ms = opening.elapsed().as_secs_f64() * 1e3;
+    if let Some(older) = recording.older_engine() {
+        return stored(&recording, older, &options);
+    }
+    match replayed(&recording, &options, open_ms) {
+        Err(e) => match e.downcast_ref::<RecordError>() {
+            // A file from before the stream was recorded that this engine
+            // does not reproduce.
+            Some(RecordError::OlderEngine { engine, .. }) => stored(&recording, *engine, &options),
+            _ => Err(e),
+        },
+        done => done,
+    }
+}
+
+/// What a recording of an older engine stores, as stored: the run's
+/// figures, and at each moment asked (the end when none) the snapshot at
+/// or before it with its metric samples. Actions need a replay: refused
+/// (exit code 1).
+fn stored(recording: &Recording, older: OlderEngine, options: &Options<'_>) -> Result<ExitCode> {
+    let run = recording.run();
+    let snapshots = recording.snapshots()?;
+    let complete = run.run_hash.is_some();
+    let end_us = if complete {
+        run.duration_us
+    } else {
+        snapshots.last().map_or(0, |s| s.time_us)
+    };
+    let events = recording.event_count()?;
+    let hash = run
+        .run_hash
+        .clone()
+        .or_else(|| snapshots.last().map(|s| s.run_hash.clone()))
+        .unwrap_or_default();
+    let mut text = String::new();
+    let _ = writeln!(text, "{}: {older}", options.file.display());
+    let _ = writeln!(
+        text,
+        "recorded: {} (seed {}), {}{}, {events} events stored, run hash {hash}",
+        run.source_name,
+        run.seed,
+        VirtualTime::from_us(end_us),
+        if complete { "" } else { " (unfinished)" },
+    );
+    let moments = if options.at.is_empty() {
+        vec![end_us]
+    } else {
+        options.at.clone()
+    };
+    let mut states = Vec::new();
+    for at in moments {
+        if at > end_us {
+            bail!(
+                "--at {}: after the end of the recording ({})",
+                VirtualTime::from_us(at),
+                VirtualTime::from_us(end_us)
+            );
+        }
+        let Some(snap) = snapshots.iter().rev().find(|s| s.time_us <= at) else {
+            let _ = writeln!(
+                text,
+                "
+no snapshot stored at or before {}",
+                VirtualTime::from_us(at)
+            );
+            states.push(json!({ "at_us": at, "snapshot": Value::Null }));
+            continue;
+        };
+        let _ = writeln!(
+            text,
+            "
+stored at {} (the snapshot at {}): {} events, {} deliveries, run hash {}",
+            VirtualTime::from_us(at),
+            VirtualTime::from_us(snap.time_us),
+            snap.events,
+            snap.deliveries,
+            snap.run_hash
+        );
+        let samples = recording.metric_samples_at(snap.time_us)?;
+        let mut rows: Vec<(String, Vec<(String, i64)>)> = Vec::new();
+        for m in &samples {
+            match rows.last_mut() {
+                Some((c, values)) if *c == m.component => values.push((m.metric.clone(), m.value)),
+                _ => rows.push((m.component.clone(), vec![(m.metric.clone(), m.value)])),
+            }
+        }
+        let metrics = ["events_in", "events_out", "lag", "dlq"];
+        let width = rows.iter().map(|(c, _)| c.len()).max().unwrap_or(9).max(9);
+        let _ = write!(text, "  {:<width$}", "component");
+        for m in metrics {
+            let _ = write!(text, " {m:>10}");
+        }
+        text.push('\n');
+        for (component, values) in &rows {
+            let _ = write!(text, "  {component:<width$}");
+            for m in metrics {
+                let v = values.iter().find(|(n, _)| n == m).map(|(_, v)| *v);
+                let _ = write!(text, " {:>10}", v.map_or("-".into(), |v| v.to_string()));
+            }
+            text.push('\n');
+        }
+        let samples: Vec<Value> = samples
+            .iter()
+            .map(|m| json!({ "component": m.component, "metric": m.metric, "value": m.value }))
+            .collect();
+        states.push(json!({
+            "at_us": at,
+            "snapshot": {
+                "time_us": snap.time_us,
+                "events": snap.events,
+                "deliveries": snap.deliveries,
+                "run_hash": snap.run_hash,
+            },
+            "metric_samples": samples,
+        }));
+    }
+    let asked: Vec<&str> = [
+        options.rebuild.as_ref().map(|_| "--rebuild"),
+        options.reset.as_ref().map(|_| "--reset"),
+        options.add_consumer.as_ref().map(|_| "--add-consumer"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for flag in &asked {
+        let _ = writeln!(
+            text,
+            "
+{flag}: refused: it needs the run replayed, which this engine cannot do"
+        );
+    }
+    let out = json!({
+        "recording": options.file.display().to_string(),
+        "seed": run.seed,
+        "complete": complete,
+        "older_engine": {
+            "stream": older.stream,
+            "message": older.to_string(),
+        },
+        "reproducible": false,
+        "run_hash": hash,
+        "events": events,
+        "end_us": end_us,
+        "states": states,
+        "refused": asked,
+    });
+    if options.json {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+    } else {
+        emit(&text)?;
+    }
+    Ok(if asked.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The replay of a recording this engine reproduces, and what was asked of it.
+fn replayed(recording: &Recording, options: &Options<'_>, open_ms: f64) -> Result<ExitCode> {
     let only_moments = !options.at.is_empty()
         && options.rebuild.is_none()
         && options.reset.is_none()
         && options.add_consumer.is_none();
     if only_moments && !options.from_zero && !recording.image_times()?.is_empty() {
-        return moments_from_images(&recording, &options, open_ms);
+        return moments_from_images(recording, options, open_ms);
     }
     // Resets and added groups read history the bus would have trimmed:
     // replay with the bus keeping everything (the hash check below proves

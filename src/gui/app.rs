@@ -307,20 +307,16 @@ impl EdaApp {
                 self.run = run;
                 self.run.adopt(&self.doc);
                 self.ui.show_dock = Some(true);
-                let message = match &self.run.opened {
-                    Some(o) if o.verified() => {
-                        format!(
-                            "Opened run {} (run hash {})",
-                            path.display(),
-                            o.replayed_hash
-                        )
-                    }
-                    _ => format!(
-                        "Opened run {}, but its run hash does not match",
-                        path.display()
-                    ),
-                };
-                let bad = !self.run.opened.as_ref().is_some_and(|o| o.verified());
+                let message = self.run.opened.as_ref().map_or_else(
+                    || format!("Opened run {}", path.display()),
+                    |o| o.status.clone(),
+                );
+                // A recording of an older engine is said so, not as a failure.
+                let bad = !self
+                    .run
+                    .opened
+                    .as_ref()
+                    .is_some_and(|o| o.verified() || o.older_engine.is_some());
                 self.set_status(message, bad);
             }
             Err(e) => self.set_status(e, true),
@@ -1190,6 +1186,7 @@ impl eframe::App for EdaApp {
                     let cx = DockContext {
                         doc: &self.doc,
                         frame: self.run.frame.as_ref(),
+                        opened: self.run.opened.as_ref().and_then(|o| o.settings.as_ref()),
                         selection: &self.canvas.selection,
                         theme: &theme,
                     };

@@ -59,7 +59,7 @@ pub struct LiveRun {
 }
 
 /// A run opened from a recording, for the toolbar.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OpenedRun {
     /// The recording.
     pub path: PathBuf,
@@ -67,12 +67,33 @@ pub struct OpenedRun {
     pub recorded_hash: Option<String>,
     /// The replay's run hash at its end.
     pub replayed_hash: String,
+    /// Set when an older engine made the recording: the run shown is this
+    /// engine's re-run of it.
+    pub older_engine: Option<crate::record::OlderEngine>,
+    /// What such a recording stores, shown as stored.
+    pub stored: Option<Arc<crate::live::StoredRun>>,
+    /// What the status bar says of it.
+    pub status: String,
+    /// What the opened run runs with, while the run is still the one
+    /// opened (an edit of the diagram reloads it with the live defaults).
+    pub settings: Option<OpenedSettings>,
+}
+
+/// The settings of a run opened from a recording, for the scenario tab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedSettings {
+    /// The scenario the opened run uses.
+    pub scenario: Arc<Scenario>,
+    /// Whether the recording says which settings the live run's defaults
+    /// gave ([`Opened::defaults_recorded`]).
+    pub defaults_recorded: bool,
 }
 
 impl OpenedRun {
     /// Whether the replay reproduced the recorded run.
     pub fn verified(&self) -> bool {
-        self.recorded_hash.as_deref() == Some(self.replayed_hash.as_str())
+        self.older_engine.is_none()
+            && self.recorded_hash.as_deref() == Some(self.replayed_hash.as_str())
     }
 }
 
@@ -254,6 +275,13 @@ impl LiveRun {
             path: path.to_path_buf(),
             recorded_hash: opened.recorded_hash.clone(),
             replayed_hash: opened.replayed_hash.clone(),
+            older_engine: opened.older_engine,
+            stored: opened.stored.clone(),
+            status: opened.status(path),
+            settings: Some(OpenedSettings {
+                scenario: Arc::new(opened.scenario.clone()),
+                defaults_recorded: opened.defaults_recorded,
+            }),
         };
         let repaint = {
             let ctx = ctx.clone();
@@ -331,6 +359,10 @@ impl LiveRun {
                         }
                     }
                     None => {
+                        // The run is no longer the recording's.
+                        if let Some(o) = &mut self.opened {
+                            o.settings = None;
+                        }
                         self.pending.push_back(LiveCommand::Load {
                             graph: Box::new(doc.graph.clone()),
                             scenario: Box::new(scenario.clone()),

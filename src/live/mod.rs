@@ -33,9 +33,9 @@ pub use log::{
     TraceState, payload_fields, payload_line,
 };
 pub use replay::{
-    CheckProgress, DiffRow, LIVE_COMMIT_INTERVAL_US, MAX_DIFF_ROWS, OpenTask, Opened,
-    RebuildOutcome, RebuildProgress, ReplayFrame, Saved, SinkDiff, live_commits, live_scenario,
-    open as open_recording,
+    CheckProgress, DiffRow, LIVE_COMMIT_INTERVAL_US, MAX_DIFF_ROWS, MAX_STORED_SNAPSHOTS, OpenTask,
+    Opened, RebuildOutcome, RebuildProgress, ReplayFrame, STORED_EVENTS_SHOWN, Saved, SinkDiff,
+    StoredRun, live_commits, live_scenario, open as open_recording,
 };
 pub use timeline::{PastOptions, Seeking, TimelineFrame};
 

@@ -6,7 +6,10 @@
 //! ([`crate::record::record_history`]), on the driver thread; the outcome
 //! reaches the UI in [`ReplayFrame`]. Opening replays a recording
 //! ([`crate::record::Recording`]) into a [`History`] whose head is the
-//! recorded run's end, checked against the recorded run hash.
+//! recorded run's end, checked against the recorded run hash. A recording
+//! of an older engine (another random stream: [`crate::record::OlderEngine`])
+//! cannot be reproduced: its diagram, seed and controls are re-run on this
+//! engine unchecked, and [`Opened::older_engine`] says so.
 //!
 //! Opening runs off the UI thread: [`OpenTask`] replays a recording on a
 //! thread of its own, with its progress (virtual time replayed of the
@@ -36,7 +39,10 @@
 
 use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
-use crate::record::{RecordError, Recording, RunInfo, record_history};
+use crate::record::{
+    EventRow, MetricSample, OlderEngine, RecordError, Recording, RunInfo, SnapshotRow,
+    record_history,
+};
 use crate::sim::{
     CommitSource, Engine, GroupParams, History, HistoryOptions, ProjectionRebuild, Retention,
     RetentionSource, SCENARIO_TAG, Scenario, SinkState, load_scenario,
@@ -460,6 +466,106 @@ pub struct Opened {
     pub recorded_hash: Option<String>,
     /// The replay's run hash at its end.
     pub replayed_hash: String,
+    /// Set when the recording was made by an older engine: the history is
+    /// this engine's re-run of its diagram, seed and controls, not the
+    /// recorded run.
+    pub older_engine: Option<OlderEngine>,
+    /// What such a recording stores, read for the designer to show as
+    /// stored (`None` for a recording this engine reproduces).
+    pub stored: Option<Arc<StoredRun>>,
+    /// Whether the recording says which of its settings the live run's
+    /// defaults gave: it carries [`LIVE_DEFAULTS_MARK`], or was written
+    /// since recordings carry the engine's stream (schema version 5, whose
+    /// Save Run always marks them). Not so for a recording saved before the
+    /// mark existed: its live run's default retention was appended as a
+    /// plain `retention` line, indistinguishable from the diagram's, and
+    /// its groups committed after every record (live runs had no commit
+    /// timer then).
+    pub defaults_recorded: bool,
+}
+
+/// Most snapshots of a recording of an older engine kept for the
+/// designer (evenly thinned beyond it, the last always kept).
+pub const MAX_STORED_SNAPSHOTS: usize = 4_096;
+/// Stored events of such a recording kept for the designer: its last ones.
+pub const STORED_EVENTS_SHOWN: usize = 50;
+
+/// What a recording of an older engine stores, read once when it is
+/// opened, for the designer to show as stored (a bounded part of it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    /// Events stored.
+    pub events: u64,
+    /// The recorded run hash at its end (complete runs).
+    pub run_hash: Option<String>,
+    /// Its snapshots in time order (at most [`MAX_STORED_SNAPSHOTS`]),
+    /// each with the metric samples stored with it.
+    pub snapshots: Vec<(SnapshotRow, Vec<MetricSample>)>,
+    /// Its last stored events (at most [`STORED_EVENTS_SHOWN`]).
+    pub last_events: Vec<EventRow>,
+}
+
+impl StoredRun {
+    /// Reads what `rec` stores.
+    fn read(rec: &Recording) -> Result<StoredRun, RecordError> {
+        let all = rec.snapshots()?;
+        let n = all.len();
+        // Evenly thinned: the last of each of MAX_STORED_SNAPSHOTS shares.
+        let keep = |i: usize| {
+            n <= MAX_STORED_SNAPSHOTS
+                || i + 1 == n
+                || (i * MAX_STORED_SNAPSHOTS / n) != ((i + 1) * MAX_STORED_SNAPSHOTS / n)
+        };
+        let mut samples = rec.metric_samples(usize::MAX)?.into_iter().peekable();
+        let mut snapshots = Vec::new();
+        for (i, row) in all.into_iter().enumerate() {
+            let mut at = Vec::new();
+            while let Some(m) = samples.next_if(|m| m.time_us <= row.time_us) {
+                if m.time_us == row.time_us {
+                    at.push(m);
+                }
+            }
+            if keep(i) {
+                snapshots.push((row, at));
+            }
+        }
+        let events = rec.event_count()?;
+        let shown = STORED_EVENTS_SHOWN as u64;
+        Ok(StoredRun {
+            events,
+            run_hash: rec.run().run_hash.clone(),
+            snapshots,
+            last_events: rec.events(events.saturating_sub(shown), STORED_EVENTS_SHOWN)?,
+        })
+    }
+
+    /// The stored snapshot at or before `t_us` (the first one before any).
+    pub fn snapshot_at(&self, t_us: u64) -> Option<&(SnapshotRow, Vec<MetricSample>)> {
+        let i = self.snapshots.partition_point(|(s, _)| s.time_us <= t_us);
+        self.snapshots.get(i.saturating_sub(1))
+    }
+}
+
+impl Opened {
+    /// What the status bar says of the opened run, from its file name.
+    pub fn status(&self, path: &Path) -> String {
+        match (&self.older_engine, &self.recorded_hash) {
+            (Some(older), recorded) => format!(
+                "Opened run {}: {older} in its Recorded run window (recorded run hash {}); \
+                 the run on the canvas is this engine's re-run of its diagram, seed and \
+                 controls",
+                path.display(),
+                recorded.as_deref().unwrap_or("none")
+            ),
+            (None, Some(h)) if *h == self.replayed_hash => {
+                format!("Opened run {} (run hash {h})", path.display())
+            }
+            (None, _) => format!(
+                "Opened run {}, but its run hash does not match",
+                path.display()
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for Opened {
@@ -468,6 +574,8 @@ impl std::fmt::Debug for Opened {
             .field("source_name", &self.source_name)
             .field("recorded_hash", &self.recorded_hash)
             .field("replayed_hash", &self.replayed_hash)
+            .field("older_engine", &self.older_engine)
+            .field("stored", &self.stored.as_ref().map(|s| s.snapshots.len()))
             .finish_non_exhaustive()
     }
 }
@@ -499,12 +607,43 @@ pub fn open_watched(
     progress: impl FnMut(u64, u64) -> bool,
 ) -> Result<Opened, RecordError> {
     let mut rec = Recording::open(path)?;
-    let mut engine = rec.rebuild(false)?;
-    // As a live run's engine: the edges' dots need the activity trace.
-    engine.set_activity(true);
+    let mut older_engine = rec.older_engine();
+    let built = rec.rebuild(false);
+    if let Err(RecordError::OlderEngine { engine, .. }) = &built {
+        older_engine = Some(*engine);
+    }
+    let fresh = |rec: &Recording| -> Result<Engine, RecordError> {
+        let mut engine = rec.rebuild_unchecked()?;
+        // As a live run's engine: the edges' dots need the activity trace.
+        engine.set_activity(true);
+        Ok(engine)
+    };
     let pages = rec.page_count()?;
     rec.verify_watched(move |fraction| check(pages, fraction))?;
-    let (history, verified) = rec.replay_checked(engine, HistoryOptions::default(), progress)?;
+    let mut progress = progress;
+    let replayed = match (older_engine, built) {
+        (None, Ok(mut engine)) => {
+            engine.set_activity(true);
+            rec.replay_checked(engine, HistoryOptions::default(), &mut progress)
+                .map(|(history, verified)| (history, verified.run_hash))
+        }
+        (None, Err(e)) => Err(e),
+        (Some(older), _) => Err(RecordError::OlderEngine {
+            path: path.to_path_buf(),
+            engine: older,
+        }),
+    };
+    let (history, replayed_hash) = match replayed {
+        Ok(done) => done,
+        // Not reproducible here: this engine's run of the same inputs.
+        Err(RecordError::OlderEngine { engine, .. }) => {
+            older_engine = Some(engine);
+            let history = rec.rerun(fresh(&rec)?, HistoryOptions::default(), &mut progress)?;
+            let hash = format!("{:016x}", history.head().run_hash());
+            (history, hash)
+        }
+        Err(e) => return Err(e),
+    };
     let run = rec.run();
     let fail = |reason: String| RecordError::Replay {
         path: path.to_path_buf(),
@@ -522,6 +661,7 @@ pub fn open_watched(
     if live_defaults && let Ok(user) = load_scenario(diagram, &graph) {
         mark_live_defaults(&mut scenario, &user);
     }
+    let defaults_recorded = live_defaults || run.engine_stream.is_some();
     let recorded_hash = match &run.run_hash {
         Some(h) => Some(h.clone()),
         None => rec.snapshots()?.last().map(|s| s.run_hash.clone()),
@@ -533,7 +673,13 @@ pub fn open_watched(
         scenario,
         history,
         recorded_hash,
-        replayed_hash: verified.run_hash,
+        replayed_hash,
+        stored: match older_engine {
+            Some(_) => Some(Arc::new(StoredRun::read(&rec)?)),
+            None => None,
+        },
+        older_engine,
+        defaults_recorded,
     })
 }
 

@@ -19,9 +19,10 @@
 //!
 //! Must not hold GUI state or depend on `gui`, `cli` or `live`.
 //!
-//! # Schema (version 4; one run per file)
-//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 4
-//! (versions 1 to 3 are read too: their events hold the payload as JSON
+//! # Schema (version 5; one run per file)
+//! `PRAGMA application_id` is `0x45444131` ("EDA1") and `user_version` 5
+//! (versions 1 to 4 are read too, as they are: they have no
+//! `runs.engine_stream`; versions 1 to 3 hold each event's payload as JSON
 //! text in `payload`; version 1 has no `images` or `controls`, version 2
 //! no `controls`), so a foreign SQLite file is told apart at once.
 //! Pages of 64 KiB. Journal: WAL with `synchronous = NORMAL`: each batch
@@ -31,7 +32,9 @@
 //!
 //! ```sql
 //! runs(id, source_name, diagram, scenario_json, seed, duration_us,
-//!      engine_version, status,            -- 'recording' or 'complete'
+//!      engine_version,                    -- eda-studio's version
+//!      engine_stream,                     -- ENGINE_STREAM of the engine (v5 on)
+//!      status,                            -- 'recording' or 'complete'
 //!      run_hash, events, deliveries,      -- set when complete
 //!      summary_json, created_at)          -- the final RunSummary as JSON
 //! topics(id, name, event_type, partitions)
@@ -104,6 +107,20 @@
 //! however long the run. A run with controls is re-executed from its start
 //! instead ([`Recording::reexecute_to`]): an image does not carry the step
 //! count that places a control.
+//!
+//! # Recordings of an older engine
+//! A replay reproduces a run only on an engine with the same random
+//! stream and rules. A recording keeps the [`ENGINE_STREAM`] of the engine
+//! that made it; one whose stream is not this engine's is not replayed
+//! (its hashes could only mismatch): [`Recording::older_engine`] says so
+//! before anything runs, and replaying it is
+//! [`RecordError::OlderEngine`]. Its stored events, snapshots and metric
+//! samples stay readable as stored, and [`Recording::rerun`] runs its
+//! diagram, seed and controls on this engine, unchecked. A file from
+//! before the stream was recorded (versions 1 to 4) is replayed as usual;
+//! if it diverges (or its scenario or images no longer match this
+//! engine) that is the same [`RecordError::OlderEngine`], with the stream
+//! unknown.
 
 mod check;
 mod columns;
@@ -114,7 +131,9 @@ mod write;
 pub use controls::record_history;
 
 pub use check::CHECK_TICK_OPS;
-pub use read::{Recording, RunRow, SnapshotRow, Status, Verified};
+pub use read::{
+    EventRow, MetricSample, OlderEngine, Recording, RunRow, SnapshotRow, Status, Verified,
+};
 pub use write::{EVENT_ROW_BYTES, IMAGE_TO_EVENT_BYTES, RecordStats, Recorder, RunInfo};
 
 use std::path::PathBuf;
@@ -122,9 +141,16 @@ use std::path::PathBuf;
 /// `PRAGMA application_id` of a recording: "EDA1".
 pub const APPLICATION_ID: i32 = 0x4544_4131;
 /// `PRAGMA user_version` of the schema this module writes and reads:
+/// version 5 records the engine's random stream (`runs.engine_stream`);
 /// version 4 stores each event's payload as integer columns (versions
 /// 1 to 3 as JSON text in `payload`).
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
+/// The version of the engine's random stream and rules that a run's
+/// hash depends on, recorded in `runs.engine_stream`: bump it whenever
+/// the same diagram, scenario and seed give another run.
+/// 1: ChaCha8 with `-ln U` exponential draws (to 2026-11-28);
+/// 2: xoshiro256++ seeded by SplitMix64, ziggurat exponential draws.
+pub const ENGINE_STREAM: u32 = 2;
 /// The oldest schema version this module reads. Older files may lack
 /// `controls` (none were made) or `images` (`replay --at` then
 /// re-executes from the start): both are looked up by name, not by
@@ -150,6 +176,7 @@ CREATE TABLE runs (
     seed INTEGER NOT NULL,
     duration_us INTEGER NOT NULL,
     engine_version TEXT NOT NULL,
+    engine_stream INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('recording', 'complete')),
     run_hash TEXT,
     events INTEGER,
@@ -284,6 +311,15 @@ pub enum RecordError {
         path: PathBuf,
         /// Why.
         reason: String,
+    },
+    /// Made by an engine with another random stream: this engine cannot
+    /// reproduce it (its stored rows are still readable).
+    #[error("{path}: {engine}")]
+    OlderEngine {
+        /// The file.
+        path: PathBuf,
+        /// Which engine made it.
+        engine: OlderEngine,
     },
     /// The replay left the recorded run.
     #[error(

@@ -3,7 +3,10 @@
 
 use super::columns::{PAYLOAD_COLUMNS, PayloadColumns};
 use super::controls::{advance, advance_engine};
-use super::{APPLICATION_ID, OLDEST_READABLE_VERSION, RecordError, SCHEMA_VERSION, sqlite_error};
+use super::{
+    APPLICATION_ID, ENGINE_STREAM, OLDEST_READABLE_VERSION, RecordError, SCHEMA_VERSION,
+    sqlite_error,
+};
 use crate::mermaid::parse_flowchart;
 use crate::model::ArchGraph;
 use crate::sim::{
@@ -38,6 +41,9 @@ pub struct RunRow {
     pub duration_us: u64,
     /// The version of eda-studio that wrote it.
     pub engine_version: String,
+    /// The engine's random stream ([`ENGINE_STREAM`] when written); `None`
+    /// in a file from before it was recorded (schema versions 1 to 4).
+    pub engine_stream: Option<u32>,
     /// Finished or not.
     pub status: Status,
     /// The final run hash (complete runs).
@@ -74,6 +80,50 @@ pub struct EventRow {
     pub key: u64,
     /// Payload JSON.
     pub payload: String,
+}
+
+/// A recording made by an engine whose random stream is not this one's:
+/// its run cannot be reproduced here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OlderEngine {
+    /// The recorded stream; `None` when the file predates the stream
+    /// being recorded and its replay did not match this engine.
+    pub stream: Option<u32>,
+}
+
+impl std::fmt::Display for OlderEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.stream {
+            Some(v) if v > ENGINE_STREAM => write!(
+                f,
+                "recorded by a newer engine (random stream v{v}; this one is v{ENGINE_STREAM})"
+            )?,
+            Some(v) => write!(f, "recorded by an older engine (random stream v{v})")?,
+            None => write!(
+                f,
+                "recorded by an older engine (the file predates recorded stream versions and \
+                 does not replay on random stream v{ENGINE_STREAM})"
+            )?,
+        }
+        write!(
+            f,
+            "; this engine cannot reproduce it exactly — its recorded events and metrics \
+             are shown as stored"
+        )
+    }
+}
+
+/// A `metric_samples` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricSample {
+    /// The snapshot's virtual time.
+    pub time_us: u64,
+    /// The component (Mermaid id).
+    pub component: String,
+    /// `events_in`, `events_out`, `lag` or `dlq`.
+    pub metric: String,
+    /// Its value then.
+    pub value: i64,
 }
 
 /// What a replay proved.
@@ -197,8 +247,15 @@ impl Recording {
         }
         let run = conn
             .query_row(
-                "SELECT source_name, diagram, scenario_json, seed, duration_us,
-                        engine_version, status, run_hash FROM runs WHERE id = 1",
+                &format!(
+                    "SELECT source_name, diagram, scenario_json, seed, duration_us,
+                            engine_version, status, run_hash, {} FROM runs WHERE id = 1",
+                    if version >= 5 {
+                        "engine_stream"
+                    } else {
+                        "NULL"
+                    }
+                ),
                 [],
                 |r| {
                     Ok(RunRow {
@@ -208,6 +265,7 @@ impl Recording {
                         seed: r.get::<_, i64>(3)? as u64,
                         duration_us: r.get::<_, i64>(4)? as u64,
                         engine_version: r.get(5)?,
+                        engine_stream: r.get::<_, Option<i64>>(8)?.map(|v| v as u32),
                         status: if r.get::<_, String>(6)? == "complete" {
                             Status::Complete
                         } else {
@@ -241,6 +299,73 @@ impl Recording {
     /// The run's description.
     pub fn run(&self) -> &RunRow {
         &self.run
+    }
+
+    /// Whether the run was recorded by an engine with another random
+    /// stream (known from the file; a file from before the stream was
+    /// recorded says so only when its replay fails: see the module doc).
+    pub fn older_engine(&self) -> Option<OlderEngine> {
+        match self.run.engine_stream {
+            Some(v) if v != ENGINE_STREAM => Some(OlderEngine { stream: Some(v) }),
+            _ => None,
+        }
+    }
+
+    fn older_engine_error(&self, stream: Option<u32>) -> RecordError {
+        RecordError::OlderEngine {
+            path: self.path.clone(),
+            engine: OlderEngine { stream },
+        }
+    }
+
+    /// The final summary as `simulate --json` printed it (complete runs).
+    pub fn summary_json(&self) -> Result<Option<String>, RecordError> {
+        self.conn
+            .query_row("SELECT summary_json FROM runs WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| sqlite_error(&self.path, "reading the summary", e))
+    }
+
+    /// The metric samples stored with the snapshot at `time_us`, by
+    /// component then metric.
+    pub fn metric_samples_at(&self, time_us: u64) -> Result<Vec<MetricSample>, RecordError> {
+        self.samples("WHERE time_us = ?1", time_us as i64, usize::MAX)
+    }
+
+    /// Every metric sample in time order (then by component and metric),
+    /// at most `limit` (one pass over the table, which has no index).
+    pub fn metric_samples(&self, limit: usize) -> Result<Vec<MetricSample>, RecordError> {
+        self.samples("WHERE ?1 = ?1", 0, limit)
+    }
+
+    fn samples(
+        &self,
+        filter: &str,
+        arg: i64,
+        limit: usize,
+    ) -> Result<Vec<MetricSample>, RecordError> {
+        let err = |doing| move |e| sqlite_error(&self.path, doing, e);
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT time_us, component, metric, value FROM metric_samples {filter}
+                 ORDER BY time_us, component, metric LIMIT ?2"
+            ))
+            .map_err(err("reading metric samples"))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map([arg, limit], |r| {
+                Ok(MetricSample {
+                    time_us: r.get::<_, i64>(0)? as u64,
+                    component: r.get(1)?,
+                    metric: r.get(2)?,
+                    value: r.get(3)?,
+                })
+            })
+            .map_err(err("reading metric samples"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(err("reading metric samples"))
     }
 
     /// Event rows.
@@ -382,6 +507,9 @@ impl Recording {
     /// The first half of [`Recording::state_at`]: the latest image at or
     /// before `t`, restored and checked, not yet run forward.
     pub fn image_at(&self, t: VirtualTime) -> Result<Option<(Engine, u64)>, RecordError> {
+        if let Some(older) = self.older_engine() {
+            return Err(self.older_engine_error(older.stream));
+        }
         if !self.has_images || !self.controls()?.is_empty() {
             return Ok(None);
         }
@@ -409,7 +537,14 @@ impl Recording {
             time_us,
             reason,
         };
-        let engine = Engine::from_image(&bytes).map_err(|e| bad(e.to_string()))?;
+        let engine = match Engine::from_image(&bytes) {
+            Ok(engine) => engine,
+            // An image of an engine from before the stream was recorded.
+            Err(_) if self.run.engine_stream.is_none() => {
+                return Err(self.older_engine_error(None));
+            }
+            Err(e) => return Err(bad(e.to_string())),
+        };
         let restored = format!("{:016x}", engine.run_hash());
         if restored != hash || engine.now().as_us() != time_us {
             return Err(bad(format!(
@@ -467,7 +602,16 @@ impl Recording {
     /// group added at the end can read the whole history; that changes
     /// nothing else (unless the bus fills up, which the replay's hash
     /// check would catch).
+    ///
+    /// A recording of an older engine ([`Recording::older_engine`]) is
+    /// built as this engine derives its diagram, unchecked (its recorded
+    /// scenario may be another engine's); one from before the stream was
+    /// recorded whose scenario differs is [`RecordError::OlderEngine`].
     pub fn rebuild(&self, keep_all: bool) -> Result<Engine, RecordError> {
+        self.build(keep_all, self.older_engine().is_none())
+    }
+
+    fn build(&self, keep_all: bool, check_scenario: bool) -> Result<Engine, RecordError> {
         let fail = |reason: String| RecordError::Replay {
             path: self.path.clone(),
             reason,
@@ -482,7 +626,10 @@ impl Recording {
         let mut scenario =
             scenario_for(&self.run.source_name, &self.run.diagram, &graph).map_err(fail)?;
         let json = serde_json::to_string(&scenario).map_err(|e| fail(e.to_string()))?;
-        if json != self.run.scenario_json {
+        if check_scenario && json != self.run.scenario_json {
+            if self.run.engine_stream.is_none() {
+                return Err(self.older_engine_error(None));
+            }
             return Err(fail(format!(
                 "the scenario derived from the recorded diagram differs from the recorded one \
                  (recorded by eda-studio {}, this is {})",
@@ -539,7 +686,44 @@ impl Recording {
         &self,
         engine: Engine,
         options: HistoryOptions,
+        progress: impl FnMut(u64, u64) -> bool,
+    ) -> Result<(History, Verified), RecordError> {
+        if let Some(older) = self.older_engine() {
+            return Err(self.older_engine_error(older.stream));
+        }
+        self.advance_through(engine, options, progress, true)
+    }
+
+    /// Runs the recorded diagram, seed and controls on this engine up to
+    /// the recording's end without comparing run hashes: for a recording
+    /// of an older engine ([`Recording::older_engine`]), whose run this
+    /// engine cannot reproduce. `engine` comes from
+    /// [`Recording::rebuild_unchecked`]; `progress` as in
+    /// [`Recording::replay_with_progress`].
+    pub fn rerun(
+        &self,
+        engine: Engine,
+        options: HistoryOptions,
+        progress: impl FnMut(u64, u64) -> bool,
+    ) -> Result<History, RecordError> {
+        self.advance_through(engine, options, progress, false)
+            .map(|(history, _)| history)
+    }
+
+    /// A fresh engine for [`Recording::rerun`]: as [`Recording::rebuild`],
+    /// without comparing the derived scenario with the recorded one.
+    pub fn rebuild_unchecked(&self) -> Result<Engine, RecordError> {
+        self.build(false, false)
+    }
+
+    /// The replay's loop: snapshot by snapshot to the end, the hash
+    /// compared at each when `checked`.
+    fn advance_through(
+        &self,
+        engine: Engine,
+        options: HistoryOptions,
         mut progress: impl FnMut(u64, u64) -> bool,
+        checked: bool,
     ) -> Result<(History, Verified), RecordError> {
         let mut history = History::new(engine, options);
         let snapshots = self.snapshots()?;
@@ -562,7 +746,9 @@ impl Recording {
                 &controls,
                 &mut next,
             );
-            self.check(s.time_us, &s.run_hash, history.head().run_hash())?;
+            if checked {
+                self.check(s.time_us, &s.run_hash, history.head().run_hash())?;
+            }
         }
         let complete = self.run.status == Status::Complete;
         if complete {
@@ -572,7 +758,9 @@ impl Recording {
                 &controls,
                 &mut next,
             );
-            if let Some(recorded) = &self.run.run_hash {
+            if let Some(recorded) = &self.run.run_hash
+                && checked
+            {
                 self.check(self.run.duration_us, recorded, history.head().run_hash())?;
             }
         }
@@ -591,6 +779,10 @@ impl Recording {
         let replayed = format!("{replayed:016x}");
         if replayed == recorded {
             Ok(())
+        } else if self.run.engine_stream.is_none() {
+            // A file from before the stream was recorded: most likely made
+            // by an older engine, which this one cannot reproduce.
+            Err(self.older_engine_error(None))
         } else {
             Err(RecordError::Diverged {
                 path: self.path.clone(),

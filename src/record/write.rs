@@ -7,7 +7,10 @@
 //! (cheap: the append-only logs share their chunks).
 
 use super::columns::{PAYLOAD_COLUMNS, PayloadColumns};
-use super::{APPLICATION_ID, RecordError, SCHEMA_VERSION, event_type, schema_sql, sqlite_error};
+use super::{
+    APPLICATION_ID, ENGINE_STREAM, RecordError, SCHEMA_VERSION, event_type, schema_sql,
+    sqlite_error,
+};
 use crate::sim::{ControlRecord, Engine, Published, RunSummary};
 use rusqlite::{Connection, OpenFlags, params};
 use serde_json::json;
@@ -188,8 +191,8 @@ impl Recorder {
             .map_err(err("creating the schema"))?;
         tx.execute(
             "INSERT INTO runs (id, source_name, diagram, scenario_json, seed, duration_us,
-                               engine_version, status, created_at)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 'recording', datetime('now'))",
+                               engine_version, engine_stream, status, created_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'recording', datetime('now'))",
             params![
                 info.source_name,
                 info.diagram,
@@ -197,6 +200,7 @@ impl Recorder {
                 engine.seed() as i64,
                 info.duration_us as i64,
                 env!("CARGO_PKG_VERSION"),
+                ENGINE_STREAM,
             ],
         )
         .map_err(err("writing the run"))?;

@@ -135,7 +135,7 @@ pub fn bus_view_ui(
             );
         }
     });
-    let origin = super::scenario::retention_origin(frame.retention_source);
+    let origin = super::scenario::run_retention_origin(cx, frame.retention_source);
     ui.label(RichText::new(format!("{} ({origin})", retention_text(frame.retention))).small())
         .on_hover_text(
             "A group added or reset later can read back to the start offset; \

@@ -4,7 +4,9 @@
 //! the same [`DockContext`].
 //!
 //! Reads the document and the latest live frame; emits
-//! [`Command`]s. It must not talk to the driver directly.
+//! [`Command`]s. It must not talk to the driver directly. An event clicked
+//! under a violation in the invariants tab switches to the event log,
+//! which shows it ([`log::LogState::reveal`]).
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use super::canvas::Selection;
 use super::{bus_view, charts, invariants, log, scenario};
 use crate::gui::command::Command;
 use crate::gui::document::Document;
+use crate::gui::run::OpenedSettings;
 use crate::gui::theme::Theme;
 use crate::live::Frame;
 
@@ -59,6 +62,9 @@ pub struct DockContext<'a> {
     pub doc: &'a Document,
     /// The latest frame of the live run, once it has started.
     pub frame: Option<&'a Arc<Frame>>,
+    /// The settings of the run, when it is a recording opened (and not
+    /// reloaded since).
+    pub opened: Option<&'a OpenedSettings>,
     /// The canvas selection.
     pub selection: &'a Selection,
     /// Colours.
@@ -100,6 +106,12 @@ pub fn dock_ui(
         DockTab::Charts => charts::charts_ui(ui, &mut state.charts, cx, commands),
         DockTab::Invariants => {
             invariants::invariants_ui(ui, &mut state.invariants, cx, commands);
+            // An event of a violation clicked: the log shows it.
+            if let Some((inv, event)) = state.invariants.go_to.take() {
+                state.log.reveal(inv, &event);
+                state.tab = DockTab::Log;
+                ui.ctx().request_repaint();
+            }
         }
         DockTab::Scenario => scenario::scenario_ui(ui, &mut state.scenario, cx, commands),
         DockTab::Bus => bus_view::bus_view_ui(ui, &mut state.bus, cx, commands),

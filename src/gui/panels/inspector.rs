@@ -76,7 +76,7 @@ pub fn inspector_ui(
     if let (Some(Target::Node(id)), Some(frame)) = (target, state.live.clone())
         && let Some(c) = doc.graph.component(id)
     {
-        super::replay::group_actions_ui(ui, &frame, &c.key, theme, commands);
+        super::replay::group_actions_ui(ui, doc, &frame, &c.key, theme, commands);
         super::live_tables::live_tables_ui(ui, &frame, &c.key, theme, commands);
     }
 }

@@ -2,7 +2,9 @@
 //! moment, each with its outcome and count; a violated check is drawn in
 //! the theme's error colour with its first violations and the events they
 //! involve (topic/partition@offset, key, event id, group). Clicking a
-//! violation selects the group involved on the canvas.
+//! violation selects the group involved on the canvas; clicking one of its
+//! events also opens the event log on that event ([`InvariantsState::go_to`],
+//! which the dock hands to the log tab).
 //!
 //! Reads only the frame's [`crate::sim::InvariantReport`]; emits
 //! [`Command::SelectComponent`].
@@ -17,6 +19,9 @@ use crate::sim::{Check, EventRef, Example, Invariant};
 pub struct InvariantsState {
     /// (check, index among its examples) of the violation clicked.
     pub picked: Option<(Invariant, usize)>,
+    /// An event of a violation just clicked, for the event log to show
+    /// (the dock takes it).
+    pub go_to: Option<(Invariant, EventRef)>,
 }
 
 /// Draws the tab.
@@ -135,13 +140,23 @@ fn example_ui(
                 }
             }
             for e in &x.events {
-                ui.label(egui::RichText::new(event_text(e)).monospace().small());
+                let link = ui
+                    .link(egui::RichText::new(event_text(e)).monospace())
+                    .on_hover_text(
+                        "Show this event in the Event log (its deliveries and causes) \
+                         and select the group on the canvas",
+                    );
+                if link.clicked() {
+                    state.picked = Some((inv, i));
+                    state.go_to = Some((inv, e.clone()));
+                    commands.push(Command::SelectComponent(e.group.clone()));
+                }
             }
         });
 }
 
 /// `Consumer1  OrderCreated/3@41  key 17  event 1234`
-fn event_text(e: &EventRef) -> String {
+pub fn event_text(e: &EventRef) -> String {
     let mut s = format!("{}  {}/{}@{}", e.group, e.topic, e.partition, e.offset);
     if let Some(k) = e.key {
         s.push_str(&format!("  key {k}"));

@@ -12,6 +12,13 @@
 //! the result, cut to the moment shown. The canvas draws the event's path
 //! from the same trace (`log_overlay.rs`).
 //!
+//! An event of an invariant violation, clicked in the Invariants tab,
+//! arrives through [`LogState::reveal`]: the log is filtered to the
+//! event's key and group, the event selected (its detail opens), and the
+//! table scrolled to its row — found by a binary search over pages of the
+//! filtered log by event id, which is time order — with a line above the
+//! table saying which violation it came from.
+//!
 //! Reads the frame; emits commands. Must not touch the simulation.
 
 use crate::gui::command::Command;
@@ -22,7 +29,8 @@ use crate::live::{
     TraceState, payload_fields, payload_line,
 };
 use crate::sim::{
-    AttemptOutcome, DeliveryAttempt, GroupReplayAttempt, ReplayOutcome, Retention, TracedEvent,
+    AttemptOutcome, DeliveryAttempt, EventRef, GroupReplayAttempt, Invariant, ReplayOutcome,
+    Retention, TracedEvent,
 };
 use egui::{Color32, RichText};
 use egui_extras::{Column, TableBuilder};
@@ -66,6 +74,71 @@ pub struct LogState {
     sent_query_seq: u64,
     sent_trace: Option<Option<u64>>,
     sent_trace_seq: u64,
+    /// The event being looked for, to scroll to.
+    seeking: Option<Seek>,
+    /// A row to scroll the table to on the next frame (window rank).
+    scroll_to: Option<u64>,
+    /// Where the shown event came from (an invariant's violation), said
+    /// above the table until the filters change.
+    pub came_from: Option<CameFrom>,
+}
+
+/// An event of an invariant violation the log was asked to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameFrom {
+    /// The line above the table.
+    pub text: String,
+    /// The filter set for it (the line goes once the filter changes).
+    filter: LogFilter,
+    /// Whether the event was found on the bus (`None`: still looking).
+    pub found: Option<bool>,
+}
+
+/// A binary search for an event's rank among the matching rows: pages
+/// asked at `probe` narrow `lo..hi` by comparing event ids (time order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seek {
+    event_id: u64,
+    lo: u64,
+    hi: u64,
+    probe: u64,
+}
+
+impl Seek {
+    fn new(event_id: u64) -> Seek {
+        Seek {
+            event_id,
+            lo: 0,
+            hi: u64::MAX,
+            probe: 0,
+        }
+    }
+
+    /// Reads an answered page at `probe`: the event's rank when the page
+    /// holds it, else the next probe, or `Err` when no rank is left.
+    fn step(&mut self, page: &LogPage) -> Result<Option<u64>, ()> {
+        if let Some(i) = page.rows.iter().position(|r| r.event_id == self.event_id) {
+            return Ok(Some(page.first + i as u64));
+        }
+        self.hi = self.hi.min(page.matching);
+        match (page.rows.first(), page.rows.last()) {
+            (Some(a), Some(b)) if self.event_id > a.event_id && self.event_id < b.event_id => {
+                // Between two rows of the page, yet not in it: not there.
+                return Err(());
+            }
+            (Some(a), _) if self.event_id < a.event_id => self.hi = self.hi.min(page.first),
+            (Some(_), _) => self.lo = self.lo.max(page.first + page.rows.len() as u64),
+            (None, _) => self.hi = self.hi.min(page.first),
+        }
+        if self.lo >= self.hi {
+            return Err(());
+        }
+        let half = u64::from(MAX_PAGE_ROWS) / 2;
+        self.probe = (self.lo + (self.hi - self.lo) / 2)
+            .saturating_sub(half)
+            .max(self.lo);
+        Ok(None)
+    }
 }
 
 impl Default for LogState {
@@ -84,6 +157,9 @@ impl Default for LogState {
             sent_query_seq: 0,
             sent_trace: None,
             sent_trace_seq: 0,
+            seeking: None,
+            scroll_to: None,
+            came_from: None,
         }
     }
 }
@@ -101,6 +177,89 @@ fn seconds_us(text: &str) -> Result<Option<u64>, ()> {
 }
 
 impl LogState {
+    /// Shows `event`, involved in a violation of `inv`: the log filtered
+    /// to its key and group, the event selected and scrolled to. A record
+    /// the bus no longer kept when the violation was seen (no key, no
+    /// event id) is said so, with the log filtered to the group.
+    pub fn reveal(&mut self, inv: Invariant, event: &EventRef) {
+        *self = LogState {
+            sent_query: self.sent_query.take(),
+            sent_query_seq: self.sent_query_seq,
+            sent_trace: self.sent_trace.take(),
+            sent_trace_seq: self.sent_trace_seq,
+            follow: false,
+            component: Some(event.group.clone()),
+            ..LogState::default()
+        };
+        let place = format!(
+            "{} {}/{}@{}",
+            event.group, event.topic, event.partition, event.offset
+        );
+        let text = match (event.key, event.event_id) {
+            (Some(key), Some(id)) => {
+                self.key_text = key.to_string();
+                self.selected = Some(id);
+                self.seeking = Some(Seek::new(id));
+                format!(
+                    "Violation of \"{}\": event #{id} ({place}, key {key}), \
+                     selected below; the log shows key {key} in {}'s topics",
+                    inv.title(),
+                    event.group
+                )
+            }
+            _ => format!(
+                "Violation of \"{}\": {place} was no longer on the bus when the \
+                 violation was seen; the log shows {}'s topics",
+                inv.title(),
+                event.group
+            ),
+        };
+        let found = if self.seeking.is_some() {
+            None
+        } else {
+            Some(false)
+        };
+        self.came_from = Some(CameFrom {
+            text,
+            filter: self.filter().0,
+            found,
+        });
+    }
+
+    /// Advances the search for the event to reveal with the frame's page.
+    fn seek_step(&mut self, page: Option<&LogPage>) {
+        if self.seeking.is_none() {
+            return;
+        }
+        let (filter, _) = self.filter();
+        let (Some(seek), Some(page)) = (self.seeking.as_mut(), page) else {
+            return;
+        };
+        if page.query.filter != filter || page.query.first != seek.probe {
+            return;
+        }
+        match seek.step(page) {
+            Ok(None) => {}
+            Ok(Some(rank)) => {
+                self.seeking = None;
+                self.follow = false;
+                self.window_start = rank.saturating_sub(TABLE_WINDOW / 2);
+                let window = page.matching.min(TABLE_WINDOW);
+                self.window_start = self.window_start.min(page.matching - window);
+                self.scroll_to = Some(rank - self.window_start);
+                if let Some(c) = &mut self.came_from {
+                    c.found = Some(true);
+                }
+            }
+            Err(()) => {
+                self.seeking = None;
+                if let Some(c) = &mut self.came_from {
+                    c.found = Some(false);
+                }
+            }
+        }
+    }
+
     /// The filter the fields describe, and which fields do not parse.
     fn filter(&self) -> (LogFilter, Vec<&'static str>) {
         let mut bad = Vec::new();
@@ -144,9 +303,11 @@ pub fn log_ui(
         return;
     };
     let page = frame.log.page.as_ref();
+    state.seek_step(page);
     let (filter, bad) = state.filter();
     filters_ui(ui, state, frame, page, &bad);
     summary_ui(ui, frame, page, cx.theme);
+    came_from_ui(ui, state, &filter, cx.theme);
     ui.separator();
 
     let matching = page.map_or(0, |p| p.matching);
@@ -174,8 +335,9 @@ pub fn log_ui(
     let height = ui.available_height();
     ui.horizontal_top(|ui| {
         let down = egui::Layout::top_down(egui::Align::Min);
+        let scroll_to = state.scroll_to.take();
         let table = ui.allocate_ui_with_layout(egui::vec2(table_width, height), down, |ui| {
-            state.visible = table_ui(ui, state, page, window, &mut clicked);
+            state.visible = table_ui(ui, state, page, window, scroll_to, &mut clicked);
         });
         // Scrolling back through the log stops following the newest.
         let scrolled_up = ui.input(|i| {
@@ -294,6 +456,49 @@ fn choice_ui(
     }
 }
 
+/// The line saying which violation the shown event came from, with a way
+/// back to the whole log; gone once the filters change.
+fn came_from_ui(ui: &mut egui::Ui, state: &mut LogState, filter: &LogFilter, theme: &Theme) {
+    let Some(came) = &state.came_from else {
+        return;
+    };
+    if came.filter != *filter {
+        state.came_from = None;
+        return;
+    }
+    let mut clear = false;
+    egui::Frame::new()
+        .fill(theme.error_line_bg)
+        .stroke(egui::Stroke::new(1.0, theme.error))
+        .inner_margin(4.0)
+        .corner_radius(3.0)
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.colored_label(theme.error, &came.text);
+                match came.found {
+                    None => {
+                        ui.weak("(looking for it…)");
+                    }
+                    Some(false) => {
+                        ui.colored_label(
+                            theme.warning,
+                            "not on the bus at this moment (dropped by the retention, \
+                             or not published yet)",
+                        );
+                    }
+                    Some(true) => {}
+                }
+                clear = ui.button("Show all events").clicked();
+            });
+        });
+    if clear {
+        state.came_from = None;
+        state.key_text.clear();
+        state.component = None;
+        state.follow = true;
+    }
+}
+
 fn summary_ui(ui: &mut egui::Ui, frame: &Frame, page: Option<&LogPage>, theme: &Theme) {
     let Some(p) = page else {
         ui.label("Loading the log…");
@@ -361,6 +566,7 @@ fn table_ui(
     state: &LogState,
     page: Option<&LogPage>,
     window: u64,
+    scroll_to: Option<u64>,
     clicked: &mut Option<u64>,
 ) -> Option<(u64, u64)> {
     let mut seen: Option<(u64, u64)> = None;
@@ -403,6 +609,10 @@ fn table_ui(
         table = table
             .animate_scrolling(false)
             .vertical_scroll_offset((window as f32 * row - body).max(0.0));
+    } else if let Some(row) = scroll_to.and_then(|r| usize::try_from(r).ok()) {
+        table = table
+            .animate_scrolling(false)
+            .scroll_to_row(row, Some(egui::Align::Center));
     }
     table
         .header(ROW_HEIGHT + 2.0, |mut header| {
@@ -754,7 +964,9 @@ fn outcome_text(a: &DeliveryAttempt, theme: &Theme) -> (String, Color32) {
 fn send_query(state: &mut LogState, frame: &Frame, filter: LogFilter, commands: &mut Vec<Command>) {
     let shown = state.visible.map_or(60, |(a, b)| b - a + 1);
     let count = (shown + 2 * MARGIN_ROWS).min(u64::from(MAX_PAGE_ROWS)) as u32;
-    let (first, count) = if state.follow {
+    let (first, count) = if let Some(seek) = state.seeking {
+        (seek.probe, MAX_PAGE_ROWS)
+    } else if state.follow {
         (TAIL, count)
     } else {
         let (a, b) = state.visible.unwrap_or((0, shown));
@@ -829,6 +1041,117 @@ mod tests {
         assert_eq!(f.key, None);
         assert_eq!(f.to_us, None);
         assert_eq!(time_label(12_000_345), "12.000345 s");
+    }
+
+    /// The page of `matching` rows with even event ids (0, 2, 4, …) that a
+    /// query at `first` gets.
+    fn page_of(matching: u64, first: u64) -> LogPage {
+        let rows = (first..matching.min(first + u64::from(MAX_PAGE_ROWS)))
+            .map(|rank| LogRow {
+                event_id: 2 * rank,
+                time_us: rank,
+                topic: "T".into(),
+                event_type: "T".into(),
+                partition: 0,
+                offset: rank,
+                key: 7,
+                producer: "P".into(),
+                payload: crate::sim::Payload::Generic { entity_id: 7 },
+                poisoned: false,
+            })
+            .collect();
+        LogPage {
+            query: crate::live::LogQuery {
+                filter: LogFilter::default(),
+                first,
+                count: MAX_PAGE_ROWS,
+            },
+            total: matching,
+            retained: matching,
+            matching,
+            first,
+            rows,
+            keep_all: true,
+            retention: Retention::KeepAll,
+            types: Vec::new(),
+            components: Vec::new(),
+            indexed: 0,
+        }
+    }
+
+    /// Searches `matching` rows for `event_id`: its rank, or `None`, and
+    /// the pages it took.
+    fn search(matching: u64, event_id: u64) -> (Option<u64>, u32) {
+        let mut seek = Seek::new(event_id);
+        for pages in 1..=64 {
+            match seek.step(&page_of(matching, seek.probe)) {
+                Ok(Some(rank)) => return (Some(rank), pages),
+                Ok(None) => {}
+                Err(()) => return (None, pages),
+            }
+        }
+        panic!("no answer in 64 pages")
+    }
+
+    #[test]
+    fn a_violations_event_is_found_by_halving_pages_of_the_log() {
+        // A short log: the first page holds it.
+        assert_eq!(search(120, 2 * 77), (Some(77), 1));
+        // Millions of rows: a binary search, pages of 500.
+        let (rank, pages) = search(3_000_000, 2 * 2_345_678);
+        assert_eq!(rank, Some(2_345_678));
+        assert!(pages <= 14, "{pages} pages");
+        for at in [0, 499, 500, 2_999_999] {
+            assert_eq!(search(3_000_000, 2 * at).0, Some(at), "rank {at}");
+        }
+        // An id the log does not hold (odd: between two rows; beyond the end).
+        assert_eq!(search(3_000_000, 2 * 1_000_000 + 1).0, None);
+        assert_eq!(search(3_000_000, 2 * 3_000_000).0, None);
+        assert_eq!(search(0, 4).0, None);
+    }
+
+    #[test]
+    fn revealing_an_event_filters_the_log_to_its_key_and_group_and_selects_it() {
+        let mut s = LogState {
+            event_type: Some("X".into()),
+            to_text: "3".into(),
+            ..LogState::default()
+        };
+        let e = EventRef {
+            group: "Consumer1".into(),
+            topic: "OrderCreated".into(),
+            partition: 3,
+            offset: 41,
+            key: Some(17),
+            event_id: Some(1234),
+        };
+        s.reveal(Invariant::EffectsAppliedOnce, &e);
+        let (f, bad) = s.filter();
+        assert!(bad.is_empty());
+        assert_eq!(f.key, Some(17));
+        assert_eq!(f.component.as_deref(), Some("Consumer1"));
+        assert_eq!(
+            (f.event_type, f.to_us),
+            (None, None),
+            "other filters cleared"
+        );
+        assert_eq!(s.selected, Some(1234));
+        assert!(!s.follow);
+        let came = s.came_from.clone().unwrap_or_else(|| panic!("said"));
+        assert!(came.text.contains("event #1234"), "{}", came.text);
+        assert_eq!(came.found, None);
+        // A record no longer kept: said so at once, the group's topics shown.
+        let gone = EventRef {
+            key: None,
+            event_id: None,
+            ..e
+        };
+        s.reveal(Invariant::EffectsAppliedOnce, &gone);
+        assert_eq!(s.selected, None);
+        assert!(s.key_text.is_empty());
+        let came = s.came_from.clone().unwrap_or_else(|| panic!("said"));
+        assert_eq!(came.found, Some(false));
+        assert!(came.text.contains("no longer on the bus"), "{}", came.text);
     }
 
     #[test]

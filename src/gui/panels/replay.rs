@@ -2,26 +2,42 @@
 //! reset the group to an offset or a time (then watch its lag jump and
 //! drain), add a new consumer of the same topics that reads from the
 //! oldest record kept (offset 0 while the live retention holds the whole
-//! run) and catches up, and rebuild its projection from the event store with a window
+//! run) and catches up — committing as the run's other groups do (the
+//! live 5 s timer unless the diagram says otherwise, shown beside the
+//! button) — and rebuild its projection from the event store with a window
 //! showing its progress (with Cancel) while the driver replays the store,
 //! then the diff of the sink state before and after.
 //!
-//! Reads only the frame ([`crate::live::ReplayFrame`] for the rebuild's
-//! progress and outcome); emits [`Command::Sim`] with the engine's control
-//! inputs.
+//! Reads the frame ([`crate::live::ReplayFrame`] for the rebuild's
+//! progress and outcome) and the document's scenario (for how a new group
+//! commits); emits [`Command::Sim`] with the engine's control inputs.
 //! Holds its small widget state (the offset and time typed) in egui's
 //! memory, not in the app.
+//!
+//! Also the "Recorded run" window of a run opened from an older engine's
+//! recording ([`stored_run_toggle_ui`]): what the file stores, as stored —
+//! the snapshot at or before the moment shown with its metric samples per
+//! component, and the last stored events — since the run on the canvas is
+//! only this engine's re-run of it.
 
 use crate::gui::command::Command;
-use crate::gui::run::clock_label;
+use crate::gui::document::{Document, Positions, write};
+use crate::gui::panels::scenario::commit_line;
+use crate::gui::run::{OpenedRun, clock_label};
 use crate::gui::theme::Theme;
-use crate::live::{Command as LiveCommand, Frame, RebuildOutcome, RebuildProgress};
-use crate::sim::{Fault, GroupParams, Retention, VirtualTime};
+use crate::live::StoredRun;
+use crate::live::{
+    Command as LiveCommand, Frame, LIVE_COMMIT_INTERVAL_US, RebuildOutcome, RebuildProgress,
+    live_commits,
+};
+use crate::record::OlderEngine;
+use crate::sim::{CommitSource, Fault, GroupParams, Retention, VirtualTime, load_scenario};
 
 /// Draws the replay actions for `key` when it is a consumer group of the
 /// frame's run, and the rebuild window when a rebuild has finished.
 pub fn group_actions_ui(
     ui: &mut egui::Ui,
+    doc: &Document,
     frame: &Frame,
     key: &str,
     theme: &Theme,
@@ -92,16 +108,31 @@ pub fn group_actions_ui(
         d.insert_temp(offset_id, offset);
         d.insert_temp(time_id, secs);
     });
+    let name = new_consumer_name(frame, key);
+    let (params, source) = new_group_params(ui, doc, name.as_deref().unwrap_or(key));
     let added = ui
-        .add_enabled(live, egui::Button::new("Add a consumer from offset 0"))
-        .on_hover_text(format!(
-            "A new consumer group reading {key}'s topics from the oldest record the bus \
-             keeps ({}); watch its lag fall as it catches up",
-            retention_reach(frame)
-        ))
-        .on_disabled_hover_text("Return to Live first");
+        .horizontal(|ui| {
+            let added = ui
+                .add_enabled(live, egui::Button::new("Add a consumer from offset 0"))
+                .on_hover_text(format!(
+                    "A new consumer group reading {key}'s topics from the oldest record the \
+                     bus keeps ({}); watch its lag fall as it catches up",
+                    retention_reach(frame)
+                ))
+                .on_disabled_hover_text("Return to Live first");
+            ui.label(
+                egui::RichText::new(format!("commits {}", commit_line(&params, source)))
+                    .color(theme.ink_weak),
+            )
+            .on_hover_text(
+                "How the new group commits its offsets: as the run's other groups do \
+                 (a crash re-delivers what it processed since its last commit)",
+            );
+            added
+        })
+        .inner;
     if added.clicked()
-        && let Some(fault) = new_consumer(frame, key)
+        && let Some(fault) = new_consumer(frame, key, params)
     {
         commands.push(Command::Sim(LiveCommand::Fault(fault)));
     }
@@ -124,24 +155,201 @@ fn retention_reach(frame: &Frame) -> String {
     }
 }
 
-/// A group reading `key`'s topics, named `<key>.new` (`.new2`, … when taken).
-pub fn new_consumer(frame: &Frame, key: &str) -> Option<Fault> {
-    let group = frame.groups.iter().find(|g| g.group == key)?;
-    let mut topics: Vec<String> = group.partitions.iter().map(|p| p.topic.clone()).collect();
-    topics.sort();
-    topics.dedup();
+/// The name a group added beside `key` gets: `<key>.new` (`.new2`, …
+/// when taken).
+fn new_consumer_name(frame: &Frame, key: &str) -> Option<String> {
     let taken = |n: &str| frame.groups.iter().any(|g| g.group == n);
-    let name = (1..)
+    (1..)
         .map(|i| match i {
             1 => format!("{key}.new"),
             i => format!("{key}.new{i}"),
         })
-        .find(|n| !taken(n))?;
+        .find(|n| !taken(n))
+}
+
+/// A group reading `key`'s topics, named as [`new_consumer_name`] says,
+/// running with `params`.
+pub fn new_consumer(frame: &Frame, key: &str, params: GroupParams) -> Option<Fault> {
+    let group = frame.groups.iter().find(|g| g.group == key)?;
+    let mut topics: Vec<String> = group.partitions.iter().map(|p| p.topic.clone()).collect();
+    topics.sort();
+    topics.dedup();
     Some(Fault::AddGroup {
-        name,
+        name: new_consumer_name(frame, key)?,
         topics,
-        params: GroupParams::default(),
+        params,
     })
+}
+
+/// How group `name`, added to the live run of `doc`, runs: as a group the
+/// diagram does not mention in a live run — the diagram's `*` settings,
+/// committing on the live timer ([`live_commits`]) unless the diagram
+/// chose otherwise — the same rule as a consumer drawn into the diagram
+/// mid-run. Kept in egui's memory per document revision (the diagram is
+/// parsed once per change, not per frame).
+fn new_group_params(ui: &egui::Ui, doc: &Document, name: &str) -> (GroupParams, CommitSource) {
+    let id = egui::Id::new(("replay-new-group", doc.revision, name));
+    if let Some(known) = ui.data(|d| d.get_temp(id)) {
+        return known;
+    }
+    let text = write(&doc.graph, &Positions::new());
+    let found = match load_scenario(&text, &doc.graph) {
+        Ok(mut scenario) => {
+            live_commits(&mut scenario);
+            (scenario.group_params(name), scenario.commit_source(name))
+        }
+        // The run shows the scenario's error; the group still commits as
+        // a live run's groups do by default.
+        Err(_) => (
+            GroupParams {
+                commit_interval_us: LIVE_COMMIT_INTERVAL_US,
+                ..GroupParams::default()
+            },
+            CommitSource::LiveDefault,
+        ),
+    };
+    ui.data_mut(|d| d.insert_temp(id, found));
+    found
+}
+
+/// Memory key: whether the "Recorded run" window is open.
+const STORED_OPEN: &str = "replay-stored-run-open";
+
+/// The run toolbar's note on a run opened from an older engine's
+/// recording: a toggle of the "Recorded run" window (open at first), which
+/// shows what the file stores at the moment shown (`now_us`), as stored.
+pub fn stored_run_toggle_ui(
+    ui: &mut egui::Ui,
+    opened: &OpenedRun,
+    older: &OlderEngine,
+    stored: &StoredRun,
+    now_us: u64,
+    theme: &Theme,
+) {
+    let id = egui::Id::new(STORED_OPEN);
+    let mut open = ui.data(|d| d.get_temp(id)).unwrap_or(true);
+    let note = egui::RichText::new("older engine's recording").color(theme.warning);
+    let toggle = ui.selectable_label(open, note).on_hover_text(format!(
+        "{}: {older}; the run on the canvas is this engine's re-run of its diagram, seed \
+         and controls (recorded run hash {})",
+        opened.path.display(),
+        opened.recorded_hash.as_deref().unwrap_or("none")
+    ));
+    if toggle.clicked() {
+        open = !open;
+    }
+    if open {
+        stored_run_window_ui(ui.ctx(), &mut open, older, stored, now_us, theme);
+    }
+    ui.data_mut(|d| d.insert_temp(id, open));
+}
+
+/// The metrics a recording stores per component at each snapshot, with
+/// the column titles the window gives them.
+const STORED_METRICS: [(&str, &str); 4] = [
+    ("events_in", "events in"),
+    ("events_out", "events out"),
+    ("lag", "lag"),
+    ("dlq", "DLQ"),
+];
+
+fn stored_run_window_ui(
+    ctx: &egui::Context,
+    open: &mut bool,
+    older: &OlderEngine,
+    stored: &StoredRun,
+    now_us: u64,
+    theme: &Theme,
+) {
+    egui::Window::new("Recorded run")
+        .open(open)
+        .collapsible(true)
+        .default_width(460.0)
+        .pivot(egui::Align2::CENTER_TOP)
+        .default_pos(window_pos(ctx))
+        .show(ctx, |ui| {
+            ui.label(egui::RichText::new(older.to_string()).color(theme.warning));
+            ui.label(format!(
+                "{} events stored, recorded run hash {}",
+                stored.events,
+                stored.run_hash.as_deref().unwrap_or("none (unfinished)")
+            ));
+            ui.separator();
+            let Some((snap, samples)) = stored.snapshot_at(now_us) else {
+                ui.weak("No snapshot stored.");
+                return;
+            };
+            ui.label(format!(
+                "Stored at {} (for the moment shown, {}): {} events, {} deliveries, \
+                 run hash {}",
+                clock_label(snap.time_us),
+                clock_label(now_us),
+                snap.events,
+                snap.deliveries,
+                snap.run_hash
+            ));
+            egui::ScrollArea::vertical()
+                .id_salt("stored-run")
+                .max_height(320.0)
+                .show(ui, |ui| {
+                    stored_metrics_ui(ui, samples);
+                    ui.add_space(6.0);
+                    egui::CollapsingHeader::new(format!(
+                        "Last {} stored events",
+                        stored.last_events.len()
+                    ))
+                    .show(ui, |ui| {
+                        egui::Grid::new("stored-events")
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for title in ["event", "time", "topic", "part.", "offset", "key"] {
+                                    ui.weak(title);
+                                }
+                                ui.end_row();
+                                for e in &stored.last_events {
+                                    ui.label(format!("#{}", e.event_id));
+                                    ui.label(clock_label(e.time_us));
+                                    ui.label(&e.topic);
+                                    ui.label(e.partition.to_string());
+                                    ui.label(e.offset.to_string());
+                                    ui.label(e.key.to_string());
+                                    ui.end_row();
+                                }
+                            });
+                    });
+                });
+        });
+}
+
+/// One row per component of a stored snapshot's samples (in the order
+/// stored: by component), one column per metric; "–" where none is stored.
+fn stored_metrics_ui(ui: &mut egui::Ui, samples: &[crate::record::MetricSample]) {
+    egui::Grid::new("stored-metrics")
+        .striped(true)
+        .show(ui, |ui| {
+            ui.weak("component");
+            for (_, title) in STORED_METRICS {
+                ui.weak(title);
+            }
+            ui.end_row();
+            let mut rest = samples;
+            while let Some(first) = rest.first() {
+                let n = rest
+                    .iter()
+                    .take_while(|m| m.component == first.component)
+                    .count();
+                let (row, next) = rest.split_at(n);
+                ui.label(&first.component);
+                for (metric, _) in STORED_METRICS {
+                    match row.iter().find(|m| m.metric == metric) {
+                        Some(m) => ui.label(m.value.to_string()),
+                        None => ui.weak("–"),
+                    };
+                }
+                ui.end_row();
+                rest = next;
+            }
+        });
 }
 
 /// Memory key: the number of the rebuild whose window was closed.
@@ -305,9 +513,10 @@ mod tests {
 
     fn show(frame: Frame) -> Vec<Command> {
         let theme = Theme::new(ThemeKind::Dark);
+        let doc = Document::seed();
         let mut h = egui_kittest::Harness::new_ui_state(
             move |ui, commands: &mut Vec<Command>| {
-                group_actions_ui(ui, &frame, "Consumer1", &theme, commands);
+                group_actions_ui(ui, &doc, &frame, "Consumer1", &theme, commands);
             },
             Vec::new(),
         );

@@ -156,7 +156,9 @@ pub fn run_toolbar_ui(
                 )
                 .on_hover_text("The run hash: equal hashes, identical runs");
                 if let Some(o) = &run.opened {
-                    if o.verified() {
+                    if let (Some(older), Some(stored)) = (&o.older_engine, &o.stored) {
+                        super::replay::stored_run_toggle_ui(ui, o, older, stored, f.now_us, theme);
+                    } else if o.verified() {
                         ui.label(egui::RichText::new("replayed exactly").color(theme.ink_weak))
                             .on_hover_text(format!(
                                 "{} replays to its recorded hash",

@@ -15,6 +15,14 @@
 //! written into the diagram; a setting chosen here is, even the headless
 //! default (every record), since a live run would otherwise replace it.
 //!
+//! A run opened from a recording saved before recordings marked the live
+//! run's defaults (`%% eda:live-defaults`) is told apart
+//! ([`crate::gui::run::OpenedSettings::defaults_recorded`]): its retention
+//! line may be that time's live default appended to the diagram, so its
+//! origin is "not recorded"; and its groups commit as recorded (after
+//! every record: live runs had no commit timer then), which the commits
+//! column says instead of the live default a new run would use.
+//!
 //! Reads the document's scenario through `sim::load_scenario` and prints
 //! it with `Scenario::to_lines`; never touches the engine (only `live`'s
 //! rule for its defaults).
@@ -203,13 +211,21 @@ pub fn retention_origin(source: RetentionSource) -> &'static str {
 /// A retention and where it came from, in a few words: "keep-latest
 /// 131,072 per partition (live default)", "until-consumed (from the diagram)".
 pub fn retention_line(retention: Retention, source: RetentionSource) -> String {
-    let what = match retention {
+    format!(
+        "{} ({})",
+        retention_what(retention),
+        retention_origin(source)
+    )
+}
+
+/// A retention in a few words: "keep-latest 131,072 per partition".
+fn retention_what(retention: Retention) -> String {
+    match retention {
         Retention::KeepLatest { records } => {
             format!("keep-latest {} per partition", grouped(records))
         }
         other => other.to_string(),
-    };
-    format!("{what} ({})", retention_origin(source))
+    }
 }
 
 /// `n` with its digits in groups of three: 131,072.
@@ -225,10 +241,34 @@ fn grouped(n: u64) -> String {
     out
 }
 
+/// Said of a retention line in a recording that does not mark the live
+/// run's defaults.
+pub const ORIGIN_NOT_RECORDED: &str = "origin not recorded";
+
+/// Where the running bus's retention came from, in a few words: as the
+/// frame says ([`retention_origin`]), except for a recording that does not
+/// mark the live run's defaults, whose retention line's origin is
+/// [`ORIGIN_NOT_RECORDED`].
+pub fn run_retention_origin(cx: &DockContext<'_>, source: RetentionSource) -> &'static str {
+    let unmarked = cx.opened.is_some_and(|o| !o.defaults_recorded);
+    if unmarked && source == RetentionSource::Diagram {
+        ORIGIN_NOT_RECORDED
+    } else {
+        retention_origin(source)
+    }
+}
+
 /// The retention the bus runs with (the run's, when one is going) and
 /// where it came from.
 fn retention_ui(ui: &mut egui::Ui, s: &Scenario, cx: &DockContext<'_>) {
     let (line, hover) = match cx.frame {
+        Some(f) if run_retention_origin(cx, f.retention_source) == ORIGIN_NOT_RECORDED => (
+            format!("{} ({ORIGIN_NOT_RECORDED})", retention_what(f.retention)),
+            "What the opened run's bus keeps, as its recorded diagram says. The \
+             recording predates the mark of the live run's defaults: the designer of \
+             that time appended its live default retention to the diagram as a plain \
+             line, so whether the diagram or that default chose it is not recorded",
+        ),
         Some(f) => (
             retention_line(f.retention, f.retention_source),
             "What the running bus keeps. Unless the diagram writes \
@@ -363,12 +403,16 @@ pub fn commit_origin(source: CommitSource) -> &'static str {
 /// A group's commit setting and where it came from: "5 s (live default)",
 /// "50 records (from the diagram)".
 pub fn commit_line(p: &GroupParams, source: CommitSource) -> String {
-    let what = match (p.commit_interval_us, p.commit_every) {
+    format!("{} ({})", commit_what(p), commit_origin(source))
+}
+
+/// How often a group commits: "every record", "50 records", "5 s".
+fn commit_what(p: &GroupParams) -> String {
+    match (p.commit_interval_us, p.commit_every) {
         (0, 1) => "every record".to_string(),
         (0, n) => format!("{n} records"),
         (us, _) => duration_label(us),
-    };
-    format!("{what} ({})", commit_origin(source))
+    }
 }
 
 /// `us` in the largest unit that shows it whole enough: 5 s, 1.5 s, 250 ms.
@@ -487,20 +531,30 @@ fn commit_ui(
             CommitSource::Diagram => CommitSource::Diagram,
             _ => CommitSource::LiveDefault,
         });
-        let line = match (now, changed) {
-            (CommitSource::LiveDefault, _) => {
+        let recorded = cx.opened.filter(|o| !o.defaults_recorded);
+        let line = match (now, changed, recorded) {
+            (_, None, Some(o)) => {
+                let p = o.scenario.group_params(name);
+                format!("{} (as recorded)", commit_what(&p))
+            }
+            (CommitSource::LiveDefault, _, _) => {
                 let mut live_p = *p;
                 live_p.commit_interval_us = crate::live::LIVE_COMMIT_INTERVAL_US;
                 commit_line(&live_p, CommitSource::LiveDefault)
             }
-            (_, Some(_)) => "(edited)".to_string(),
-            (source, None) => format!("({})", commit_origin(source)),
+            (_, Some(_), _) => "(edited)".to_string(),
+            (source, None, None) => format!("({})", commit_origin(source)),
+        };
+        let hover = if recorded.is_some() && changed.is_none() {
+            "How the opened run commits: as its recording says. It was saved before \
+             recordings marked the live run's defaults, when live runs committed after \
+             every record; run again from this diagram, the group commits as set here"
+        } else {
+            "Where this group's commit setting comes from: the live default is \
+             never written into the diagram; a setting chosen here is, on Apply"
         };
         ui.label(egui::RichText::new(line).color(cx.theme.ink_weak))
-            .on_hover_text(
-                "Where this group's commit setting comes from: the live default is \
-                 never written into the diagram; a setting chosen here is, on Apply",
-            );
+            .on_hover_text(hover);
     });
     changed
 }

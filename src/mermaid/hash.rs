@@ -115,18 +115,13 @@ pub(crate) type FastSet<K> = std::collections::HashSet<K, Seeded>;
 ///
 /// In front of the table sits a small direct-mapped cache of the last
 /// index found per hash slot: a diagram mentions the same few ids in
-/// neighbouring lines, and the cache (32 KB) stays in cache where the
-/// table of a big diagram does not. Each slot keeps 32 bits of its key's
-/// hash too, so a look-up whose slot holds another key (most first
-/// mentions) is told apart there, without reading that key: on a big
-/// diagram the key sits at a random place in megabytes of vertices, and
-/// comparing with it cost a cache miss per new id.
+/// neighbouring lines, and the cache (16 KB) stays in cache where the
+/// table of a big diagram does not.
 #[derive(Default)]
 pub(crate) struct IndexTable {
     seed: Seeded,
     table: HashTable<u32>,
-    /// Per slot: (index, the low 32 bits of its key's hash).
-    recent: Vec<(u32, u32)>,
+    recent: Vec<u32>,
 }
 
 /// Slots of [`IndexTable`]'s cache (a power of two).
@@ -149,25 +144,23 @@ impl IndexTable {
     /// The index whose key has `hash` and satisfies `is_key`.
     pub fn find(&mut self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
         let slot = recent_slot(hash);
-        if let Some(&(i, tag)) = self.recent.get(slot)
+        if let Some(&i) = self.recent.get(slot)
             && i != NONE
-            && tag == hash as u32
             && is_key(i)
         {
             return Some(i);
         }
         let found = self.table.find(hash, |&i| is_key(i)).copied()?;
-        self.remember(hash, found);
+        self.remember(slot, found);
         Some(found)
     }
 
-    /// Caches `index`, whose key hashes to `hash`.
-    fn remember(&mut self, hash: u64, index: u32) {
+    fn remember(&mut self, slot: usize, index: u32) {
         if self.recent.is_empty() {
-            self.recent = vec![(NONE, 0); RECENT];
+            self.recent = vec![NONE; RECENT];
         }
-        if let Some(r) = self.recent.get_mut(recent_slot(hash)) {
-            *r = (index, hash as u32);
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = index;
         }
     }
 
@@ -177,19 +170,19 @@ impl IndexTable {
         let seed = self.seed;
         self.table
             .insert_unique(hash, index, move |&i| seed.hash_one(key_of(i)));
-        self.remember(hash, index);
+        self.remember(recent_slot(hash), index);
     }
 
     /// Empties the table, keeping its memory.
     pub fn clear(&mut self) {
         self.table.clear();
-        self.recent.fill((NONE, 0));
+        self.recent.fill(NONE);
     }
 
     /// The bytes the table holds on to.
     pub fn allocated_bytes(&self) -> usize {
         // A 4-byte slot and a control byte per bucket.
-        self.table.capacity() * 5 + self.recent.capacity() * 8
+        self.table.capacity() * 5 + self.recent.capacity() * 4
     }
 
     /// Room for `additional` more indices without growing.

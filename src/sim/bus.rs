@@ -117,26 +117,78 @@ pub struct Record {
 /// offset of the first retained record) and the high watermark (the offset
 /// the next record gets). The records live in a [`ChunkLog`], so a
 /// snapshot of the engine shares them instead of copying them.
+///
+/// The high watermark is kept beside the low one rather than derived from
+/// the chunked log's length: the engine reads it a few times a delivery.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "StoredLog")]
 pub struct PartitionLog {
     low: u64,
     records: ChunkLog<Record>,
-    /// The subscription (index into its topic's) found last holding the
-    /// oldest record uncommitted: the engine's trim looks at it first.
-    /// Only a hint — any value gives the same trims — so not in an image.
+    /// `low` + the records kept; not in an image (it follows from them).
     #[serde(skip)]
-    pub(crate) holder: u32,
+    high: u64,
+    /// How many subscriptions held the oldest record uncommitted when
+    /// `holders_low` was the low watermark; 0 when unknown. The engine's
+    /// trim counts them down as they commit past it and looks at the
+    /// subscriptions only when the last one has. Only a hint, dropped
+    /// whenever a commit moves other than forward, so not in an image.
+    #[serde(skip)]
+    holders: u32,
+    #[serde(skip)]
+    holders_low: u64,
+}
+
+/// What an image holds of a [`PartitionLog`] (the hints are rebuilt).
+#[derive(Deserialize)]
+struct StoredLog {
+    low: u64,
+    records: ChunkLog<Record>,
+}
+
+impl From<StoredLog> for PartitionLog {
+    fn from(s: StoredLog) -> PartitionLog {
+        PartitionLog {
+            high: s.low + s.records.len() as u64,
+            low: s.low,
+            records: s.records,
+            holders: 0,
+            holders_low: 0,
+        }
+    }
 }
 
 impl PartitionLog {
     /// The offset of the oldest retained record.
+    #[inline]
     pub fn low_watermark(&self) -> Offset {
         Offset(self.low)
     }
 
     /// The offset the next appended record gets (= records ever appended).
+    #[inline]
     pub fn high_watermark(&self) -> Offset {
-        Offset(self.low + self.records.len() as u64)
+        debug_assert_eq!(self.high, self.low + self.records.len() as u64);
+        Offset(self.high)
+    }
+
+    /// The subscriptions known to hold the oldest record uncommitted (0:
+    /// unknown), see [`PartitionLog::set_holders`].
+    #[inline]
+    pub(crate) fn holders(&self) -> u32 {
+        if self.holders_low == self.low {
+            self.holders
+        } else {
+            0
+        }
+    }
+
+    /// Notes that `n` subscriptions hold the oldest record uncommitted (0:
+    /// forget); valid until the low watermark moves.
+    #[inline]
+    pub(crate) fn set_holders(&mut self, n: u32) {
+        self.holders = n;
+        self.holders_low = self.low;
     }
 
     /// Records currently retained.
@@ -161,20 +213,21 @@ impl PartitionLog {
     }
 
     /// Appends a record and returns its offset.
+    #[inline]
     pub(crate) fn append(&mut self, record: Record) -> Offset {
         let offset = self.high_watermark();
         self.records.push(record);
+        self.high += 1;
         offset
     }
 
     /// Drops every record below `offset`; returns how many were dropped.
     pub(crate) fn trim_below(&mut self, offset: Offset) -> usize {
-        let wanted = offset.0.saturating_sub(self.low);
-        let dropped =
-            usize::try_from(wanted).map_or(self.records.len(), |n| n.min(self.records.len()));
-        self.records.trim_front(dropped);
-        self.low += dropped as u64;
-        dropped
+        // Records kept = high - low: the chunked log's length unasked.
+        let dropped = offset.0.saturating_sub(self.low).min(self.high - self.low);
+        self.records.trim_front(dropped as usize);
+        self.low += dropped;
+        dropped as usize
     }
 
     /// Drops the oldest records beyond the latest `keep`; returns how many
@@ -207,6 +260,7 @@ impl PartitionLog {
         );
         let offset = Offset(self.low);
         self.low += 1;
+        self.high += 1;
         offset
     }
 }

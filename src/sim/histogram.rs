@@ -210,18 +210,23 @@ impl IntervalHistogram {
         let mut next = 0;
         let mut target = ranks.first().copied().unwrap_or(u64::MAX);
         let mut seen = 0u64;
-        // Only the blocks between the smallest and largest value's hold any.
-        let (first, last) = (bucket_of(min) / 64, bucket_of(max) / 64);
-        for w in first..=last.min(INTERVAL_WORDS - 1) {
-            let mut bits = std::mem::take(&mut self.occupied[w]);
+        // Only the blocks between the smallest and largest value's hold
+        // any (a half-open range: `..=` loops compile to more tests).
+        let first = bucket_of(min) / 64;
+        let end = (bucket_of(max) / 64 + 1).min(INTERVAL_WORDS);
+        let blocks = self.counts.iter_mut().zip(self.occupied.iter_mut());
+        for (w, (block, occupied)) in blocks.enumerate().take(end).skip(first) {
+            let mut bits = std::mem::take(occupied);
             if bits == 0 {
                 continue;
             }
-            let block = &mut self.counts[w];
-            let mut into = merge.as_deref_mut().map(|m| {
-                m.occupied[w] |= bits;
-                &mut m.counts[w]
-            });
+            let mut into = match merge.as_deref_mut() {
+                Some(m) => {
+                    m.occupied[w] |= bits;
+                    Some(&mut m.counts[w])
+                }
+                None => None,
+            };
             while bits != 0 {
                 let i = bits.trailing_zeros() as usize % 64;
                 bits &= bits - 1;
@@ -230,10 +235,13 @@ impl IntervalHistogram {
                     into[i] += n;
                 }
                 seen += u64::from(n);
-                while seen >= target {
-                    out[next] = value_at(w * 64 + i, target, count, min, max);
-                    next += 1;
-                    target = ranks.get(next).copied().unwrap_or(u64::MAX);
+                if seen >= target {
+                    // Rare: at most N times a walk.
+                    while seen >= target {
+                        out[next] = value_at(w * 64 + i, target, count, min, max);
+                        next += 1;
+                        target = ranks.get(next).copied().unwrap_or(u64::MAX);
+                    }
                 }
             }
         }

@@ -279,18 +279,30 @@ impl<T: Copy> Samples<T> {
     #[cold]
     #[inline(never)]
     fn seal(&mut self) {
-        let full = std::mem::replace(&mut self.tail, Vec::with_capacity(SAMPLE_CHUNK));
-        self.sealed.push(Arc::from(full));
+        // Copied out, the tail keeping its buffer: one allocation a chunk.
+        self.sealed.push(Arc::from(&self.tail[..]));
+        self.tail.clear();
     }
 
     /// Keeps every even-indexed sample; a kept sample `2j` (j ≥ 1) becomes
     /// `merge(sample 2j - 1, sample 2j)`.
+    ///
+    /// Walks the chunks as slices instead of collecting the whole series
+    /// first: every series is thinned at once, a few hundred of them, each
+    /// up to `max_samples` long.
     fn thin(&mut self, merge: impl Fn(T, T) -> T) {
-        let old: Vec<T> = self.iter().collect();
-        *self = Samples::default();
-        for (j, v) in old.iter().enumerate().step_by(2) {
-            let kept = if j == 0 { *v } else { merge(old[j - 1], *v) };
-            self.push(kept);
+        let old = std::mem::take(self);
+        let mut dropped: Option<T> = None;
+        let mut even = true;
+        for chunk in old.sealed.iter().map(|c| &c[..]).chain([&old.tail[..]]) {
+            for &v in chunk {
+                if even {
+                    self.push(dropped.map_or(v, |d| merge(d, v)));
+                } else {
+                    dropped = Some(v);
+                }
+                even = !even;
+            }
         }
     }
 }

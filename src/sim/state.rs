@@ -486,8 +486,111 @@ pub struct SearchIndex {
     pub documents: [KeyMap<Document>; 4],
     /// Order documents per sku.
     sku_docs: KeyMap<u32>,
-    /// Documents per other attribute term (domains, methods, kind 3).
-    term_docs: BTreeMap<Term, u64>,
+    /// Documents per other attribute term (domains, methods).
+    term_docs: TermDocs,
+}
+
+/// Documents per email domain and per payment method, indexed by the
+/// term's byte: one add in the hot loop where a map would search. Only
+/// non-zero counts are kept (no trailing zeros), so equal counts are equal
+/// vectors; stored in images as the map of non-zero counts by [`Term`] it
+/// replaced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct TermDocs {
+    domain: Vec<u64>,
+    method: Vec<u64>,
+}
+
+impl TermDocs {
+    /// The counts of `term`'s kind and its index, if it is a domain or a method.
+    fn slot(&self, term: Term) -> Option<(&Vec<u64>, usize)> {
+        match term {
+            Term::Domain(d) => Some((&self.domain, usize::from(d))),
+            Term::Method(m) => Some((&self.method, usize::from(m))),
+            Term::Kind(_) | Term::Sku(_) => None,
+        }
+    }
+
+    fn get(&self, term: Term) -> u64 {
+        self.slot(term)
+            .and_then(|(v, i)| v.get(i).copied())
+            .unwrap_or(0)
+    }
+
+    /// Terms with a non-zero count.
+    fn len(&self) -> usize {
+        self.domain
+            .iter()
+            .chain(&self.method)
+            .filter(|&&n| n > 0)
+            .count()
+    }
+
+    /// Adds one document to `term` (`up`) or takes one away (never below 0).
+    #[inline]
+    fn count(&mut self, term: Term, up: bool) {
+        let (v, i) = match term {
+            Term::Domain(d) => (&mut self.domain, usize::from(d)),
+            Term::Method(m) => (&mut self.method, usize::from(m)),
+            Term::Kind(_) | Term::Sku(_) => return,
+        };
+        if up {
+            if i >= v.len() {
+                v.resize(i + 1, 0);
+            }
+            v[i] += 1;
+        } else if let Some(n) = v.get_mut(i) {
+            *n = n.saturating_sub(1);
+            while v.last() == Some(&0) {
+                v.pop();
+            }
+        }
+    }
+
+    /// The non-zero counts by term, in term order (domains, then methods).
+    fn to_map(&self) -> BTreeMap<Term, u64> {
+        let terms = |v: &Vec<u64>, make: fn(u8) -> Term| -> Vec<(Term, u64)> {
+            v.iter()
+                .enumerate()
+                .filter(|&(_, &n)| n > 0)
+                .map(|(i, &n)| (make(i as u8), n))
+                .collect()
+        };
+        terms(&self.domain, Term::Domain)
+            .into_iter()
+            .chain(terms(&self.method, Term::Method))
+            .collect()
+    }
+}
+
+impl Serialize for TermDocs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TermDocs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut docs = TermDocs::default();
+        for (term, n) in BTreeMap::<Term, u64>::deserialize(d)? {
+            let (v, i) = match term {
+                Term::Domain(x) => (&mut docs.domain, usize::from(x)),
+                Term::Method(x) => (&mut docs.method, usize::from(x)),
+                Term::Kind(_) | Term::Sku(_) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "search index: {term:?} is not counted per domain or method"
+                    )));
+                }
+            };
+            if n > 0 {
+                if i >= v.len() {
+                    v.resize(i + 1, 0);
+                }
+                v[i] = n;
+            }
+        }
+        Ok(docs)
+    }
 }
 
 impl SearchIndex {
@@ -502,7 +605,7 @@ impl SearchIndex {
                 .sku_docs
                 .get(u64::from(sku))
                 .map_or(0, |&n| u64::from(n)),
-            other => self.term_docs.get(&other).copied().unwrap_or(0),
+            other => self.term_docs.get(other),
         }
     }
 
@@ -548,20 +651,7 @@ impl SearchIndex {
                     }
                 }
             }
-            other => match self.term_docs.get_mut(&other) {
-                // The term is nearly always there: one search, no entry.
-                Some(n) if up => *n += 1,
-                Some(n) => {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        self.term_docs.remove(&other);
-                    }
-                }
-                None if up => {
-                    self.term_docs.insert(other, 1);
-                }
-                None => {}
-            },
+            other => self.term_docs.count(other, up),
         }
     }
 }
@@ -613,6 +703,168 @@ pub struct Counter {
     pub by_type: Vec<u64>,
 }
 
+impl Inventory {
+    /// [`SinkState::apply`] on an inventory.
+    #[inline(never)]
+    fn apply(&mut self, ev: &Applied, max_entries: usize) -> bool {
+        let s = self;
+        match ev.payload {
+            Payload::Order { sku, quantity, .. } => {
+                let Some(t) = s.taken.entry(u64::from(sku), max_entries) else {
+                    return false;
+                };
+                *t = t.saturating_add(u32::from(quantity));
+                s.orders += 1;
+                s.units += u64::from(quantity);
+            }
+            _ => s.ignored += 1,
+        }
+        true
+    }
+}
+
+impl ReadViews {
+    /// [`SinkState::apply`] on the read views.
+    #[inline(never)]
+    fn apply(&mut self, ev: &Applied, max_entries: usize) -> bool {
+        let s = self;
+        match ev.payload {
+            Payload::Order { order_id, .. } => {
+                let Some(o) = s.orders.entry(order_id, max_entries) else {
+                    return false;
+                };
+                o.placed += 1;
+            }
+            Payload::Payment {
+                order_id,
+                amount_cents,
+                ..
+            } => {
+                let Some(o) = s.orders.entry(order_id, max_entries) else {
+                    return false;
+                };
+                o.payments += 1;
+                s.payments += 1;
+                s.paid_cents += amount_cents;
+            }
+            Payload::User {
+                user_id,
+                email_domain,
+            } => {
+                let Some(u) = s.users.entry(user_id, max_entries) else {
+                    return false;
+                };
+                // The latest registration wins, by event id (see [`Document`]).
+                if u.registrations == 0 || u.event_id < ev.event_id {
+                    u.email_domain = email_domain;
+                    u.event_id = ev.event_id;
+                }
+                u.registrations += 1;
+            }
+            Payload::Generic { .. } => s.ignored += 1,
+        }
+        true
+    }
+}
+
+impl Warehouse {
+    /// [`SinkState::apply`] on a warehouse.
+    #[inline(never)]
+    fn apply(&mut self, ev: &Applied) -> bool {
+        let s = self;
+        {
+            slot_of(&mut s.by_type, ev.topic).add(&ev.payload);
+            let hour = ev.produced_at.as_us() / 3_600_000_000;
+            let per_topic = match s.by_hour.last_entry() {
+                Some(e) if *e.key() == hour => e.into_mut(),
+                _ => s.by_hour.entry(hour).or_default(),
+            };
+            slot_of(per_topic, ev.topic).add(&ev.payload);
+        }
+        true
+    }
+}
+
+impl SearchIndex {
+    /// [`SinkState::apply`] on a search index.
+    #[inline(never)]
+    fn apply(&mut self, ev: &Applied, max_entries: usize) -> bool {
+        let s = self;
+        {
+            let (kind, id, term) = match ev.payload {
+                Payload::Order { order_id, sku, .. } => (0u8, order_id, Term::Sku(sku)),
+                Payload::User {
+                    user_id,
+                    email_domain,
+                } => (1, user_id, Term::Domain(email_domain)),
+                Payload::Payment {
+                    order_id, method, ..
+                } => (2, order_id, Term::Method(method)),
+                Payload::Generic { entity_id } => (3, entity_id, Term::Kind(3)),
+            };
+            let Some((d, created)) = s.documents[usize::from(kind)].entry_new(id, max_entries)
+            else {
+                return false;
+            };
+            if !created && d.event_id >= ev.event_id {
+                // An older (or the same) event: the document is newer.
+                return true;
+            }
+            let old = (!created).then_some(d.term(usize::from(kind)));
+            *d = Document::of(term, ev.event_id);
+            if old != Some(term) {
+                if let Some(old) = old {
+                    s.count(old, false);
+                }
+                s.count(term, true);
+            }
+        }
+        true
+    }
+}
+
+impl Notifications {
+    /// [`SinkState::apply`] on a notifier.
+    #[inline(never)]
+    fn apply(&mut self, ev: &Applied) -> bool {
+        let s = self;
+        {
+            let (channel, recipient) = match ev.payload {
+                Payload::Order { user_id, .. } => (Channel::Email, user_id),
+                Payload::User { user_id, .. } => (Channel::Email, user_id),
+                Payload::Payment { order_id, .. } => (Channel::Push, order_id),
+                Payload::Generic { entity_id } => (Channel::Push, entity_id),
+            };
+            slot_of(&mut s.sent, ev.topic)[channel as usize] += 1;
+            let n = Notification {
+                event_id: ev.event_id,
+                channel,
+                topic: ev.topic,
+                recipient,
+            };
+            let newest = s.recent.back().is_none_or(|x| x.event_id < n.event_id);
+            let at = if newest {
+                s.recent.len()
+            } else {
+                s.recent.partition_point(|x| x.event_id < n.event_id)
+            };
+            if newest && s.recent.len() >= RECENT_NOTIFICATIONS {
+                // The usual case once full: the oldest makes way.
+                s.recent.pop_front();
+                s.recent.push_back(n);
+            } else if s.recent.get(at).is_some_and(|x| x.event_id == n.event_id) {
+                s.recent[at] = n;
+            } else if s.recent.len() < RECENT_NOTIFICATIONS {
+                s.recent.insert(at, n);
+            } else if at > 0 {
+                s.recent.pop_front();
+                s.recent.insert(at - 1, n);
+            }
+        }
+        true
+    }
+}
+
 /// The state of one sink.
 // One per sink, built once and updated in place: the size of the largest
 // variant costs nothing, a box would cost an indirection per event.
@@ -661,129 +913,23 @@ impl SinkState {
     /// Applies one event's side effect. Maps keyed by aggregate grow to at
     /// most `max_entries`; returns false when an event for a new key was
     /// dropped because of that bound.
-    #[inline]
+    ///
+    /// The dispatch is inlined into the caller's loop and each kind's
+    /// update is a function of its own: one call, with only the registers
+    /// that kind needs saved, instead of a large function for them all.
+    #[inline(always)]
     pub fn apply(&mut self, ev: &Applied, max_entries: usize) -> bool {
         match self {
-            SinkState::Inventory(s) => match ev.payload {
-                Payload::Order { sku, quantity, .. } => {
-                    let Some(t) = s.taken.entry(u64::from(sku), max_entries) else {
-                        return false;
-                    };
-                    *t = t.saturating_add(u32::from(quantity));
-                    s.orders += 1;
-                    s.units += u64::from(quantity);
-                }
-                _ => s.ignored += 1,
-            },
-            SinkState::ReadViews(s) => match ev.payload {
-                Payload::Order { order_id, .. } => {
-                    let Some(o) = s.orders.entry(order_id, max_entries) else {
-                        return false;
-                    };
-                    o.placed += 1;
-                }
-                Payload::Payment {
-                    order_id,
-                    amount_cents,
-                    ..
-                } => {
-                    let Some(o) = s.orders.entry(order_id, max_entries) else {
-                        return false;
-                    };
-                    o.payments += 1;
-                    s.payments += 1;
-                    s.paid_cents += amount_cents;
-                }
-                Payload::User {
-                    user_id,
-                    email_domain,
-                } => {
-                    let Some(u) = s.users.entry(user_id, max_entries) else {
-                        return false;
-                    };
-                    // The latest registration wins, by event id (see [`Document`]).
-                    if u.registrations == 0 || u.event_id < ev.event_id {
-                        u.email_domain = email_domain;
-                        u.event_id = ev.event_id;
-                    }
-                    u.registrations += 1;
-                }
-                Payload::Generic { .. } => s.ignored += 1,
-            },
-            SinkState::Warehouse(s) => {
-                slot_of(&mut s.by_type, ev.topic).add(&ev.payload);
-                let hour = ev.produced_at.as_us() / 3_600_000_000;
-                let per_topic = match s.by_hour.last_entry() {
-                    Some(e) if *e.key() == hour => e.into_mut(),
-                    _ => s.by_hour.entry(hour).or_default(),
-                };
-                slot_of(per_topic, ev.topic).add(&ev.payload);
+            SinkState::Inventory(s) => s.apply(ev, max_entries),
+            SinkState::ReadViews(s) => s.apply(ev, max_entries),
+            SinkState::Warehouse(s) => s.apply(ev),
+            SinkState::SearchIndex(s) => s.apply(ev, max_entries),
+            SinkState::Notifications(s) => s.apply(ev),
+            SinkState::Counter(s) => {
+                *slot_of(&mut s.by_type, ev.topic) += 1;
+                true
             }
-            SinkState::SearchIndex(s) => {
-                let (kind, id, term) = match ev.payload {
-                    Payload::Order { order_id, sku, .. } => (0u8, order_id, Term::Sku(sku)),
-                    Payload::User {
-                        user_id,
-                        email_domain,
-                    } => (1, user_id, Term::Domain(email_domain)),
-                    Payload::Payment {
-                        order_id, method, ..
-                    } => (2, order_id, Term::Method(method)),
-                    Payload::Generic { entity_id } => (3, entity_id, Term::Kind(3)),
-                };
-                let Some((d, created)) = s.documents[usize::from(kind)].entry_new(id, max_entries)
-                else {
-                    return false;
-                };
-                if !created && d.event_id >= ev.event_id {
-                    // An older (or the same) event: the document is newer.
-                    return true;
-                }
-                let old = (!created).then_some(d.term(usize::from(kind)));
-                *d = Document::of(term, ev.event_id);
-                if old != Some(term) {
-                    if let Some(old) = old {
-                        s.count(old, false);
-                    }
-                    s.count(term, true);
-                }
-            }
-            SinkState::Notifications(s) => {
-                let (channel, recipient) = match ev.payload {
-                    Payload::Order { user_id, .. } => (Channel::Email, user_id),
-                    Payload::User { user_id, .. } => (Channel::Email, user_id),
-                    Payload::Payment { order_id, .. } => (Channel::Push, order_id),
-                    Payload::Generic { entity_id } => (Channel::Push, entity_id),
-                };
-                slot_of(&mut s.sent, ev.topic)[channel as usize] += 1;
-                let n = Notification {
-                    event_id: ev.event_id,
-                    channel,
-                    topic: ev.topic,
-                    recipient,
-                };
-                let newest = s.recent.back().is_none_or(|x| x.event_id < n.event_id);
-                let at = if newest {
-                    s.recent.len()
-                } else {
-                    s.recent.partition_point(|x| x.event_id < n.event_id)
-                };
-                if newest && s.recent.len() >= RECENT_NOTIFICATIONS {
-                    // The usual case once full: the oldest makes way.
-                    s.recent.pop_front();
-                    s.recent.push_back(n);
-                } else if s.recent.get(at).is_some_and(|x| x.event_id == n.event_id) {
-                    s.recent[at] = n;
-                } else if s.recent.len() < RECENT_NOTIFICATIONS {
-                    s.recent.insert(at, n);
-                } else if at > 0 {
-                    s.recent.pop_front();
-                    s.recent.insert(at - 1, n);
-                }
-            }
-            SinkState::Counter(s) => *slot_of(&mut s.by_type, ev.topic) += 1,
         }
-        true
     }
 
     /// A summary for reports; `topic_name` names topics by index.
@@ -1100,5 +1246,55 @@ mod tests {
             }
         );
         assert_eq!(w.hour(0, 2), Tally::default());
+    }
+
+    #[test]
+    fn term_counts_equal_the_map_they_replaced() {
+        // Counted up and down in any order, the counts equal a map of the
+        // non-zero ones and are stored as that map.
+        let terms = [
+            Term::Domain(2),
+            Term::Method(0),
+            Term::Domain(7),
+            Term::Domain(2),
+            Term::Method(3),
+        ];
+        let mut docs = TermDocs::default();
+        let mut map: BTreeMap<Term, u64> = BTreeMap::new();
+        for (i, &t) in terms.iter().enumerate() {
+            docs.count(t, true);
+            *map.entry(t).or_default() += 1;
+            if i % 2 == 1 {
+                docs.count(Term::Domain(7), false);
+                if let Some(n) = map.get_mut(&Term::Domain(7)) {
+                    *n -= 1;
+                    if *n == 0 {
+                        map.remove(&Term::Domain(7));
+                    }
+                }
+            }
+        }
+        assert_eq!(docs.to_map(), map);
+        assert_eq!(docs.len(), map.len());
+        for t in [
+            Term::Domain(2),
+            Term::Domain(7),
+            Term::Method(3),
+            Term::Method(9),
+        ] {
+            assert_eq!(docs.get(t), map.get(&t).copied().unwrap_or(0), "{t:?}");
+        }
+        // Emptied from the top, no trailing zero is left: equal counts are equal.
+        let mut a = TermDocs::default();
+        a.count(Term::Domain(1), true);
+        a.count(Term::Domain(5), true);
+        a.count(Term::Domain(5), false);
+        let mut b = TermDocs::default();
+        b.count(Term::Domain(1), true);
+        assert_eq!(a, b);
+        let bytes = rmp_serde::to_vec(&docs).expect("serializes");
+        assert_eq!(bytes, rmp_serde::to_vec(&map).expect("serializes"));
+        let back: TermDocs = rmp_serde::from_slice(&bytes).expect("reads back");
+        assert_eq!(back, docs);
     }
 }

@@ -497,8 +497,10 @@ impl Engine {
         Some(t)
     }
 
-    /// Runs `action`, popped from the queue, at its time `t`.
-    #[inline]
+    /// Runs `action`, popped from the queue, at its time `t`. Inlined into
+    /// the loops that pop: a call per action would save and restore the
+    /// whole delivery path's registers and frame every time.
+    #[inline(always)]
     fn run_action(&mut self, t: VirtualTime, action: Action) {
         debug_assert!(t >= self.now, "time went backwards: {t} < {}", self.now);
         self.now = t;
@@ -1218,10 +1220,23 @@ impl Engine {
         self.produced += 1;
         self.metrics[component as usize].events_out += 1;
         self.metrics[bus as usize].events_in += 1;
-        let subs = self.topics[t as usize].subscriptions.len();
+        // `try_start` on each subscribed worker, with the partition's high
+        // watermark read once (starting one never appends to it).
+        let topic = &self.topics[t as usize];
+        let (subs, high) = (
+            topic.subscriptions.len(),
+            topic.partitions[p as usize].high_watermark().0,
+        );
         for i in 0..subs {
-            let (_, base) = self.topics[t as usize].subscriptions[i];
-            self.try_start(base + p);
+            let w = self.topics[t as usize].subscriptions[i].1 + p;
+            let worker = &self.workers[w as usize];
+            if !(worker.busy
+                || worker.pending
+                || worker.instance == UNOWNED
+                || worker.position >= high)
+            {
+                self.start(w);
+            }
         }
         true
     }
@@ -1390,8 +1405,44 @@ impl Engine {
     /// [`Engine::try_start`] past its checks: skips what retention
     /// dropped, takes a slot where the group caps concurrency, and begins
     /// an attempt.
+    ///
+    /// The usual case — nothing dropped, no cap, no registry — begins the
+    /// attempt here with the worker, its group and its partition looked
+    /// up once; the rest goes through [`Engine::start_general`].
     #[inline(never)]
     fn start(&mut self, w: u32) {
+        let worker = &mut self.workers[w as usize];
+        let g = &self.groups[worker.group as usize];
+        let log = &self.topics[worker.topic as usize].partitions[worker.partition as usize];
+        if worker.position < log.low_watermark().0
+            || g.params.concurrency > 0
+            || self.registry.is_some()
+        {
+            self.start_general(w);
+            return;
+        }
+        let mut service_us = g.params.service.sample_us(&mut self.rng);
+        if g.slow_factor != 1.0 {
+            service_us = to_us(service_us as f64 * g.slow_factor);
+        }
+        worker.busy = true;
+        worker.pending = true;
+        worker.attempt += 1;
+        worker.started = self.now;
+        push(
+            &mut self.queue,
+            self.now.plus_us(service_us),
+            Action::Done(w, worker.epoch),
+        );
+        if self.activity.is_on() {
+            self.record_attempt(w, service_us);
+        }
+    }
+
+    /// [`Engine::start`] in general.
+    #[cold]
+    #[inline(never)]
+    fn start_general(&mut self, w: u32) {
         let worker = &self.workers[w as usize];
         let log = self.log_of(w);
         if worker.position < log.low_watermark().0 {
@@ -1538,6 +1589,12 @@ impl Engine {
                 schema::decode_error(r, g, worker.instance, t, record.source, sources)
             }) {
                 Some(e)
+            } else if group.params.failure_probability == 0.0
+                && self.fail_probability == 0.0
+                && self.group_fail.is_empty()
+            {
+                // Nothing can fail: no probability to work out.
+                None
             } else {
                 let own = group.params.failure_probability;
                 let mut extra = self.fail_probability;
@@ -1586,7 +1643,7 @@ impl Engine {
             if self.trace.is_some() {
                 self.trace_attempt(w, offset, &record, trace::AttemptOutcome::DeadLettered);
             }
-            self.finish(w, offset);
+            self.finish_outlined(w, offset);
             return;
         }
 
@@ -1711,35 +1768,23 @@ impl Engine {
         }
     }
 
+    /// [`Engine::finish`] as a call, for the rare paths.
+    #[inline(never)]
+    fn finish_outlined(&mut self, w: u32, offset: u64) {
+        self.finish(w, offset);
+    }
+
     /// The record at `offset` is done with (applied or dead-lettered):
     /// check the order, advance, commit when due, start the next one.
+    /// Inlined into the delivery path, which ends with it.
+    #[inline(always)]
     fn finish(&mut self, w: u32, offset: u64) {
-        let worker = &mut self.workers[w as usize];
-        if offset != worker.expect_next {
-            let (expected, g) = (worker.expect_next, worker.group);
-            let (t, p) = (worker.topic, worker.partition);
-            let name = &self.groups[g as usize].name;
-            let topic = &self.topics[t as usize];
-            let now = self.now;
-            self.order.record_events(now, || {
-                let text = format!(
-                    "{name} finished {}/{p}@{offset}, expected @{expected}, at {now}",
-                    topic.name
-                );
-                let event = |o: u64| {
-                    let r = topic.partitions[p as usize].get(Offset(o));
-                    EventRef {
-                        group: name.clone(),
-                        topic: topic.name.clone(),
-                        partition: p,
-                        offset: o,
-                        key: r.map(|r| r.key),
-                        event_id: r.map(|r| r.event_id),
-                    }
-                };
-                (text, vec![event(offset), event(expected)])
-            });
+        if offset != self.workers[w as usize].expect_next {
+            self.order_broken(w, offset);
         }
+        let now = self.now;
+        // Split borrows of the fields, so that the worker, its group and
+        // its partition are looked up once for the commit and the restart.
         let worker = &mut self.workers[w as usize];
         worker.expect_next = offset + 1;
         worker.position = offset + 1;
@@ -1747,21 +1792,66 @@ impl Engine {
         worker.busy = false;
         worker.attempt = 0;
         worker.since_commit += 1;
-        let (g, i) = (worker.group as usize, worker.instance);
+        let (g, i, t, p) = (
+            worker.group as usize,
+            worker.instance,
+            worker.topic,
+            worker.partition,
+        );
         let params = &self.groups[g].params;
-        let worker = &self.workers[w as usize];
+        let concurrency = params.concurrency;
+        let log = &mut self.topics[t as usize].partitions[p as usize];
+        let high = log.high_watermark().0;
+        // `try_start`'s checks, read while at hand: neither a commit nor a
+        // trim changes them (a trim moves the low watermark only).
+        let next = !worker.pending && i != UNOWNED && worker.position < high;
         // A timed group commits only on its timer (`on_auto_commit`).
         if params.commit_interval_us == 0
-            && (worker.since_commit >= params.commit_every || worker.position >= self.high(worker))
+            && (worker.since_commit >= params.commit_every || worker.position >= high)
+            && commit_worker(worker, log, now)
         {
-            self.commit(w);
+            self.trim(t, p);
         }
-        if self.groups[g].params.concurrency > 0 {
+        #[cfg(debug_assertions)]
+        self.check_holders(t, p);
+        if concurrency > 0 {
             // Waiting partitions first, then this one again (FIFO, no starvation).
             self.free_slot(g, i);
             self.wake(g, i);
+            self.try_start(w);
+        } else if next {
+            self.start(w);
         }
-        self.try_start(w);
+    }
+
+    /// Records that worker `w` finished `offset` out of order.
+    #[cold]
+    #[inline(never)]
+    fn order_broken(&mut self, w: u32, offset: u64) {
+        let worker = &self.workers[w as usize];
+        let (expected, g) = (worker.expect_next, worker.group);
+        let (t, p) = (worker.topic, worker.partition);
+        let name = &self.groups[g as usize].name;
+        let topic = &self.topics[t as usize];
+        let now = self.now;
+        self.order.record_events(now, || {
+            let text = format!(
+                "{name} finished {}/{p}@{offset}, expected @{expected}, at {now}",
+                topic.name
+            );
+            let event = |o: u64| {
+                let r = topic.partitions[p as usize].get(Offset(o));
+                EventRef {
+                    group: name.clone(),
+                    topic: topic.name.clone(),
+                    partition: p,
+                    offset: o,
+                    key: r.map(|r| r.key),
+                    event_id: r.map(|r| r.event_id),
+                }
+            };
+            (text, vec![event(offset), event(expected)])
+        });
     }
 
     /// Group `g`'s timed commit: each of its workers commits what it has
@@ -1787,66 +1877,93 @@ impl Engine {
     /// Commits the worker's position and drops what every group committed.
     fn commit(&mut self, w: u32) {
         let now = self.now;
-        let high = self.high(&self.workers[w as usize]);
         let worker = &mut self.workers[w as usize];
-        let old = worker.committed;
-        worker.integrate(now, high);
-        worker.committed = worker.position;
-        worker.since_commit = 0;
         let (t, p) = (worker.topic, worker.partition);
-        // Only a worker that was at the low watermark can move it, so the
-        // others skip the scan over the groups.
-        if old
-            == self.topics[t as usize].partitions[p as usize]
-                .low_watermark()
-                .0
-        {
+        let log = &mut self.topics[t as usize].partitions[p as usize];
+        if commit_worker(worker, log, now) {
             self.trim(t, p);
         }
+        #[cfg(debug_assertions)]
+        self.check_holders(t, p);
     }
 
-    /// Drops the records of `t/p` every subscribed group has committed
-    /// (under [`Retention::UntilConsumed`]).
-    ///
-    /// Called as each group commits, so mostly some other group still
-    /// holds the oldest record: the check of the one that held it last
-    /// time is inlined into the commit, the scan over the groups is not.
-    #[inline]
-    fn trim(&mut self, t: u32, p: u32) {
+    /// Debug builds, after a commit: under until-consumed retention some
+    /// group still holds the oldest record of `t/p` (else it would have
+    /// been dropped), and the count of holders kept beside the log, when
+    /// known, is not above the true one — a count too high would skip a
+    /// trim; too low only costs a scan.
+    #[cfg(debug_assertions)]
+    fn check_holders(&self, t: u32, p: u32) {
         if self.scenario.retention != Retention::UntilConsumed {
             return;
         }
         let topic = &self.topics[t as usize];
         let log = &topic.partitions[p as usize];
-        if let Some(&(_, base)) = topic.subscriptions.get(log.holder as usize)
-            && self.workers[(base + p) as usize].committed <= log.low_watermark().0
-        {
+        let low = log.low_watermark().0;
+        let committed: Vec<u64> = topic
+            .subscriptions
+            .iter()
+            .map(|&(_, base)| self.workers[(base + p) as usize].committed)
+            .collect();
+        if let Some(&min) = committed.iter().min() {
+            debug_assert!(
+                min <= low,
+                "{}/{p}: every group committed past {low} (at least to {min}) and nothing was dropped",
+                topic.name
+            );
+        }
+        let holding = committed.iter().filter(|&&c| c <= low).count();
+        debug_assert!(
+            log.holders() as usize <= holding,
+            "{}/{p}: {} holders counted, {holding} hold {low}",
+            topic.name,
+            log.holders()
+        );
+    }
+
+    /// Drops the records of `t/p` every subscribed group has committed
+    /// (under [`Retention::UntilConsumed`]).
+    #[inline]
+    fn trim(&mut self, t: u32, p: u32) {
+        if self.scenario.retention != Retention::UntilConsumed {
             return;
         }
         self.trim_scan(t, p);
     }
 
-    /// [`Engine::trim`] past its holder check: stops at the first worker
-    /// still holding the oldest record (and remembers it), else drops
-    /// what every group committed.
+    /// [`Engine::trim`] past its retention check: one pass over the
+    /// subscriptions finds the smallest commit and how many groups are at
+    /// it; when some group still holds the oldest record, their count is
+    /// kept beside the log (each commit past it counts one down, see
+    /// [`Engine::commit`]), else the records below the smallest commit
+    /// are dropped and the groups at the new low watermark are counted.
     #[inline(never)]
     fn trim_scan(&mut self, t: u32, p: u32) {
         let topic = &mut self.topics[t as usize];
         let log = &mut topic.partitions[p as usize];
         let oldest = log.low_watermark().0;
-        let committed = |base: u32| self.workers[(base + p) as usize].committed;
         let mut low = log.high_watermark().0;
-        for (i, &(_, base)) in topic.subscriptions.iter().enumerate() {
-            let committed = committed(base);
-            if committed <= oldest {
-                log.holder = i as u32;
-                return;
+        let mut at_low = 0u32;
+        for &(_, base) in &topic.subscriptions {
+            let committed = self.workers[(base + p) as usize].committed;
+            if committed < low {
+                low = committed;
+                at_low = 1;
+            } else if committed == low {
+                at_low += 1;
             }
-            low = low.min(committed);
         }
-        self.queued_records -= log.trim_below(Offset(low));
+        if low > oldest {
+            self.queued_records -= log.trim_below(Offset(low));
+        }
+        if log.low_watermark().0 == low {
+            log.set_holders(at_low);
+        } else {
+            log.set_holders(0);
+        }
     }
 
+    #[inline(never)]
     fn on_sample(&mut self) {
         if let Retention::Time { .. } = self.scenario.retention {
             for t in 0..self.topics.len() as u32 {
@@ -1857,7 +1974,7 @@ impl Engine {
         }
         // Each worker's lag is read once: it is charted per partition and
         // summed per group.
-        let worker_lags: Vec<u64> = self.workers.iter().map(|w| self.lag(w)).collect();
+        let worker_lags = self.worker_lags();
         let groups: Vec<GroupSample> = self
             .groups
             .iter()
@@ -1880,6 +1997,34 @@ impl Engine {
             &worker_lags[..charted],
         );
         push(&mut self.queue, self.now.plus_us(interval), Action::Sample);
+    }
+
+    /// Every worker's lag ([`Engine::lag`]), by worker: read subscription
+    /// by subscription, whose workers are a run of the worker list in
+    /// partition order, so that no worker looks its partition up.
+    fn worker_lags(&self) -> Vec<u64> {
+        let mut lags = vec![0; self.workers.len()];
+        let mut filled = 0;
+        for topic in &self.topics {
+            for &(_, base) in &topic.subscriptions {
+                let base = base as usize;
+                let n = topic.partitions.len();
+                if let (Some(out), Some(workers)) = (
+                    lags.get_mut(base..base + n),
+                    self.workers.get(base..base + n),
+                ) {
+                    for ((lag, w), log) in out.iter_mut().zip(workers).zip(&topic.partitions) {
+                        *lag = log.high_watermark().0 - w.position;
+                    }
+                    filled += n;
+                }
+            }
+        }
+        if filled != self.workers.len() {
+            // Some worker outside the runs (never built so): one by one.
+            return self.workers.iter().map(|w| self.lag(w)).collect();
+        }
+        lags
     }
 
     fn group_lag(&self, g: usize) -> u64 {
@@ -2476,6 +2621,44 @@ impl Engine {
             examples,
         }
     }
+}
+
+/// Commits `worker`'s position in `log`, its partition; says whether the
+/// records every group committed may now be dropped ([`Engine::trim`]).
+///
+/// Only a worker that was at the low watermark can move it, so for the
+/// others nothing is looked at; of those that were, the log counts how
+/// many still hold the oldest record, and only the last to commit past
+/// it sends the engine over the groups.
+#[inline(always)]
+fn commit_worker(worker: &mut Worker, log: &mut PartitionLog, now: VirtualTime) -> bool {
+    let old = worker.committed;
+    worker.integrate(now, log.high_watermark().0);
+    worker.committed = worker.position;
+    worker.since_commit = 0;
+    let low = log.low_watermark().0;
+    if old != low {
+        if old < low {
+            // Not one of the holders counted (a group behind the log):
+            // the count no longer says who holds the oldest record.
+            log.set_holders(0);
+        }
+        return false;
+    }
+    if worker.committed == low {
+        // Still holding it.
+        return false;
+    }
+    // One holder fewer: the scan waits for the last of them.
+    let holders = log.holders();
+    if holders > 1 {
+        log.set_holders(holders - 1);
+        return false;
+    }
+    if holders == 1 {
+        log.set_holders(0);
+    }
+    true
 }
 
 /// A word for the run hash: what the handler did.

@@ -139,9 +139,19 @@ impl<T: Clone> ChunkLog<T> {
     pub fn push(&mut self, item: T) {
         self.tail.push_back(item);
         if self.tail.len() == CHUNK {
-            let full: Arc<[T]> = self.tail.drain(..).collect();
-            self.sealed.push_back(full);
+            self.seal();
         }
+    }
+
+    /// Shares the full tail as a sealed chunk. Copied out of a contiguous
+    /// slice (one copy, a memcpy for `Copy` items) rather than collected
+    /// from a drain, item by item; the tail keeps its buffer.
+    #[cold]
+    #[inline(never)]
+    fn seal(&mut self) {
+        let full: Arc<[T]> = Arc::from(&*self.tail.make_contiguous());
+        self.tail.clear();
+        self.sealed.push_back(full);
     }
 }
 

@@ -424,7 +424,7 @@ proptest! {
         prop_assert!(chart.is_ok(), "{id}: {:?}", chart.err());
         let chart = chart.unwrap_or_default();
         let ends: Vec<(&str, &str)> =
-            chart.edges.iter().map(|e| (e.from.as_str(), e.to.as_str())).collect();
+            chart.edge_refs().map(|e| (e.from(), e.to())).collect();
         let id = id.as_str();
         prop_assert_eq!(
             ends,

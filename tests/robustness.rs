@@ -143,13 +143,13 @@ fn check_chart(src: &str, chart: &Flowchart) {
             n.span
         );
     }
-    for e in &chart.edges {
-        let at = text(e.span);
+    for e in chart.edge_refs() {
+        let at = text(e.span());
         assert!(
             at.is_some_and(|t| t.contains(['-', '=', '~', '.'])),
             "edge {:?} has span {:?} on {at:?}, not a link",
-            e.id,
-            e.span
+            e.id(),
+            e.span()
         );
     }
     for g in &chart.subgraphs {

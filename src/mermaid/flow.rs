@@ -222,9 +222,6 @@ pub type RareAttrs = Rare<NodeAttrs>;
 /// pointer instead of a `Vec`'s three words until the first push.
 pub type RareList = Rare<Vec<String>>;
 
-/// An [`Edge`]'s rare attributes.
-pub type RareLinkAttrs = Rare<LinkAttrs>;
-
 /// Attributes [`Rare`] can hold: one shared value with nothing set is
 /// what reads see before the first write.
 pub trait Unset: Default + 'static {
@@ -266,12 +263,6 @@ impl Unset for NodeAttrs {
 impl Unset for Vec<String> {
     fn unset() -> &'static Self {
         &NO_STRINGS
-    }
-}
-
-impl Unset for LinkAttrs {
-    fn unset() -> &'static Self {
-        &NO_LINK_ATTRS
     }
 }
 
@@ -326,38 +317,65 @@ impl<T: Unset + std::fmt::Debug> std::fmt::Debug for Rare<T> {
     }
 }
 
-/// How an edge got its id.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EdgeId {
-    /// Mermaid's automatic `L_<from>_<to>_<n>`, with this `n`. Spelled out
-    /// only when asked for ([`Edge::id`]): a big diagram would otherwise
-    /// build and free a string per edge that nothing reads.
-    Auto(u32),
-    /// The user's `e1@` id.
-    User(Id),
-}
+/// One end of an edge: a vertex, by its position in [`Flowchart::nodes`],
+/// or an id that names no vertex (mermaid lets an edge's id stand as the
+/// end of another edge), kept in [`Flowchart::edge_texts`]. Read it with
+/// [`Flowchart::end_id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct End(u32);
 
-impl Default for EdgeId {
-    fn default() -> Self {
-        EdgeId::Auto(0)
+/// Set in an [`End`] that holds a text index, clear for a vertex index.
+const TEXT_END: u32 = 1 << 31;
+
+impl End {
+    /// The end at vertex `index`; `None` past the 2^31 vertices an end
+    /// can name.
+    pub fn vertex(index: usize) -> Option<End> {
+        u32::try_from(index).ok().filter(|&i| i < TEXT_END).map(End)
+    }
+
+    /// The end naming the edge text at `index` (see [`Flowchart::end_id`]).
+    pub(crate) fn text(index: u32) -> End {
+        End(TEXT_END | (index & !TEXT_END))
+    }
+
+    /// The vertex index, when this end is a vertex.
+    pub fn as_vertex(self) -> Option<usize> {
+        (self.0 & TEXT_END == 0).then_some(self.0 as usize)
     }
 }
 
-/// An edge. Its creation order, what `linkStyle N` refers to, is its
-/// position in [`Flowchart::edges`]: not stored, since a 100k-edge chart
-/// is megabytes of edges and the field made each one 8 bytes longer
-/// (104 -> 96) for a number the position already gives.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// An edge: what every edge has, in 36 bytes and nothing to free.
+///
+/// A big diagram is mostly edges: as owned ids, labels and a box of rare
+/// attributes, each edge was 96 bytes that dropping the chart had to read
+/// again to find what to free, and at 100k edges those megabytes spilled
+/// out of cache twice. So the ends are vertex indices, and the texts
+/// (label, user id, ends that name no vertex) and the rare attributes sit
+/// in the chart's side tables, which only edges that have them use. Read
+/// an edge with its chart through [`Flowchart::edge`] or
+/// [`Flowchart::edge_refs`] ([`EdgeRef`]); build one with
+/// [`Flowchart::add_edge`].
+///
+/// Its creation order, what `linkStyle N` refers to, is its position in
+/// [`Flowchart::edges`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Edge {
-    /// The user's id, or the counter of the automatic one; the text is
-    /// [`Edge::id`].
-    pub id: EdgeId,
-    /// Source vertex id (shared with the vertex).
-    pub from: Id,
-    /// Target vertex id (shared with the vertex).
-    pub to: Id,
-    /// Edge label (empty when none; equal labels share their text).
-    pub label: Id,
+    /// Source.
+    pub from: End,
+    /// Target.
+    pub to: End,
+    /// 1 + the label's index in [`Flowchart::edge_texts`]; 0 for no label.
+    pub(crate) label: u32,
+    /// The counter of the automatic id, or with `user_id` the index of the
+    /// user's id in [`Flowchart::edge_texts`].
+    pub(crate) id: u32,
+    /// 1 + the index of the edge's attributes in
+    /// [`Flowchart::link_attrs`]; 0 when it has none.
+    pub(crate) attrs: u32,
+    /// Where the edge's link token is, as `u32` offsets (saturated: a text
+    /// past 4 GiB gets its end clamped).
+    pub(crate) span: [u32; 2],
     /// How the label was written.
     pub label_type: LabelType,
     /// Line style.
@@ -368,25 +386,25 @@ pub struct Edge {
     pub arrow_end: Arrow,
     /// 1 for `-->`, 2 for `--->`, ... (max 10).
     pub length: u8,
-    /// `linkStyle` styles and curve, classes, animation.
-    pub attrs: RareLinkAttrs,
-    /// Where the edge's link token is.
-    pub span: Span,
+    /// Whether the id came from the source (`e1@-->`).
+    pub(crate) user_id: bool,
 }
 
 impl Edge {
-    /// The id mermaid gives the edge: the user's `e1@` id, or
-    /// `L_<from>_<to>_<n>`.
-    pub fn id(&self) -> Cow<'_, str> {
-        match &self.id {
-            EdgeId::User(id) => Cow::Borrowed(id.as_str()),
-            EdgeId::Auto(n) => Cow::Owned(auto_edge_id(&self.from, &self.to, *n)),
-        }
+    /// Where the edge's link token is.
+    pub fn span(&self) -> Span {
+        Span::new(self.span[0] as usize, self.span[1] as usize)
+    }
+
+    /// Sets where the edge's link token is.
+    pub fn set_span(&mut self, span: Span) {
+        let clamp = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        self.span = [clamp(span.start), clamp(span.end)];
     }
 
     /// Whether the id came from the source (`e1@-->`).
     pub fn user_defined_id(&self) -> bool {
-        matches!(self.id, EdgeId::User(_))
+        self.user_id
     }
 
     /// Mermaid's edge type (`arrow_point`, `arrow_open`,
@@ -403,6 +421,69 @@ impl Edge {
             (Arrow::Cross, true) => "double_arrow_cross",
             (Arrow::Circle, true) => "double_arrow_circle",
         }
+    }
+}
+
+/// An [`Edge`] read with its chart: its texts and attributes resolved.
+/// Derefs to the edge for the fields every edge has.
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeRef<'a> {
+    chart: &'a Flowchart,
+    edge: &'a Edge,
+    index: usize,
+}
+
+impl<'a> EdgeRef<'a> {
+    /// The edge's position, what `linkStyle N` refers to.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The edge itself.
+    pub fn edge(&self) -> &'a Edge {
+        self.edge
+    }
+
+    /// The source's id.
+    pub fn from(&self) -> &'a str {
+        self.chart.end_id(self.edge.from)
+    }
+
+    /// The target's id.
+    pub fn to(&self) -> &'a str {
+        self.chart.end_id(self.edge.to)
+    }
+
+    /// The label after trimming and entity restoration (empty when none).
+    pub fn label(&self) -> &'a str {
+        self.chart.text(self.edge.label.checked_sub(1))
+    }
+
+    /// The id mermaid gives the edge: the user's `e1@` id, or
+    /// `L_<from>_<to>_<n>`.
+    pub fn id(&self) -> Cow<'a, str> {
+        if self.edge.user_id {
+            Cow::Borrowed(self.chart.text(Some(self.edge.id)))
+        } else {
+            Cow::Owned(auto_edge_id(self.from(), self.to(), self.edge.id))
+        }
+    }
+
+    /// `linkStyle` styles and curve, classes, animation.
+    pub fn attrs(&self) -> &'a LinkAttrs {
+        self.edge
+            .attrs
+            .checked_sub(1)
+            .and_then(|i| self.chart.link_attrs.get(i as usize))
+            .unwrap_or(&NO_LINK_ATTRS)
+    }
+}
+
+impl std::ops::Deref for EdgeRef<'_> {
+    type Target = Edge;
+
+    fn deref(&self) -> &Edge {
+        self.edge
     }
 }
 
@@ -442,8 +523,15 @@ pub struct Flowchart {
     /// Vertices in first-mention order.
     pub nodes: Vec<Node>,
     /// Edges in creation order: an edge's position is its index, what
-    /// `linkStyle N` refers to.
+    /// `linkStyle N` refers to. Read them with [`Flowchart::edge_refs`].
     pub edges: Vec<Edge>,
+    /// The texts edges name: labels (equal labels share one entry), user
+    /// ids, ends that name no vertex. Filled by [`Flowchart::add_edge`]
+    /// and the parser.
+    pub edge_texts: Vec<Id>,
+    /// The attributes of the edges that have any, in the order they were
+    /// first set ([`Flowchart::link_attrs_mut`]).
+    pub link_attrs: Vec<LinkAttrs>,
     /// Subgraphs in closing order.
     pub subgraphs: Vec<Subgraph>,
     /// `classDef name styles`, by name.
@@ -466,13 +554,89 @@ impl Flowchart {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// Edge `index` with its texts, if there is one.
+    pub fn edge(&self, index: usize) -> Option<EdgeRef<'_>> {
+        self.edges.get(index).map(|edge| EdgeRef {
+            chart: self,
+            edge,
+            index,
+        })
+    }
+
+    /// Every edge with its texts, in creation order.
+    pub fn edge_refs(&self) -> impl ExactSizeIterator<Item = EdgeRef<'_>> + '_ {
+        self.edges.iter().enumerate().map(|(index, edge)| EdgeRef {
+            chart: self,
+            edge,
+            index,
+        })
+    }
+
+    /// The id an edge end names (empty for an end the chart does not hold).
+    pub fn end_id(&self, end: End) -> &str {
+        match end.as_vertex() {
+            Some(i) => self.nodes.get(i).map_or("", |n| n.id.as_str()),
+            None => self.text(Some(end.0 & !TEXT_END)),
+        }
+    }
+
+    /// Edge text `index` ("" for none or out of range).
+    fn text(&self, index: Option<u32>) -> &str {
+        index
+            .and_then(|i| self.edge_texts.get(i as usize))
+            .map_or("", Id::as_str)
+    }
+
+    /// Adds `text` to the edge texts; its index.
+    pub(crate) fn push_edge_text(&mut self, text: Id) -> u32 {
+        self.edge_texts.push(text);
+        u32::try_from(self.edge_texts.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Appends `edge` from `from` to `to` labelled `label` (its own ends
+    /// and label are replaced), for charts built by hand; the edge's
+    /// index. An end is the first node with that id, else kept as text.
+    /// Looks vertices up one by one: for small charts (the parser keeps
+    /// its own index).
+    pub fn add_edge(&mut self, from: &str, to: &str, label: &str, mut edge: Edge) -> usize {
+        let end = |chart: &mut Flowchart, id: &str| match chart
+            .nodes
+            .iter()
+            .position(|n| n.id == id)
+            .and_then(End::vertex)
+        {
+            Some(end) => end,
+            None => End::text(chart.push_edge_text(Id::from(id))),
+        };
+        edge.from = end(self, from);
+        edge.to = end(self, to);
+        edge.label = if label.is_empty() {
+            0
+        } else {
+            self.push_edge_text(Id::from(label)).saturating_add(1)
+        };
+        self.edges.push(edge);
+        self.edges.len() - 1
+    }
+
+    /// The attributes of edge `index`, for writing (an edge with none gets
+    /// an entry); `None` when there is no such edge.
+    pub fn link_attrs_mut(&mut self, index: usize) -> Option<&mut LinkAttrs> {
+        let edge = self.edges.get_mut(index)?;
+        if edge.attrs == 0 {
+            self.link_attrs.push(LinkAttrs::default());
+            edge.attrs = u32::try_from(self.link_attrs.len()).unwrap_or(u32::MAX);
+        }
+        self.link_attrs.get_mut(edge.attrs as usize - 1)
+    }
+
     /// The corpus JSON (`mermaid-corpus/README.md`); keys sorted at every
     /// level, nodes and subgraphs sorted by id, optional keys only when set.
     pub fn to_corpus_json(&self) -> Value {
         let mut nodes: Vec<&Node> = self.nodes.iter().collect();
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let nodes: Vec<Value> = nodes.into_iter().map(node_json).collect();
-        let edges: Vec<Value> = self.edges.iter().enumerate().map(edge_json).collect();
+        let edges: Vec<Value> = self.edge_refs().map(edge_json).collect();
         let mut subgraphs: Vec<&Subgraph> = self.subgraphs.iter().collect();
         subgraphs.sort_by(|a, b| a.id.cmp(&b.id));
         let subgraphs: Vec<Value> = subgraphs.into_iter().map(subgraph_json).collect();
@@ -553,21 +717,21 @@ fn node_json(n: &Node) -> Value {
     Value::Object(m)
 }
 
-fn edge_json((index, e): (usize, &Edge)) -> Value {
+fn edge_json(e: EdgeRef<'_>) -> Value {
     let mut m = Map::new();
-    m.insert("index".into(), index.into());
+    m.insert("index".into(), e.index().into());
     m.insert("id".into(), e.id().into_owned().into());
     m.insert("userDefinedId".into(), e.user_defined_id().into());
-    m.insert("from".into(), e.from.as_str().into());
-    m.insert("to".into(), e.to.as_str().into());
-    m.insert("label".into(), e.label.as_str().into());
+    m.insert("from".into(), e.from().into());
+    m.insert("to".into(), e.to().into());
+    m.insert("label".into(), e.label().into());
     m.insert("labelType".into(), e.label_type.as_str().into());
     m.insert("stroke".into(), e.stroke.as_str().into());
     m.insert("arrow_start".into(), e.arrow_start.as_str().into());
     m.insert("arrow_end".into(), e.arrow_end.as_str().into());
     m.insert("type".into(), e.edge_type().into());
     m.insert("length".into(), e.length.into());
-    let a = &e.attrs;
+    let a = e.attrs();
     if !a.style.is_empty() {
         m.insert("style".into(), json!(a.style));
     }
@@ -601,4 +765,55 @@ fn subgraph_json(s: &Subgraph) -> Value {
         m.insert("metadata".into(), json!(s.metadata));
     }
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edges_are_small_and_free_nothing() {
+        // What a 100k-edge chart is made of: every byte here is written per
+        // edge, and anything to free would be read again on drop.
+        assert!(
+            std::mem::size_of::<Edge>() <= 36,
+            "{}",
+            std::mem::size_of::<Edge>()
+        );
+        assert!(!std::mem::needs_drop::<Edge>());
+    }
+
+    #[test]
+    fn hand_built_edges_read_back_through_the_chart() {
+        let mut chart = Flowchart {
+            nodes: vec![Node {
+                id: "A".into(),
+                ..Node::default()
+            }],
+            ..Flowchart::default()
+        };
+        let mut e = Edge::default();
+        e.set_span(Span::new(3, 6));
+        let i = chart.add_edge("A", "B", "Paid", e);
+        let j = chart.add_edge("A", "A", "", Edge::default());
+        let (Some(e), Some(f)) = (chart.edge(i), chart.edge(j)) else {
+            panic!("both edges are there");
+        };
+        assert_eq!((e.from(), e.to(), e.label()), ("A", "B", "Paid"));
+        assert_eq!(e.from.as_vertex(), Some(0));
+        assert_eq!(e.to.as_vertex(), None, "B is no vertex: kept as text");
+        assert_eq!(e.span(), Span::new(3, 6));
+        assert_eq!(e.id(), "L_A_B_0");
+        assert_eq!((f.to(), f.label()), ("A", ""));
+        assert!(e.attrs().style.is_empty());
+        if let Some(a) = chart.link_attrs_mut(j) {
+            a.style.push("stroke:red".into());
+        }
+        assert_eq!(
+            chart.edge(j).map(|f| f.attrs().style.clone()),
+            Some(vec!["stroke:red".into()])
+        );
+        assert!(chart.edge(i).is_some_and(|e| e.attrs().style.is_empty()));
+        assert!(chart.link_attrs_mut(5).is_none());
+    }
 }

@@ -22,7 +22,7 @@
 
 use super::ast::{self, ClickAction, Item, LinkStyleTargets, Statement, SubgraphHeader, Visit};
 use super::diagnostics::{Diagnostic, Span};
-use super::flow::{DiagramType, Direction, Edge, EdgeId, Flowchart, Id, LabelType, Node, Subgraph};
+use super::flow::{DiagramType, Direction, Edge, End, Flowchart, Id, LabelType, Node, Subgraph};
 use super::hash::{FastMap as HashMap, FastSet as HashSet, IndexTable};
 use super::parser::Sink;
 use super::shapes;
@@ -81,6 +81,10 @@ pub(crate) struct DbSink<'a> {
     db: Db<'a>,
     /// One frame per open subgraph: the ids its body mentions.
     frames: Vec<Frame<'a>>,
+    /// The member list of the last closed frame, emptied, for the next
+    /// one to open: a big diagram's subgraphs then grow one list once
+    /// rather than each its own from nothing.
+    spare_members: Vec<u32>,
 }
 
 /// Working memory of a parse that outlives it: the preprocessed text and
@@ -208,16 +212,19 @@ impl<'a> Sink<'a> for DbSink<'a> {
         self.frames.push(Frame {
             keyword,
             header,
+            members: std::mem::take(&mut self.spare_members),
             ..Frame::default()
         });
     }
 
     fn close_subgraph(&mut self, _span: Span, _end: Span) -> Result<(), Diagnostic> {
-        if let Some(frame) = self.frames.pop() {
-            let id = self.db.add_subgraph(frame);
+        if let Some(mut frame) = self.frames.pop() {
+            let id = self.db.add_subgraph(&frame);
             if let Some(parent) = self.frames.last_mut() {
-                parent.members.push(Member::Other(Cow::Owned(id)));
+                parent.push_other(Cow::Owned(id));
             }
+            frame.members.clear();
+            self.spare_members = frame.members;
         }
         Ok(())
     }
@@ -229,15 +236,43 @@ impl<'a> Sink<'a> for DbSink<'a> {
 struct Frame<'a> {
     keyword: Span,
     header: SubgraphHeader,
-    members: Vec<Member<'a>>,
+    /// The members in order: a vertex index (the common case, 4 bytes a
+    /// mention), or with [`OTHER_MEMBER`] set the index in `others` of
+    /// another id (a nested subgraph, an edge id given `@{…}` inside the
+    /// block).
+    members: Vec<u32>,
+    others: Vec<Cow<'a, str>>,
     dir: Option<Direction>,
 }
 
-/// A subgraph member: a vertex (by index, the common case) or another id
-/// (a nested subgraph, an edge id given `@{…}` inside the block).
-enum Member<'a> {
-    Node(u32),
-    Other(Cow<'a, str>),
+/// Marks a [`Frame`] member that is not a vertex index.
+const OTHER_MEMBER: u32 = 1 << 31;
+
+impl<'a> Frame<'a> {
+    /// Adds a mention of vertex `v` (or of `id`, for a vertex index too
+    /// big to mark).
+    fn push_vertex(&mut self, v: u32, id: &'a str) {
+        if v < OTHER_MEMBER {
+            self.members.push(v);
+        } else {
+            self.push_other(Cow::Borrowed(id));
+        }
+    }
+
+    /// Adds a mention of an id that is not a vertex (yet).
+    fn push_other(&mut self, id: Cow<'a, str>) {
+        let i = u32::try_from(self.others.len()).unwrap_or(u32::MAX);
+        self.members.push(OTHER_MEMBER | (i & !OTHER_MEMBER));
+        self.others.push(id);
+    }
+
+    /// The id of member `m` when it is not a vertex index.
+    fn other(&self, m: u32) -> Option<&Cow<'a, str>> {
+        if m & OTHER_MEMBER == 0 {
+            return None;
+        }
+        self.others.get((m & !OTHER_MEMBER) as usize)
+    }
 }
 
 /// The FlowDB state. Keys borrow from the source where they can, so a
@@ -266,9 +301,12 @@ struct Db<'a> {
     /// The same for pairs with an endpoint that is not a vertex.
     odd_pairs: HashMap<(u64, u64), u32>,
     tooltips: HashMap<String, String>,
-    /// Edge labels by source text: a diagram repeats a few event names on
-    /// many edges, and each edge then shares the label's text.
-    edge_labels: HashMap<&'a str, Id>,
+    /// Edge labels by source text, as [`Edge`] holds them (1 + the index
+    /// in the edge texts): a diagram repeats a few event names on many
+    /// edges, and each edge then shares the label's text.
+    edge_labels: HashMap<&'a str, u32>,
+    /// Edge ends that name no vertex, by id.
+    text_ends: HashMap<&'a str, End>,
     subgraphs: HashMap<String, usize>,
     /// Per vertex: already a member of a closed subgraph.
     claimed: Vec<bool>,
@@ -436,12 +474,12 @@ impl<'a> Db<'a> {
         if !looks_auto(id) {
             return user;
         }
-        let edges = &self.chart.edges;
+        let chart = &self.chart;
         let auto = self.auto_edges.get_or_insert_with(|| {
             let mut m = HashMap::default();
-            for (i, e) in edges.iter().enumerate() {
+            for e in chart.edge_refs() {
                 if !e.user_defined_id() {
-                    m.entry(e.id().into_owned()).or_insert(i);
+                    m.entry(e.id().into_owned()).or_insert(e.index());
                 }
             }
             m
@@ -527,11 +565,12 @@ impl<'a> Db<'a> {
                 break;
             }
             if let Some(f) = frame.as_deref_mut() {
-                f.members
-                    .extend(group.iter().zip(&index[from..to]).map(|(n, ix)| match ix {
-                        Some(ix) => Member::Node(*ix),
-                        None => Member::Other(Cow::Borrowed(n.id.text)),
-                    }));
+                for (n, ix) in group.iter().zip(&index[from..to]) {
+                    match ix {
+                        Some(ix) => f.push_vertex(*ix, n.id.text),
+                        None => f.push_other(Cow::Borrowed(n.id.text)),
+                    }
+                }
             }
             if let (Some(p), Some(link)) = (prev, i.checked_sub(1).and_then(|l| chain.links.get(l)))
             {
@@ -622,14 +661,15 @@ impl<'a> Db<'a> {
             return Ok(None);
         }
         if let Some(i) = self.edge_index(&id) {
-            if let Some(doc) = &doc {
-                let edge = &mut self.chart.edges[i];
+            if let Some(doc) = &doc
+                && let Some(attrs) = self.chart.link_attrs_mut(i)
+            {
                 for (k, v) in doc {
                     match (k.as_str(), v) {
-                        ("animate", Value::Bool(b)) => edge.attrs.animate = Some(*b),
-                        ("animate", v) => edge.attrs.animate = Some(v.truthy()),
-                        ("animation", v) => edge.attrs.animation = Some(v.to_text()),
-                        ("curve", v) => edge.attrs.interpolate = Some(v.to_text()),
+                        ("animate", Value::Bool(b)) => attrs.animate = Some(*b),
+                        ("animate", v) => attrs.animate = Some(v.truthy()),
+                        ("animation", v) => attrs.animation = Some(v.to_text()),
+                        ("curve", v) => attrs.interpolate = Some(v.to_text()),
                         _ => {}
                     }
                 }
@@ -770,52 +810,49 @@ impl<'a> Db<'a> {
                     index.get(e).copied().flatten(),
                 );
                 let key = (self.endpoint(from, vs), self.endpoint(to, ve));
-                let ends = (self.shared_id(from, vs), self.shared_id(to, ve));
+                let ends = ((self.end(from, vs), from), (self.end(to, ve), to));
                 self.add_single_link(ends, key, link, user);
             }
         }
     }
 
-    /// The vertex's shared id, or a new one for an endpoint that is not a
-    /// vertex. A short id is copied from the mention, which is at hand,
-    /// rather than from the vertex, which may be anywhere in memory.
-    fn shared_id(&self, id: &str, vertex: Option<u32>) -> Id {
-        if id.len() <= super::id::INLINE {
-            return Id::from(id);
+    /// An edge end: the vertex, or the id kept as text for an end that is
+    /// not a vertex.
+    fn end(&mut self, id: &'a str, vertex: Option<u32>) -> End {
+        if let Some(end) = vertex.and_then(|v| End::vertex(v as usize)) {
+            return end;
         }
-        match vertex.and_then(|v| self.chart.nodes.get(v as usize)) {
-            Some(node) => node.id.clone(),
-            None => Id::from(id),
-        }
+        let chart = &mut self.chart;
+        *self
+            .text_ends
+            .entry(id)
+            .or_insert_with(|| End::text(chart.push_edge_text(Id::from(id))))
     }
 
     fn add_single_link(
         &mut self,
-        (from, to): (Id, Id),
+        ((from, from_id), (to, to_id)): ((End, &str), (End, &str)),
         key: (u64, u64),
         link: &LinkV<'a>,
         id: Option<&str>,
     ) {
         let index = self.chart.edges.len();
         let mut edge = Edge {
+            from,
+            to,
             stroke: link.stroke,
             arrow_start: link.arrow_start,
             arrow_end: link.arrow_end,
             length: u8::try_from(link.length.min(10)).unwrap_or(10),
-            span: link.arrow.span,
             ..Edge::default()
         };
-        if let Some(curve) = &self.default_interpolate {
-            edge.attrs.interpolate = Some(curve.clone());
-        }
+        edge.set_span(link.arrow.span);
         if let Some((_, label)) = &link.label {
+            let chart = &mut self.chart;
+            let mut push = |text: &str| chart.push_edge_text(label_text(text)).saturating_add(1);
             edge.label = match &label.text {
-                Cow::Borrowed(text) => self
-                    .edge_labels
-                    .entry(text)
-                    .or_insert_with(|| label_text(text))
-                    .clone(),
-                Cow::Owned(text) => label_text(text),
+                Cow::Borrowed(text) => *self.edge_labels.entry(text).or_insert_with(|| push(text)),
+                Cow::Owned(text) => push(text),
             };
             edge.label_type = label.kind;
         }
@@ -830,7 +867,8 @@ impl<'a> Db<'a> {
         *count = count.saturating_add(1);
         match id {
             Some(id) if self.edge_index(id).is_none() => {
-                edge.id = EdgeId::User(Id::from(id));
+                edge.id = self.chart.push_edge_text(Id::from(id));
+                edge.user_id = true;
                 self.user_edges.insert(id.to_string(), index);
             }
             _ => {
@@ -839,25 +877,28 @@ impl<'a> Db<'a> {
                 } else {
                     existing.saturating_add(1)
                 };
-                edge.id = EdgeId::Auto(n);
+                edge.id = n;
                 if let Some(auto) = &mut self.auto_edges {
-                    auto.entry(super::flow::auto_edge_id(&from, &to, n))
+                    auto.entry(super::flow::auto_edge_id(from_id, to_id, n))
                         .or_insert(index);
                 }
             }
         }
-        edge.from = from;
-        edge.to = to;
         debug_assert_eq!(
             edge.edge_type(),
             link.edge_type,
             "the markers give the type"
         );
         self.chart.edges.push(edge);
+        if let Some(curve) = &self.default_interpolate
+            && let Some(attrs) = self.chart.link_attrs_mut(index)
+        {
+            attrs.interpolate = Some(curve.clone());
+        }
     }
 
     /// mermaid's `addSubGraph`.
-    fn add_subgraph(&mut self, frame: Frame<'a>) -> String {
+    fn add_subgraph(&mut self, frame: &Frame<'a>) -> String {
         let (id, title, kind) = match &frame.header {
             SubgraphHeader::Anonymous => (None, String::new(), LabelType::Markdown),
             SubgraphHeader::Text(label) => {
@@ -882,10 +923,11 @@ impl<'a> Db<'a> {
         // `makeUniq` (ids another subgraph already holds are dropped), and
         // 12.x drops the subgraph's own id.
         let mut members: Vec<Id> = Vec::new();
-        for m in frame.members {
-            let vertex = match m {
-                Member::Node(v) => Some(v as usize),
-                Member::Other(ref s) => self.vertex(s),
+        for &m in &frame.members {
+            let other = frame.other(m);
+            let vertex = match other {
+                None => Some(m as usize),
+                Some(s) => self.vertex(s),
             };
             match vertex {
                 Some(v) => {
@@ -904,12 +946,12 @@ impl<'a> Db<'a> {
                     }
                 }
                 None => {
-                    let Member::Other(s) = m else { continue };
-                    if s.trim().is_empty() || *s == *id || self.members.contains(&s) {
+                    let Some(s) = other else { continue };
+                    if s.trim().is_empty() || *s == *id || self.members.contains(s) {
                         continue;
                     }
                     members.push(Id::from(s.as_ref()));
-                    self.members.insert(s);
+                    self.members.insert(s.clone());
                 }
             }
         }
@@ -957,8 +999,11 @@ impl<'a> Db<'a> {
             if let Some(i) = self.vertex(id) {
                 self.chart.nodes[i].classes.push(class.to_string());
             }
-            if let Some(i) = self.edge_index(id) {
-                self.chart.edges[i].attrs.classes.push(class.to_string());
+            if let Some(attrs) = self
+                .edge_index(id)
+                .and_then(|i| self.chart.link_attrs_mut(i))
+            {
+                attrs.classes.push(class.to_string());
             }
             if let Some(&i) = self.subgraphs.get(id) {
                 self.chart.subgraphs[i].classes.push(class.to_string());
@@ -1004,12 +1049,17 @@ impl<'a> Db<'a> {
                     }
                 }
                 for index in list {
-                    let edge = &mut self.chart.edges[index.value];
+                    if l.interpolate.is_none() && l.styles.is_empty() {
+                        continue;
+                    }
+                    // In range: checked above.
+                    let Some(attrs) = self.chart.link_attrs_mut(index.value) else {
+                        continue;
+                    };
                     if let Some(curve) = &l.interpolate {
-                        edge.attrs.interpolate = Some(curve.text.clone());
+                        attrs.interpolate = Some(curve.text.clone());
                     }
                     if !l.styles.is_empty() {
-                        let attrs = &mut *edge.attrs;
                         attrs.style = l.styles.clone();
                         if !attrs.style.iter().any(|s| s.starts_with("fill")) {
                             attrs.style.push("fill:none".into());
@@ -1266,7 +1316,7 @@ mod tests {
     #[test]
     fn auto_edge_ids_skip_one() {
         let c = chart("graph TD\nA-->B\nA-->B\nA-->B");
-        let ids: Vec<String> = c.edges.iter().map(|e| e.id().into_owned()).collect();
+        let ids: Vec<String> = c.edge_refs().map(|e| e.id().into_owned()).collect();
         assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_A_B_3"]);
     }
 
@@ -1332,9 +1382,8 @@ mod tests {
     fn edge_id_with_amp_goes_to_last_start_first_end() {
         let c = chart("flowchart TD\nA & B e1@--> C & D");
         let ids: Vec<(&str, &str, String)> = c
-            .edges
-            .iter()
-            .map(|e| (e.from.as_str(), e.to.as_str(), e.id().into_owned()))
+            .edge_refs()
+            .map(|e| (e.from(), e.to(), e.id().into_owned()))
             .collect();
         assert_eq!(ids[2], ("B", "C", "e1".to_string()));
         assert_eq!(ids[0].2, "L_A_C_0");
@@ -1375,8 +1424,21 @@ mod tests {
     fn edge_metadata_does_not_create_a_node() {
         let c = chart("flowchart LR\nA e1@--> B\ne1@{ animate: true, curve: linear }");
         assert!(c.node("e1").is_none());
-        assert_eq!(c.edges[0].attrs.animate, Some(true));
-        assert_eq!(c.edges[0].attrs.interpolate.as_deref(), Some("linear"));
+        assert_eq!(
+            c.edge(0)
+                .map(|e| e.attrs().clone())
+                .unwrap_or_default()
+                .animate,
+            Some(true)
+        );
+        assert_eq!(
+            c.edge(0)
+                .map(|e| e.attrs().clone())
+                .unwrap_or_default()
+                .interpolate
+                .as_deref(),
+            Some("linear")
+        );
     }
 
     #[test]
@@ -1396,7 +1458,13 @@ mod tests {
         let err = parse_flowchart("graph TD\nA-->B\nlinkStyle 1 stroke:red").err();
         assert_eq!(err.map(|d| d.kind), Some(crate::mermaid::ErrorKind::Db));
         let c = chart("graph TD\nA-->B\nlinkStyle 0 stroke:red");
-        assert_eq!(c.edges[0].attrs.style, ["stroke:red", "fill:none"]);
+        assert_eq!(
+            c.edge(0)
+                .map(|e| e.attrs().clone())
+                .unwrap_or_default()
+                .style,
+            ["stroke:red", "fill:none"]
+        );
     }
 
     #[test]

@@ -27,8 +27,8 @@ mod yaml;
 
 pub use diagnostics::{Diagnostic, ErrorKind, Location, Span};
 pub use flow::{
-    Arrow, DiagramType, Direction, Edge, EdgeId, Flowchart, Id, LabelType, LinkAttrs, Node,
-    NodeAttrs, Rare, RareAttrs, RareLinkAttrs, RareList, Stroke, Subgraph, Unset,
+    Arrow, DiagramType, Direction, Edge, EdgeRef, End, Flowchart, Id, LabelType, LinkAttrs, Node,
+    NodeAttrs, Rare, RareAttrs, RareList, Stroke, Subgraph, Unset,
 };
 pub use print::{is_plain_id, link_token, print_document, print_document_with_source};
 

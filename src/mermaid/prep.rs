@@ -42,6 +42,10 @@ pub(crate) struct Prepared {
     pub frontmatter: Option<Frontmatter>,
     /// Removed comments and directives, in source order (original offsets).
     pub trivia: Vec<Item>,
+    /// Where `direction` occurs in `text`, in order, when the summarising
+    /// copy found them and no later step changed the text; `None` leaves
+    /// the search to the scanner.
+    pub directions: Option<Vec<usize>>,
 }
 
 /// Which of the bytes that the preprocessing steps and the scanner look
@@ -114,28 +118,59 @@ impl ByteSummary {
     }
 }
 
-/// Appends `text` to `buf` and returns its [`ByteSummary`] and whether
-/// [`fold_brace_blanks`] would change it, in one pass: each block is
-/// summarised and searched while the copy has it in the first-level
-/// cache. On a diagram of megabytes, summarising, copying and searching
-/// one after the other streamed the text from memory three times.
-fn copy_summarized(text: &str, buf: &mut String) -> (ByteSummary, bool) {
+/// What [`copy_summarized`] learns about the text it copies.
+struct Copied {
+    summary: ByteSummary,
+    /// Whether [`fold_brace_blanks`] would change the text.
+    brace_blanks: bool,
+    /// Where `direction` starts, in order (offsets in the copied text).
+    directions: Vec<usize>,
+}
+
+/// Appends `text` to `buf` and returns its [`ByteSummary`], whether
+/// [`fold_brace_blanks`] would change it and where `direction` occurs, in
+/// one pass: each block is summarised and searched while the copy has it
+/// in the first-level cache. On a diagram of megabytes, summarising,
+/// copying and searching one after the other streamed the text from
+/// memory once per question.
+fn copy_summarized(text: &str, buf: &mut String) -> Copied {
     const BLOCK: usize = 4096;
-    let mut summary = ByteSummary::default();
-    let mut brace_blanks = false;
+    const WORD: &str = "direction";
+    let boundary = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    let mut copied = Copied {
+        summary: ByteSummary::default(),
+        brace_blanks: false,
+        directions: Vec::new(),
+    };
     let mut a = 0;
     while a < text.len() {
-        let mut b = (a + BLOCK).min(text.len());
-        while !text.is_char_boundary(b) {
-            b += 1;
-        }
+        let b = boundary((a + BLOCK).min(text.len()));
         let block = text.get(a..b).unwrap_or_default();
-        summary.add(block.as_bytes());
+        copied.summary.add(block.as_bytes());
         buf.push_str(block);
-        brace_blanks = brace_blanks || has_brace_blanks_in(text, a, b);
+        copied.brace_blanks = copied.brace_blanks || has_brace_blanks_in(text, a, b);
+        // The window reaches into the next block so a word straddling the
+        // boundary is seen; only words starting in this block count.
+        let window = text
+            .get(a..boundary((b + WORD.len() - 1).min(text.len())))
+            .unwrap_or_default();
+        // `contains` first: it has a SIMD path that `find` lacks.
+        if window.contains(WORD) {
+            copied.directions.extend(
+                window
+                    .match_indices(WORD)
+                    .map(|(i, _)| a + i)
+                    .take_while(|&i| i < b),
+            );
+        }
         a = b;
     }
-    (summary, brace_blanks)
+    copied
 }
 
 /// Whether the byte `x` occurs in `text`. The blocks are scanned
@@ -384,8 +419,11 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
     buf.clear();
     // Room for the newline appended at the end, so that is no copy.
     buf.reserve(src.len() - cut.min(src.len()) + 1);
-    let (mut summary, copy_brace_blanks) =
-        copy_summarized(src.get(cut..).unwrap_or_default(), &mut buf);
+    let Copied {
+        mut summary,
+        brace_blanks: copy_brace_blanks,
+        directions: copy_directions,
+    } = copy_summarized(src.get(cut..).unwrap_or_default(), &mut buf);
     summary.add(src.as_bytes().get(..cut).unwrap_or_default());
     let mut steps = Vec::new();
     // Trivia and frontmatter are reported in source offsets: map their
@@ -483,6 +521,10 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
     } else {
         text
     };
+    // With no step since the copy, the copy's offsets are the text's.
+    let directions = copied_steps
+        .filter(|&n| n == steps.len())
+        .map(|_| copy_directions);
     // mermaid appends a newline; offsets past the source clamp to its end,
     // so this needs no map step.
     text.push('\n');
@@ -492,6 +534,7 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
         map: OffsetMap::new(steps, src.len()),
         frontmatter,
         trivia,
+        directions,
     }
 }
 
@@ -984,8 +1027,13 @@ mod tests {
         text.push_str("A --> B;}\r");
         let mut buf = "stale".to_string();
         buf.clear();
-        let (s, brace_blanks) = copy_summarized(&text, &mut buf);
+        let Copied {
+            summary: s,
+            brace_blanks,
+            directions,
+        } = copy_summarized(&text, &mut buf);
         assert_eq!(buf, text);
+        assert!(directions.is_empty());
         assert!(
             !brace_blanks,
             "`}}\\r` at the end is no blank run with a newline"
@@ -1012,12 +1060,38 @@ mod tests {
             let mut text = "x".repeat(at);
             text.push_str("}  \nA\n");
             let mut buf = String::new();
-            let (_, found) = copy_summarized(&text, &mut buf);
+            let found = copy_summarized(&text, &mut buf).brace_blanks;
             assert!(found, "`}}` at {at}");
             assert_eq!(found, has_brace_blanks(&text));
             let plain = text.replace("}  \n", "}\n");
-            assert!(!copy_summarized(&plain, &mut String::new()).1);
+            assert!(!copy_summarized(&plain, &mut String::new()).brace_blanks);
         }
+    }
+
+    #[test]
+    fn copy_summarized_finds_every_direction_even_across_blocks() {
+        // `direction` at every offset around the first block boundary
+        // (straddling it or not), after multi-byte text, twice in a block.
+        for at in 4080..4100 {
+            let mut text = "é".repeat(at / 2);
+            text.push_str(&"x".repeat(at % 2));
+            text.push_str("direction TB\nA --> B direction LR\n");
+            let mut buf = String::new();
+            let got = copy_summarized(&text, &mut buf).directions;
+            let want: Vec<usize> = text.match_indices("direction").map(|(i, _)| i).collect();
+            assert_eq!(got, want, "`direction` at {at}");
+        }
+    }
+
+    #[test]
+    fn directions_are_known_only_when_no_step_moved_the_text() {
+        let src = "---\ntitle: t\n---\nflowchart LR\nsubgraph s\n direction TB\nA\nend\n";
+        let p = prepare(src);
+        let want: Vec<usize> = p.text.match_indices("direction").map(|(i, _)| i).collect();
+        assert_eq!(p.directions, Some(want));
+        // A comment cut moves what follows: the scanner searches instead.
+        let p = prepare("flowchart LR\n%% c\nsubgraph s\n direction TB\nend\n");
+        assert_eq!(p.directions, None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::graph::{
     EdgeAttrs, Group, GroupId, Shape,
 };
 use super::role::{Role, RoleReason};
-use crate::mermaid::{Edge, Flowchart, Node};
+use crate::mermaid::{EdgeRef, Flowchart, Node};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl ArchGraph {
@@ -36,9 +36,9 @@ impl ArchGraph {
                 g.insert_component(component_of(node));
             }
         }
-        for edge in &chart.edges {
-            let from = ensure_node(&mut g, &edge.from);
-            let to = ensure_node(&mut g, &edge.to);
+        for edge in chart.edge_refs() {
+            let from = ensure_node(&mut g, edge.from());
+            let to = ensure_node(&mut g, edge.to());
             g.insert_connection(connection_of(edge, from, to));
         }
         lower_groups(&mut g, chart);
@@ -74,12 +74,13 @@ fn component_of(n: &Node) -> Component {
     }
 }
 
-fn connection_of(e: &Edge, from: ComponentId, to: ComponentId) -> Connection {
+fn connection_of(e: EdgeRef<'_>, from: ComponentId, to: ComponentId) -> Connection {
+    let attrs = e.attrs();
     Connection {
         id: ConnectionId::placeholder(),
         from,
         to,
-        label: e.label.to_string(),
+        label: e.label().to_string(),
         label_type: e.label_type,
         stroke: e.stroke,
         arrow_start: e.arrow_start,
@@ -89,13 +90,13 @@ fn connection_of(e: &Edge, from: ComponentId, to: ComponentId) -> Connection {
         attrs: EdgeAttrs {
             mermaid_id: e.user_defined_id().then(|| e.id().into_owned()),
             length: e.length,
-            style: e.attrs.style.clone(),
-            interpolate: e.attrs.interpolate.clone(),
-            classes: e.attrs.classes.clone(),
-            animate: e.attrs.animate,
-            animation: e.attrs.animation.clone(),
+            style: attrs.style.clone(),
+            interpolate: attrs.interpolate.clone(),
+            classes: attrs.classes.clone(),
+            animate: attrs.animate,
+            animation: attrs.animation.clone(),
         },
-        span: Some(e.span),
+        span: Some(e.span()),
     }
 }
 
@@ -160,7 +161,7 @@ fn lower_groups(g: &mut ArchGraph, chart: &Flowchart) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::mermaid::{Arrow, Direction, Id, LabelType, Span, Stroke, Subgraph};
+    use crate::mermaid::{Arrow, Direction, Edge, Id, LabelType, Span, Stroke, Subgraph};
 
     fn node(id: &str, label: &str, shape: &str) -> Node {
         let at = crate::SEED_DIAGRAM.find(id).unwrap_or_default();
@@ -174,17 +175,16 @@ pub(crate) mod tests {
         }
     }
 
-    fn edge(from: &str, to: &str, label: &str, at: usize) -> Edge {
-        Edge {
-            from: from.into(),
-            to: to.into(),
-            label: label.into(),
+    /// Adds a plain `-->` edge at `at` to `chart`.
+    fn add_edge(chart: &mut Flowchart, (from, to, label): (&str, &str, &str), at: usize) {
+        let mut edge = Edge {
             stroke: Stroke::Normal,
             arrow_end: Arrow::Arrow,
             length: 1,
-            span: Span::new(at, at + 3),
             ..Edge::default()
-        }
+        };
+        edge.set_span(Span::new(at, at + 3));
+        chart.add_edge(from, to, label, edge);
     }
 
     /// The seed diagram as the parser should produce it, built by hand so
@@ -240,15 +240,10 @@ pub(crate) mod tests {
             ("API", "WriteModel", "", 19),
             ("API", "ReadDB", "", 20),
         ];
-        let edges = pairs
-            .iter()
-            .map(|(f, t, l, ln)| edge(f, t, l, arrow_on(*ln)))
-            .collect();
         let sub = line_start(14);
-        Flowchart {
+        let mut chart = Flowchart {
             direction: Direction::TB,
             nodes,
-            edges,
             subgraphs: vec![Subgraph {
                 id: "CQRS".into(),
                 title: "CQRS".into(),
@@ -259,7 +254,11 @@ pub(crate) mod tests {
                 ..Subgraph::default()
             }],
             ..Flowchart::default()
+        };
+        for (f, t, l, ln) in pairs {
+            add_edge(&mut chart, (f, t, l), arrow_on(ln));
         }
+        chart
     }
 
     fn keys_with(g: &ArchGraph, role: Role) -> Vec<&str> {
@@ -368,10 +367,8 @@ pub(crate) mod tests {
 
     #[test]
     fn an_edge_to_an_unlisted_node_gets_a_bare_component() {
-        let chart = Flowchart {
-            edges: vec![edge("A", "B", "", 0)],
-            ..Flowchart::default()
-        };
+        let mut chart = Flowchart::default();
+        add_edge(&mut chart, ("A", "B", ""), 0);
         let g = ArchGraph::from_flowchart(&chart);
         assert_eq!(g.component_count(), 2);
         assert_eq!(g.component_by_key("B").map(|b| b.label.as_str()), Some("B"));

@@ -187,14 +187,21 @@ const DIR_KINDS: [(&[u8], Direction); 5] = [
 ];
 
 impl DirIndex {
-    fn build(text: &str, summary: &ByteSummary) -> DirIndex {
+    /// The index of `text`'s direction lines; `known` lists where
+    /// `direction` occurs, when the caller found that already.
+    fn build(text: &str, summary: &ByteSummary, known: Option<&[usize]>) -> DirIndex {
         let mut idx = DirIndex::default();
         let mut line_start = 0;
         let mut scanned = 0;
         let mut from = 0;
+        let mut known = known.map(|k| k.iter().copied());
+        let mut next = |from: usize| match &mut known {
+            Some(k) => k.next(),
+            None => find_direction(text, from),
+        };
         // Byte checks first: `\u{2028}` and `\u{2029}` start with 0xE2.
         let rare_breaks = summary.cr || (summary.e2 && text.contains(['\u{2028}', '\u{2029}']));
-        while let Some(d) = find_direction(text, from) {
+        while let Some(d) = next(from) {
             from = d + 1;
             // Line start of `d` (JS `.` stops at any line terminator).
             if rare_breaks {
@@ -374,12 +381,17 @@ impl<'a> Lexer<'a> {
     /// A scanner over preprocessed text.
     #[cfg(test)]
     pub fn new(text: &'a str) -> Self {
-        Lexer::with_summary(text, &ByteSummary::of(text))
+        Lexer::with_summary(text, &ByteSummary::of(text), None)
     }
 
     /// A scanner over preprocessed text, told which bytes it may hold (by
-    /// the summary of its source).
-    pub fn with_summary(text: &'a str, summary: &ByteSummary) -> Self {
+    /// the summary of its source) and, when known, where `direction`
+    /// occurs in it (which saves a search through the whole text).
+    pub fn with_summary(
+        text: &'a str,
+        summary: &ByteSummary,
+        directions: Option<&[usize]>,
+    ) -> Self {
         Lexer {
             text,
             b: text.as_bytes(),
@@ -387,7 +399,7 @@ impl<'a> Lexer<'a> {
             stack: vec![St::Initial],
             first_graph: true,
             done: false,
-            dirs: DirIndex::build(text, summary),
+            dirs: DirIndex::build(text, summary, directions),
             has_at: summary.at,
             link_id_run: (usize::MAX, 0, None),
             next_at: None,

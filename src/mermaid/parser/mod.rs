@@ -533,7 +533,7 @@ impl<'a, 's, S: Sink<'a>> Parser<'a, 's, S> {
             src,
             text: &p.text,
             map: &p.map,
-            lx: Lexer::with_summary(&p.text, &p.summary),
+            lx: Lexer::with_summary(&p.text, &p.summary, p.directions.as_deref()),
             cur: Tok {
                 t: T::Done,
                 s: 0,

@@ -31,10 +31,15 @@ fn flagged(src: &str) -> String {
 }
 
 fn edges(c: &Flowchart) -> Vec<(&str, &str)> {
-    c.edges
-        .iter()
-        .map(|e| (e.from.as_str(), e.to.as_str()))
-        .collect()
+    c.edge_refs().map(|e| (e.from(), e.to())).collect()
+}
+
+/// Edge `i` of `c` with its texts (a test fails on a missing edge).
+fn edge(c: &Flowchart, i: usize) -> crate::mermaid::EdgeRef<'_> {
+    match c.edge(i) {
+        Some(e) => e,
+        None => panic!("no edge {i} among {}", c.edges.len()),
+    }
 }
 
 #[test]
@@ -183,11 +188,7 @@ fn both_edge_label_forms() {
     let c = chart(
         "graph TD\nA-->|pipe| B\nA-- inline -->B\nA-. dotted .->B\nA== thick ==>B\nA-- \"x (y)\" -->B\nA-->|\"`**md**`\"|B",
     );
-    let labels: Vec<(&str, LabelType)> = c
-        .edges
-        .iter()
-        .map(|e| (e.label.as_str(), e.label_type))
-        .collect();
+    let labels: Vec<(&str, LabelType)> = c.edge_refs().map(|e| (e.label(), e.label_type)).collect();
     assert_eq!(
         labels,
         [
@@ -395,7 +396,7 @@ fn link_style_forms() {
     let c = chart(
         "graph TD\nA-->B\nB-->C\nlinkStyle 0,1 stroke:red\nlinkStyle default interpolate basis stroke:#999",
     );
-    assert_eq!(c.edges[1].attrs.style, ["stroke:red", "fill:none"]);
+    assert_eq!(edge(&c, 1).attrs().style, ["stroke:red", "fill:none"]);
     assert_eq!(
         c.link_style_default.as_deref(),
         Some(&["stroke:#999".to_string()][..])
@@ -462,11 +463,11 @@ fn accessibility_comments_directives_frontmatter() {
 #[test]
 fn edge_ids_and_their_settings() {
     let c = chart("flowchart LR\nA e1@--> B\nA e1@--> C\ne1@{ animation: fast }\nclass e1 animate");
-    assert_eq!(c.edges[0].id(), "e1");
+    assert_eq!(edge(&c, 0).id(), "e1");
     assert!(c.edges[0].user_defined_id());
-    assert_eq!(c.edges[1].id(), "L_A_C_0");
-    assert_eq!(c.edges[0].attrs.animation.as_deref(), Some("fast"));
-    assert_eq!(c.edges[0].attrs.classes, ["animate"]);
+    assert_eq!(edge(&c, 1).id(), "L_A_C_0");
+    assert_eq!(edge(&c, 0).attrs().animation.as_deref(), Some("fast"));
+    assert_eq!(edge(&c, 0).attrs().classes, ["animate"]);
     assert_eq!(
         chart("graph TD\nA-->B[mail@host]").nodes[1].label,
         "mail@host"
@@ -567,7 +568,7 @@ fn a_parse_after_a_bigger_one_starts_from_clean_tables() {
     assert_eq!(chart(&big).edges.len(), 1000);
     let again = chart(small);
     assert_eq!(again, fresh);
-    let ids: Vec<String> = again.edges.iter().map(|e| e.id().into_owned()).collect();
+    let ids: Vec<String> = again.edge_refs().map(|e| e.id().into_owned()).collect();
     assert_eq!(ids, ["L_A_B_0", "L_A_B_2", "L_B_A_0"]);
     assert_eq!(again.subgraphs[0].members, ["A"]);
 }
@@ -582,7 +583,11 @@ fn a_hub_counts_repeated_pairs_past_its_short_list() {
     }
     src.push_str("hub --> t3\nhub --> t30\nhub --> t30\n");
     let c = chart(&src);
-    let ids: Vec<String> = c.edges[40..].iter().map(|e| e.id().into_owned()).collect();
+    let ids: Vec<String> = c
+        .edge_refs()
+        .skip(40)
+        .map(|e| e.id().into_owned())
+        .collect();
     assert_eq!(ids, ["L_hub_t3_2", "L_hub_t30_2", "L_hub_t30_3"]);
-    assert_eq!(c.edges[39].id(), "L_hub_t39_0");
+    assert_eq!(edge(&c, 39).id(), "L_hub_t39_0");
 }

@@ -92,12 +92,28 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
     if let Some(older) = recording.older_engine() {
         return stored(&recording, older, &options);
     }
-    match replayed(&recording, &options, open_ms) {
-        Err(e) => match e.downcast_ref::<RecordError>() {
-            // A file from before the stream was recorded that this engine
-            // does not reproduce.
-            Some(RecordError::OlderEngine { engine, .. }) => stored(&recording, *engine, &options),
-            _ => Err(e),
+    let older = |e: &anyhow::Error| match e.downcast_ref::<RecordError>() {
+        Some(RecordError::OlderEngine { engine, .. }) => Some(*engine),
+        _ => None,
+    };
+    match replayed(&recording, &options, open_ms, options.from_zero) {
+        // A file from before the stream was recorded whose images an older
+        // engine wrote: this engine may still reproduce its run, so
+        // re-execute it from the start, every snapshot's hash checked.
+        Err(e) if older(&e).is_some() && !options.from_zero => {
+            match replayed(&recording, &options, open_ms, true) {
+                Err(e) => match older(&e) {
+                    Some(engine) => stored(&recording, engine, &options),
+                    None => Err(e),
+                },
+                done => done,
+            }
+        }
+        // A file from before the stream was recorded that this engine
+        // does not reproduce.
+        Err(e) => match older(&e) {
+            Some(engine) => stored(&recording, engine, &options),
+            None => Err(e),
         },
         done => done,
     }
@@ -247,12 +263,17 @@ stored at {} (the snapshot at {}): {} events, {} deliveries, run hash {}",
 }
 
 /// The replay of a recording this engine reproduces, and what was asked of it.
-fn replayed(recording: &Recording, options: &Options<'_>, open_ms: f64) -> Result<ExitCode> {
+fn replayed(
+    recording: &Recording,
+    options: &Options<'_>,
+    open_ms: f64,
+    from_zero: bool,
+) -> Result<ExitCode> {
     let only_moments = !options.at.is_empty()
         && options.rebuild.is_none()
         && options.reset.is_none()
         && options.add_consumer.is_none();
-    if only_moments && !options.from_zero && !recording.image_times()?.is_empty() {
+    if only_moments && !from_zero && !recording.image_times()?.is_empty() {
         return moments_from_images(recording, options, open_ms);
     }
     // Resets and added groups read history the bus would have trimmed:

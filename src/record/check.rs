@@ -26,7 +26,7 @@
 //! Must not depend on `live`, `gui` or `cli`.
 
 use super::{RecordError, sqlite_error};
-use crate::sim::{Fnv1a, IMAGE_MAGIC};
+use crate::sim::{Fnv1a, image_version};
 use rusqlite::{Connection, MAIN_DB, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -45,7 +45,7 @@ const OPS_PER_ROW: u64 = 22;
 /// few milliseconds.
 const CHUNK: usize = 1 << 20;
 
-/// An image's header: [`IMAGE_MAGIC`], the body's length and its FNV-1a.
+/// An image's header: [`crate::sim::IMAGE_MAGIC`], the body's length and its FNV-1a.
 const IMAGE_HEADER: usize = 8 + 8 + 8;
 
 /// The caller's tick and what it was last shown.
@@ -251,7 +251,10 @@ fn check_images(
             w.copy_from_slice(&header[at..at + 8]);
             u64::from_le_bytes(w)
         };
-        if &header[..8] != IMAGE_MAGIC {
+        // Every image version has the same header, so an older engine's
+        // image is checked for damage too; whether this engine can restore
+        // it is the reader's question, not the file's integrity.
+        if image_version(&header).is_none() {
             return Err(bad("does not start with an image header".into()));
         }
         let (body_len, expected) = (word(8), word(16));

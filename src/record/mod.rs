@@ -54,7 +54,7 @@
 //! images(id, time_us, events, run_hash, image)
 //!                                         -- about every 32k events (fewer where images
 //!                                         -- are large: Recorder::image_due): the whole engine
-//!                                         -- (Engine::to_image; EDAIMG01 header with
+//!                                         -- (Engine::to_image; EDAIMG02 header with
 //!                                         -- length and checksum, MessagePack body);
 //!                                         -- index images_by_time(time_us)
 //! controls(id, steps, time_us, action,   -- control inputs in the order made:

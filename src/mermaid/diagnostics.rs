@@ -100,7 +100,9 @@ impl Diagnostic {
         let loc = Location::of(src, self.span.start);
         let mut out = format!(
             "{file}:{}:{}: error: {}\n",
-            loc.line, loc.column, self.message
+            loc.line,
+            loc.column,
+            one_line(&self.message)
         );
         push_snippet(&mut out, src, self.span, &loc);
         if let Some(hint) = &self.hint {
@@ -124,6 +126,21 @@ impl Diagnostic {
         }
         serde_json::Value::Object(map)
     }
+}
+
+/// The message on the header line with its line breaks shown as `\n`, so
+/// that the source line and the caret stay the second and third lines (a
+/// message can quote multi-line input, e.g. an unknown shape name).
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
+        return message.into();
+    }
+    message
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+        .replace('\u{2028}', "\\u{2028}")
+        .replace('\u{2029}', "\\u{2029}")
+        .into()
 }
 
 impl fmt::Display for Diagnostic {
@@ -216,6 +233,18 @@ mod tests {
             text,
             "x.mmd:2:7: error: unexpected keyword `end`\n2 | A --> end\n          ^^^\n  = hint: `end` is a keyword: quote the label or rename the node\n"
         );
+    }
+
+    #[test]
+    fn a_multi_line_message_keeps_the_caret_on_the_third_line() {
+        let src = "graph TD\nA@{ shape:\n  Doc }\n";
+        let at = src.find("shape").unwrap_or_default();
+        let d = Diagnostic::db(Span::new(at, at + 5), "No such shape: \n  Doc.");
+        let text = d.render("x.mmd", src);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "x.mmd:2:5: error: No such shape: \\n  Doc.");
+        assert!(lines[2].trim_start().starts_with('^'), "{text}");
+        assert_eq!(d.to_json("x.mmd", src)["error"], "No such shape: \n  Doc.");
     }
 
     #[test]

@@ -802,6 +802,8 @@ fn acc_descr_block_holding_a_comment_survives_printing() {
         "graph TD\naccDescr {%%{\n%% c\nA",
         "graph TD\naccDescr {%% c\n%%@{ shape: rect }\nA",
         "graph TD\naccDescr {A\n%%A@{ shape: rect }subgraph S[\"T\"]\nA%% c\n",
+        // Its last line lost a `;` to the `style …;` pre-pass (fuzz seed 101).
+        "graph TD\naccDescr {%% c\nstyle A fill:#fff#quot;AA#quot;",
     ]);
 }
 

@@ -911,6 +911,13 @@ impl<'s> Printer<'s> {
             let at = self.out.len();
             self.out.push_str(raw);
             self.copied_from(d.span, raw, at);
+            // The span ends before a `;` that mermaid's `style …;` pre-pass
+            // dropped from the last line: guard that line as the other
+            // lines of a block are, or a reparse drops an earlier `;`.
+            let last = self.out[at..].rfind(is_js_line_end).map_or(at, |i| {
+                at + i + self.out[at + i..].chars().next().map_or(1, char::len_utf8)
+            });
+            self.guard_style_semicolons(last);
             if !raw.ends_with('\n') {
                 self.out.push('\n');
             }

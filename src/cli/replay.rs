@@ -96,19 +96,14 @@ pub fn run(options: Options<'_>) -> Result<ExitCode> {
         Some(RecordError::OlderEngine { engine, .. }) => Some(*engine),
         _ => None,
     };
-    match replayed(&recording, &options, open_ms, options.from_zero) {
-        // A file from before the stream was recorded whose images an older
-        // engine wrote: this engine may still reproduce its run, so
-        // re-execute it from the start, every snapshot's hash checked.
-        Err(e) if older(&e).is_some() && !options.from_zero => {
-            match replayed(&recording, &options, open_ms, true) {
-                Err(e) => match older(&e) {
-                    Some(engine) => stored(&recording, engine, &options),
-                    None => Err(e),
-                },
-                done => done,
-            }
-        }
+    let mut outcome = replayed(&recording, &options, open_ms, options.from_zero);
+    // A file from before the stream was recorded whose images an older
+    // engine wrote: this engine may still reproduce its run, so re-execute
+    // it from the start, every snapshot's hash checked.
+    if !options.from_zero && outcome.as_ref().is_err_and(|e| older(e).is_some()) {
+        outcome = replayed(&recording, &options, open_ms, true);
+    }
+    match outcome {
         // A file from before the stream was recorded that this engine
         // does not reproduce.
         Err(e) => match older(&e) {

@@ -46,6 +46,11 @@ pub(crate) struct Prepared {
     /// copy found them and no later step changed the text; `None` leaves
     /// the search to the scanner.
     pub directions: Option<Vec<usize>>,
+    /// Source offsets of the `;` that the `style …;`/`classDef …;` pre-pass
+    /// dropped, ascending. It runs on the text as mermaid has it then, with
+    /// directives and comments cut, so a `;` cut with a directive does not
+    /// count and an earlier `;` on the line may be the one dropped.
+    pub style_drops: Vec<usize>,
 }
 
 /// Which of the bytes that the preprocessing steps and the scanner look
@@ -505,18 +510,26 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
     trivia.sort_by_key(|t| t.span().start);
     // Both steps need a `;`, which most diagrams lack: one scan answers
     // for both instead of a search per keyword and per `#` over the text.
+    let mut style_drops = Vec::new();
     let text = if summary.semi {
-        let text = strip_style_semicolons(text, &mut steps);
+        let text = strip_style_semicolons(text, &mut steps, &mut style_drops);
         encode_entities(text, &mut steps)
     } else {
         text
     };
-    let mut text = if summary.close_brace {
+    // mermaid appends a newline before the flow parser folds `}\s*\n`, so
+    // blanks between a last `}` and the end of the text fold too (a U+FEFF
+    // there is dropped). Offsets past the source clamp to its end, so the
+    // newline needs no map step.
+    let mut text = text;
+    let blank_tail = summary.close_brace && brace_then_blanks_at_end(&text);
+    text.push('\n');
+    let text = if summary.close_brace {
         // Every step that changes the text records a map: with none since
         // the copy, the copy has already answered the search.
         let known = copied_steps
             .filter(|&n| n == steps.len())
-            .map(|_| copy_brace_blanks);
+            .map(|_| copy_brace_blanks || blank_tail);
         fold_brace_blanks(text, &mut steps, known)
     } else {
         text
@@ -525,9 +538,6 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
     let directions = copied_steps
         .filter(|&n| n == steps.len())
         .map(|_| copy_directions);
-    // mermaid appends a newline; offsets past the source clamp to its end,
-    // so this needs no map step.
-    text.push('\n');
     Prepared {
         text,
         summary,
@@ -535,6 +545,7 @@ pub(crate) fn prepare_in(src: &str, mut buf: String) -> Prepared {
         frontmatter,
         trivia,
         directions,
+        style_drops,
     }
 }
 
@@ -821,7 +832,12 @@ fn cut_comments(text: String, steps: &mut Vec<StepMap>, percent: bool) -> (Strin
 /// `/style.*:\S*#.*;/g` and `/classDef.*:\S*#.*;/g` each drop the final `;`
 /// of a matching line, so `style A fill:#f9f;` keeps its colour while
 /// `style A fill: #f9f;` (blank before `#`) turns `#f9f;` into an entity.
-fn strip_style_semicolons(text: String, steps: &mut Vec<StepMap>) -> String {
+/// `drops` gets the source offsets of the dropped `;`, ascending.
+fn strip_style_semicolons(
+    text: String,
+    steps: &mut Vec<StepMap>,
+    drops: &mut Vec<usize>,
+) -> String {
     let mut out = text;
     for keyword in ["style", "classDef"] {
         if !out.contains(keyword) {
@@ -841,6 +857,7 @@ fn strip_style_semicolons(text: String, steps: &mut Vec<StepMap>) -> String {
                 .map_or(input.len(), |(i, _)| line_start + i);
             if let Some(cut) = style_semicolon(&input[line_start..line_end], keyword) {
                 let at = line_start + cut;
+                drops.push(map_back(steps, at));
                 b.copy(from, at);
                 b.replace(at, at + 1, "");
                 from = at + 1;
@@ -853,6 +870,7 @@ fn strip_style_semicolons(text: String, steps: &mut Vec<StepMap>) -> String {
         b.copy(from, input.len());
         out = b.finish(steps);
     }
+    drops.sort_unstable();
     out
 }
 
@@ -951,6 +969,14 @@ fn has_entity(text: &str) -> bool {
 }
 
 /// Whether `}` is followed by blanks that contain a newline after some blank.
+/// Whether `text` ends in a `}` and blanks (which, with the newline mermaid
+/// appends, make a `}\s*\n` that folds, even where the blanks hold a line
+/// break already: `\s*` runs to the appended one).
+fn brace_then_blanks_at_end(text: &str) -> bool {
+    let body = text.trim_end_matches(is_js_space);
+    body.len() < text.len() && body.ends_with('}')
+}
+
 fn has_brace_blanks(text: &str) -> bool {
     has_brace_blanks_in(text, 0, text.len())
 }
@@ -1173,6 +1199,20 @@ mod tests {
     fn crlf_folds_and_brace_blanks_fold() {
         let p = prep("graph TD\r\nA@{ shape: rect }   \r\n\r\nB");
         assert_eq!(p.text, "graph TD\nA@{ shape: rect }\nB\n");
+    }
+
+    #[test]
+    fn blanks_after_a_last_brace_fold_with_the_appended_newline() {
+        // mermaid appends the newline before the `}\s*\n` fold.
+        for src in [
+            "graph TD\nA@{ shape: rect }\u{feff}",
+            "graph TD\nA@{ shape: rect }  \n \u{feff}",
+            "graph TD\nA@{ shape: rect }\n",
+        ] {
+            let p = prep(src);
+            assert_eq!(p.text, "graph TD\nA@{ shape: rect }\n", "{src:?}");
+            assert_eq!(p.map.to_source(p.text.len()), src.len(), "{src:?}");
+        }
     }
 
     #[test]

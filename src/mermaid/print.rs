@@ -178,6 +178,10 @@ struct Printer<'s> {
     /// offset in the source, length): where mermaid's `style …;` pre-pass
     /// dropped a `;` inside such text, the printed line must lose it too.
     pieces: Vec<(usize, usize, usize)>,
+    /// Source offsets of the `;` mermaid's `style …;` pre-pass dropped,
+    /// from the preprocessing (which knows what was cut before it ran),
+    /// worked out the first time a copied piece needs them.
+    style_drops: std::cell::OnceCell<Vec<usize>>,
 }
 
 /// One open block on the explicit stack: its items still to print, its depth,
@@ -199,6 +203,7 @@ impl<'s> Printer<'s> {
             src,
             verbatim: Vec::new(),
             pieces: Vec::new(),
+            style_drops: std::cell::OnceCell::new(),
         }
     }
 
@@ -441,28 +446,25 @@ impl<'s> Printer<'s> {
         let Some(src) = self.src else {
             return dropped;
         };
+        if self
+            .pieces
+            .iter()
+            .all(|&(out_at, _, len)| out_at + len <= from)
+        {
+            return dropped;
+        }
+        let drops = self
+            .style_drops
+            .get_or_init(|| super::prep::prepare(src).style_drops);
         for &(out_at, src_at, len) in &self.pieces {
             if out_at + len <= from {
                 continue;
             }
-            let end = src_at + len;
-            let mut line_start = src[..src_at]
-                .rfind(is_js_line_end)
-                .map_or(0, |i| i + src[i..].chars().next().map_or(1, char::len_utf8));
-            while line_start <= end && line_start < src.len() {
-                let line_end = src[line_start..]
-                    .find(is_js_line_end)
-                    .map_or(src.len(), |i| line_start + i);
-                for at in style_pre_pass_drops(&src[line_start..line_end]) {
-                    let at = line_start + at;
-                    if (src_at..end).contains(&at) && out_at + (at - src_at) >= from {
-                        dropped.push(out_at + (at - src_at));
-                    }
+            let first = drops.partition_point(|&d| d < src_at);
+            for &at in drops[first..].iter().take_while(|&&d| d < src_at + len) {
+                if out_at + (at - src_at) >= from {
+                    dropped.push(out_at + (at - src_at));
                 }
-                let Some(c) = src[line_end..].chars().next() else {
-                    break;
-                };
-                line_start = line_end + c.len_utf8();
             }
         }
         dropped
@@ -630,9 +632,17 @@ impl<'s> Printer<'s> {
                 });
             // `click`, `call`, `href` + a blank are keywords: a node named
             // so keeps the link glued to it, as it must have been written.
-            let keyword = ends_with_blank_keyword(&self.out)
-                && step.link.id.is_none()
-                && !matches!(step.link.arrow_start, Arrow::Circle | Arrow::Cross);
+            // A glued `o`/`x` start marker would join the id (`clicko--`):
+            // a labelled link carries it on its closing token instead
+            // (`click-- text o--o`), which mermaid reads the same.
+            let keyword = ends_with_blank_keyword(&self.out) && step.link.id.is_none();
+            let marker_on_end = keyword
+                && matches!(step.link.arrow_start, Arrow::Circle | Arrow::Cross)
+                && step.link.stroke != Stroke::Invisible
+                && step.link.label.is_some();
+            let keyword = keyword
+                && (marker_on_end
+                    || !matches!(step.link.arrow_start, Arrow::Circle | Arrow::Cross));
             let at = self.out.len();
             if !glued && !keyword {
                 match split {
@@ -645,7 +655,7 @@ impl<'s> Printer<'s> {
                 }
             }
             prev = &step.nodes;
-            self.link(&step.link);
+            self.link(&step.link, marker_on_end);
             risky |= direction_on_line(&self.out[at..]);
             // Always a space after the link: `A ---ops` would lex as `---o ps`.
             self.out.push(' ');
@@ -719,7 +729,9 @@ impl<'s> Printer<'s> {
         self.copied_from(label.span, &label.raw, at);
     }
 
-    fn link(&mut self, link: &Link) {
+    /// `marker_on_end`: print the inline form with the start marker on the
+    /// closing token (`-- text o--o`), for a link glued to a keyword id.
+    fn link(&mut self, link: &Link, marker_on_end: bool) {
         if let Some(id) = &link.id {
             self.out.push_str(&id.text);
             self.out.push('@');
@@ -748,7 +760,7 @@ impl<'s> Printer<'s> {
         // where `|direction LR…` would lex as a `direction` statement; the
         // inline form's text is lexed in a state of its own.
         let inline = has_direction_word(text) && link.stroke != Stroke::Invisible;
-        if !inline && (pipe_ok || label.form == EdgeLabelForm::Pipe) {
+        if !marker_on_end && !inline && (pipe_ok || label.form == EdgeLabelForm::Pipe) {
             push_link_token(
                 &mut self.out,
                 link.stroke,
@@ -762,12 +774,20 @@ impl<'s> Printer<'s> {
             self.copied_from(label.label.span, &label.label.raw, at);
             self.out.push('|');
         } else {
-            push_inline_start(&mut self.out, link.stroke, link.arrow_start);
+            let start = if marker_on_end {
+                Arrow::None
+            } else {
+                link.arrow_start
+            };
+            push_inline_start(&mut self.out, link.stroke, start);
             self.out.push(' ');
             let at = self.out.len();
             self.out.push_str(text);
             self.copied_from(label.label.span, &label.label.raw, at);
             self.out.push(' ');
+            if marker_on_end && let Some(m) = start_marker(link.arrow_start) {
+                self.out.push(m);
+            }
             push_inline_end(&mut self.out, link.stroke, link.arrow_end, link.length);
         }
     }
@@ -1039,28 +1059,6 @@ fn style_pre_pass(line: &str) -> String {
         }
     }
     line
-}
-
-/// Offsets in `line` of the `;` that [`style_pre_pass`] drops.
-fn style_pre_pass_drops(line: &str) -> Vec<usize> {
-    let mut drops = Vec::new();
-    if !line.contains(';') {
-        return drops;
-    }
-    let mut text = line.to_string();
-    for keyword in ["style", "classDef"] {
-        if let Some(at) = style_semicolon(&text, keyword) {
-            text.remove(at);
-            // Back to `line`'s offsets: past an earlier drop, one more.
-            let orig = if drops.first().is_some_and(|&d| d <= at) {
-                at + 1
-            } else {
-                at
-            };
-            drops.push(orig);
-        }
-    }
-    drops
 }
 
 /// Where `keyword.*:\S*#.*;` ends on `line` (the `;` it drops), if it matches.

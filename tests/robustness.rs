@@ -835,6 +835,16 @@ fn blanks_after_a_brace_at_the_end_of_the_text_survive_printing() {
 }
 
 #[test]
+fn inline_edge_text_starting_with_a_line_break_prints_once() {
+    // The opening `--` takes the line break: printing it would not be
+    // idempotent (fuzz seed 217).
+    check_all(&[
+        "graph TD;A---|\nflowchart LR\n    direction TB\nsecond edge|B;\n",
+        "graph TD\nA-- \n%% c\nfoo --- B\n",
+    ]);
+}
+
+#[test]
 fn node_id_starting_with_percent_survives_printing() {
     check_all(&["flowchart TD;%%@{ shape: rect }\n"]);
 }

@@ -781,6 +781,15 @@ impl<'s> Printer<'s> {
             };
             push_inline_start(&mut self.out, link.stroke, start);
             self.out.push(' ');
+            // The opening token takes the blanks after it, line breaks
+            // included: printed, they would be gone on the next parse
+            // (unless a `%%` comment line needs its line break).
+            let rest = text.trim_start_matches(is_js_space);
+            let text = if rest.len() < text.len() && !rest.starts_with("%%") {
+                rest
+            } else {
+                text
+            };
             let at = self.out.len();
             self.out.push_str(text);
             self.copied_from(label.label.span, &label.label.raw, at);

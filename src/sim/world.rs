@@ -1866,6 +1866,14 @@ impl Engine {
                 self.commit(w);
             }
         }
+        // The group's replay consumer, if any, commits on the same poll.
+        if self
+            .dlq_replays
+            .get(&g)
+            .is_some_and(|r| r.processed_since_commit() > 0)
+        {
+            self.replay_commit(g as usize);
+        }
         let every = self.groups[g as usize].params.commit_interval_us.max(1);
         push(
             &mut self.queue,

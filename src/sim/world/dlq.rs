@@ -21,7 +21,8 @@
 //!   (dedupe, event store, sinks, reactions, metrics and time series, the
 //!   run hash);
 //! - it commits like a worker, every `commit_every` letters and when it
-//!   has none left: a committed letter leaves the DLQ (`records`) and is
+//!   has none left, or in a group with a `commit_interval_us` (a live run's
+//!   auto-commit) only on the group's timer: a committed letter leaves the DLQ (`records`) and is
 //!   counted in `replayed`, so the DLQ drains over virtual time. A crash
 //!   of its instance loses the attempt in flight and re-reads from the
 //!   last commit: letters applied but not committed are applied again (a
@@ -81,6 +82,13 @@ pub(crate) struct DlqReplay {
     started: VirtualTime,
     /// Whether it is queued for a slot of its instance.
     waiting_slot: bool,
+}
+
+impl DlqReplay {
+    /// Letters processed since the last commit.
+    pub(super) fn processed_since_commit(&self) -> usize {
+        self.position
+    }
 }
 
 impl Engine {
@@ -496,8 +504,11 @@ impl Engine {
         r.attempt = 0;
         r.position += 1;
         let (i, position, todo) = (r.instance, r.position, r.todo);
-        let every = self.groups[g].params.commit_every.max(1) as usize;
-        if position >= every || position >= todo {
+        // A timed group (a live run's 5 s auto-commit) commits only on its
+        // timer, as its partition workers do (`on_auto_commit`).
+        let params = &self.groups[g].params;
+        let every = params.commit_every.max(1) as usize;
+        if params.commit_interval_us == 0 && (position >= every || position >= todo) {
             self.replay_commit(g);
         }
         // After the commit, so a full DLQ has room for it.
@@ -512,7 +523,7 @@ impl Engine {
     }
 
     /// Commits the replay consumer's processed letters: they leave the DLQ.
-    fn replay_commit(&mut self, g: usize) {
+    pub(super) fn replay_commit(&mut self, g: usize) {
         let Some(r) = self.dlq_replays.get_mut(&(g as u32)) else {
             return;
         };
@@ -760,6 +771,30 @@ mod tests {
             e.delivery_counters("C").map(|c| c.duplicates_applied),
             Some(0)
         );
+        assert!(!e.invariants().any_violated(), "{:?}", e.invariants());
+    }
+
+    #[test]
+    fn a_timed_group_commits_its_replayed_letters_on_its_timer_only() {
+        // A live run's auto-commit (every 1 s here): `commit_every` does
+        // not apply, and a replay that has applied every letter still keeps
+        // them in the DLQ until the next tick.
+        let (mut e, n) = ticks_dead_lettered(GroupParams {
+            commit_every: 1,
+            commit_interval_us: 1_000_000,
+            ..tick_params()
+        });
+        let t0 = e.now();
+        e.apply_fault(replay_dlq("C")).expect("replay");
+        e.run_until(t0.plus_us(n * 1_000 + 5_000));
+        assert!(e.now() < VirtualTime::from_secs(2), "before the next tick");
+        let dlq = e.dead_letters("C").expect("C");
+        assert_eq!((kept(&e, "C"), dlq.replayed), (n, 0), "applied, not committed");
+        assert_eq!(e.dlq_replay_left("C"), n as usize);
+        e.run_until(VirtualTime::from_secs(2).plus_us(1));
+        let dlq = e.dead_letters("C").expect("C");
+        assert_eq!((kept(&e, "C"), dlq.replayed), (0, n), "committed on the tick");
+        assert_eq!(e.dlq_replay_left("C"), 0);
         assert!(!e.invariants().any_violated(), "{:?}", e.invariants());
     }
 

@@ -712,6 +712,8 @@ fn names_ending_in_a_blank_taking_keyword_survive_printing() {
         "graph TD\nclick--[/o--oshape:",
         "graph TD\ncall-. x x.-x B",
         "graph TD\nhref== y o==o B",
+        // A subgraph id ending in one keeps its title bracket glued (seed 288).
+        "flowchart TB\n    subgraph ide1 click[one]\n    a1-->a2\n    end\n",
     ]);
 }
 
@@ -825,6 +827,9 @@ fn style_semicolon_dropped_before_a_cut_directive_survives_printing() {
     check_all(&[
         "---\ntitle: t\n---\ngraph TD\naccTitle: tstyle A fill:#fff%%#quot;A%%{A;",
         "graph TD\nA[\"style A fill:#fff #quot;\"]%%{init: x;",
+        // A `style` inside a directive is cut before the pre-pass: the line
+        // keeps its `;` (fuzz seed 293).
+        "---\ntitle: t\n---\ngraph TD\naccTitle: t%%%%{style A fill:#fff;",
     ]);
 }
 
@@ -842,6 +847,12 @@ fn inline_edge_text_starting_with_a_line_break_prints_once() {
         "graph TD;A---|\nflowchart LR\n    direction TB\nsecond edge|B;\n",
         "graph TD\nA-- \n%% c\nfoo --- B\n",
     ]);
+}
+
+#[test]
+fn frontmatter_ending_in_a_blank_line_prints_once() {
+    // The closing `---` needs its own line break after the block's (seed 308).
+    check_all(&["---\ntitle: Noded---\nflowchart LR\n    i\n\n\n---\nflowchart LR\n    id\n"]);
 }
 
 #[test]

@@ -754,7 +754,8 @@ fn cut_directives(text: String, steps: &mut Vec<StepMap>) -> (String, Vec<Range>
     (b.finish(steps), found)
 }
 
-fn match_directive(text: &str, start: usize) -> Option<usize> {
+/// Where the `%%{…}%%` directive starting at `start` ends, if one does.
+pub(crate) fn match_directive(text: &str, start: usize) -> Option<usize> {
     let word = || take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_');
     let ws = || take_while(is_js_space);
     // Anything up to `}%%` or a line terminator `.` does not match (`\n`

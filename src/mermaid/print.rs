@@ -212,10 +212,11 @@ impl<'s> Printer<'s> {
             self.out.push_str("---\n");
             // Mermaid folds `\r\n?` to `\n` before it cuts the frontmatter.
             let raw = fm.raw.replace("\r\n", "\n").replace('\r', "\n");
+            // The line break before the closing `---` is the pattern's, not
+            // the block's: a block ending in a blank line keeps it, and an
+            // empty block is `---\n\n---` (`---\n---` is no frontmatter).
             self.out.push_str(&raw);
-            if !raw.is_empty() && !raw.ends_with('\n') {
-                self.out.push('\n');
-            }
+            self.out.push('\n');
             self.out.push_str("---\n");
         }
         let mut prev_start = None;
@@ -423,10 +424,13 @@ impl<'s> Printer<'s> {
             .collect();
         // Failing that (the `;` the source's line lost is not the last on
         // the printed line), the line is printed as mermaid saw it.
+        // Mermaid cuts directives before the pre-pass: it runs on what
+        // is left of the line (a `style` inside a directive is no match).
+        let expected_view = directives_cut(&expected);
         for text in [line.to_string(), expected.clone()] {
             let mut candidate = text.clone();
             for k in 0..=2 {
-                if style_pre_pass(&candidate) == expected {
+                if style_pre_pass(&directives_cut(&candidate)) == expected_view {
                     self.out.truncate(from);
                     self.out.push_str(&text);
                     for _ in 0..k {
@@ -556,7 +560,12 @@ impl<'s> Printer<'s> {
                 let at = self.out.len();
                 self.out.push_str(id.raw.trim());
                 self.copied_from(id.span, &id.raw, at);
-                self.out.push_str(" [");
+                // `click`, `call`, `href` + a blank are keywords: an id
+                // ending in one keeps its bracket glued, as written.
+                if !ends_with_blank_keyword(&self.out) {
+                    self.out.push(' ');
+                }
+                self.out.push('[');
                 self.label_in_brackets(title);
                 self.out.push(']');
             }
@@ -1060,6 +1069,27 @@ fn has_direction_word(text: &str) -> bool {
 
 /// One line after mermaid's `/style.*:\S*#.*;/g` and `/classDef.*:\S*#.*;/g`
 /// replacements (each drops the last `;` of a matching line).
+/// `line` with the `%%{…}%%` directives mermaid cuts before its
+/// `style …;` pre-pass taken out.
+fn directives_cut(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut from = 0;
+    let mut search = 0;
+    while let Some(rel) = line.get(search..).and_then(|rest| rest.find("%%{")) {
+        let start = search + rel;
+        match super::prep::match_directive(line, start) {
+            Some(end) => {
+                out.push_str(&line[from..start]);
+                from = end;
+                search = end;
+            }
+            None => search = start + 1,
+        }
+    }
+    out.push_str(&line[from..]);
+    out
+}
+
 fn style_pre_pass(line: &str) -> String {
     let mut line = line.to_string();
     for keyword in ["style", "classDef"] {

@@ -789,11 +789,19 @@ mod tests {
         e.run_until(t0.plus_us(n * 1_000 + 5_000));
         assert!(e.now() < VirtualTime::from_secs(2), "before the next tick");
         let dlq = e.dead_letters("C").expect("C");
-        assert_eq!((kept(&e, "C"), dlq.replayed), (n, 0), "applied, not committed");
+        assert_eq!(
+            (kept(&e, "C"), dlq.replayed),
+            (n, 0),
+            "applied, not committed"
+        );
         assert_eq!(e.dlq_replay_left("C"), n as usize);
         e.run_until(VirtualTime::from_secs(2).plus_us(1));
         let dlq = e.dead_letters("C").expect("C");
-        assert_eq!((kept(&e, "C"), dlq.replayed), (0, n), "committed on the tick");
+        assert_eq!(
+            (kept(&e, "C"), dlq.replayed),
+            (0, n),
+            "committed on the tick"
+        );
         assert_eq!(e.dlq_replay_left("C"), 0);
         assert!(!e.invariants().any_violated(), "{:?}", e.invariants());
     }

@@ -1560,7 +1560,9 @@ mod tests {
             raw: "%%{init: {\"theme\": \"dark\"}}%%".into(),
         })]);
         d.frontmatter = Some(Frontmatter {
-            raw: "title: Orders\nconfig:\n  flowchart:\n    curve: basis\n".into(),
+            // As parsed: the line break before the closing `---` is not
+            // the block's.
+            raw: "title: Orders\nconfig:\n  flowchart:\n    curve: basis".into(),
             ..Frontmatter::default()
         });
         d.leading = vec![Item::Comment(Comment {

@@ -352,7 +352,8 @@ impl<'g> Writer<'g> {
                 ..Frontmatter::default()
             }),
             (None, Some(title)) => Some(Frontmatter {
-                raw: format!("title: {}\n", yaml_quoted(title)),
+                // The printer ends the block's last line itself.
+                raw: format!("title: {}", yaml_quoted(title)),
                 ..Frontmatter::default()
             }),
             (None, None) => None,

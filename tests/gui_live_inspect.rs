@@ -126,7 +126,9 @@ fn replay_dlq_button_empties_a_groups_dead_letter_queue() {
     });
     let still = asked.detail.as_ref().and_then(|d| d.metrics.dlq_waiting);
     assert_eq!(still, Some(waiting), "nothing replayed in no time");
-    send(&mut h, LiveCommand::StepBy(500_000));
+    // A live run's groups commit every 5 s of virtual time: the replayed
+    // letters leave the DLQ at the group's next commit (at 5 s here).
+    send(&mut h, LiveCommand::StepBy(5_000_000));
     let after = wait_for_frame(&mut h, "the DLQ replayed", |f| {
         f.detail
             .as_ref()

@@ -32,18 +32,25 @@ fn path(p: &Path) -> &str {
 
 /// The seed diagram recorded for 3 s into a fresh file; its run hash.
 fn recorded(name: &str) -> (PathBuf, String) {
+    recorded_with(name, &[])
+}
+
+/// [`recorded`] with `extra` `simulate` options.
+fn recorded_with(name: &str, extra: &[&str]) -> (PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("eda-stream-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let file = dir.join("run.sqlite");
-    let out = run(&[
+    let mut args = vec![
         "simulate",
         "--duration",
         "3s",
         "--json",
         "--record",
         path(&file),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
     assert!(
         out.status.success(),
         "{}",
@@ -141,24 +148,7 @@ fn a_version_4_file_without_a_stream_replays_or_says_it_is_older() {
 /// older engine's run.
 #[test]
 fn a_version_4_file_with_older_images_replays_from_the_start() {
-    let dir = std::env::temp_dir().join(format!("eda-stream-{}-img1", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let file = dir.join("run.sqlite");
-    let out = run(&[
-        "simulate",
-        "--duration",
-        "3s",
-        "--image-every",
-        "1s",
-        "--record",
-        path(&file),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (file, _) = recorded_with("img1", &["--image-every", "1s"]);
     sql(
         &file,
         "ALTER TABLE runs DROP COLUMN engine_stream; PRAGMA user_version = 4;",
@@ -198,7 +188,7 @@ fn a_version_4_file_with_older_images_replays_from_the_start() {
         "re-executed and checked: {stdout}\n{stderr}"
     );
     assert!(!stdout.contains("older engine"), "{stdout}");
-    let _ = std::fs::remove_dir_all(&dir);
+    remove(&file);
 }
 
 #[test]
